@@ -1,0 +1,90 @@
+/*!
+The registry of control files: one entry each, driving loading, the built-in
+defaults and the test that the man page lists every file.
+*/
+
+/// A control file of the profile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Control {
+    /// `filters`: the CAR triples.
+    Filters,
+    /// `mailheaders`: errormail settings.
+    MailHeaders,
+    /// `badsubjects`.
+    BadSubjects,
+    /// `badbodytexts`.
+    BadBodyTexts,
+    /// `badfilenames`.
+    BadFilenames,
+    /// `badmimetypes`.
+    BadMimeTypes,
+    /// `badloadertypes`.
+    BadLoaderTypes,
+    /// `noscantypes`.
+    NoScanTypes,
+    /// `limits`: resource bounds.
+    Limits,
+}
+
+/// Every control file.
+pub const CONTROLS: &[Control] = &[
+    Control::Filters,
+    Control::MailHeaders,
+    Control::BadSubjects,
+    Control::BadBodyTexts,
+    Control::BadFilenames,
+    Control::BadMimeTypes,
+    Control::BadLoaderTypes,
+    Control::NoScanTypes,
+    Control::Limits,
+];
+
+impl Control {
+    /// The file name under `control/`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Control::Filters => "filters",
+            Control::MailHeaders => "mailheaders",
+            Control::BadSubjects => "badsubjects",
+            Control::BadBodyTexts => "badbodytexts",
+            Control::BadFilenames => "badfilenames",
+            Control::BadMimeTypes => "badmimetypes",
+            Control::BadLoaderTypes => "badloadertypes",
+            Control::NoScanTypes => "noscantypes",
+            Control::Limits => "limits",
+        }
+    }
+
+    /// The built-in default: `control-defaults/NAME`, compiled in.
+    pub fn default_text(self) -> &'static str {
+        match self {
+            Control::Filters => {
+                include_str!("../../../control-defaults/filters")
+            }
+            Control::MailHeaders => {
+                include_str!("../../../control-defaults/mailheaders")
+            }
+            Control::BadSubjects => {
+                include_str!("../../../control-defaults/badsubjects")
+            }
+            Control::BadBodyTexts => {
+                include_str!("../../../control-defaults/badbodytexts")
+            }
+            Control::BadFilenames => {
+                include_str!("../../../control-defaults/badfilenames")
+            }
+            Control::BadMimeTypes => {
+                include_str!("../../../control-defaults/badmimetypes")
+            }
+            Control::BadLoaderTypes => {
+                include_str!("../../../control-defaults/badloadertypes")
+            }
+            Control::NoScanTypes => {
+                include_str!("../../../control-defaults/noscantypes")
+            }
+            Control::Limits => {
+                include_str!("../../../control-defaults/limits")
+            }
+        }
+    }
+}

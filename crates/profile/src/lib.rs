@@ -1,0 +1,140 @@
+/*!
+The profile of qmvc: which layers exist, which control file each setting
+comes from, and every control file parsed once into typed values that
+remember their file and line.
+
+This crate owns
+- the layers (system, domain, user) and per-file fall-back to the built-in
+  defaults compiled in from `control-defaults/` ([`Layers`]),
+- the syntax of every control file and its typed form ([`Profile`]),
+- lint: every problem as `FILE:LINE: message` ([`Problem`]).
+
+It does not own evaluation (the engine crate decides what matches) or any
+effect on the world beyond reading control files.
+*/
+#![deny(missing_docs)]
+
+mod controls;
+mod filters;
+mod layers;
+mod limits;
+mod mailheaders;
+mod patterns;
+
+use std::fmt;
+
+pub use controls::{Control, CONTROLS};
+pub use filters::{
+    Action, Condition, FilterOptions, FilterRule, Reaction, CONDITIONS,
+};
+pub use layers::{Layer, Layers, Source};
+pub use limits::Settings;
+pub use mailheaders::{HeaderCheck, MailHeaders};
+pub use patterns::{
+    BodyRule, CommandRule, FilenameGlob, LoaderRule, TextPattern, TypeGlob,
+};
+
+/// Where a value came from: a control file and a line in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// The file as shown to the user: its path, or
+    /// `(built-in)/control/NAME` for a compiled-in default.
+    pub file: String,
+    /// 1-based line number; 0 for the file as a whole.
+    pub line: usize,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// A problem found in a control file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// Where.
+    pub origin: Origin,
+    /// What, and what to do about it, e.g. `unknown action "blok"
+    /// (expected block, keep, trash, bounce, inspect)`.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.origin, self.message)
+    }
+}
+
+/// A control file could not be read (not: it has bad lines). Always a
+/// temporary failure for the caller: exit 111.
+#[derive(Debug)]
+pub struct ReadError {
+    /// The file.
+    pub file: String,
+    /// Why, e.g. `permission denied` or `group or world writable`.
+    pub reason: String,
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.file, self.reason)
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+/// How much of the profile to load.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Only what the filters use: the control file of each condition
+    /// that has a filter line, `limits`, and `noscantypes` when
+    /// `noscan` is true. What a delivery needs.
+    Needed {
+        /// `-n` is in effect.
+        noscan: bool,
+    },
+    /// Every control file, for `-L`.
+    All,
+}
+
+/// The effective profile: every setting typed and checked.
+#[derive(Debug, Default)]
+pub struct Profile {
+    /// The CAR triples, in file order, at most one per condition.
+    pub filters: Vec<FilterRule>,
+    /// errormail settings.
+    pub mailheaders: MailHeaders,
+    /// badsubject patterns.
+    pub badsubjects: Vec<TextPattern>,
+    /// badbodytext patterns and commands, in file order.
+    pub badbodytexts: Vec<BodyRule>,
+    /// badfilename globs.
+    pub badfilenames: Vec<FilenameGlob>,
+    /// badmimetype type globs.
+    pub badmimetypes: Vec<TypeGlob>,
+    /// badloadertype types and base64 prefixes.
+    pub badloadertypes: Vec<LoaderRule>,
+    /// Types that need no virus scan with `-n`.
+    pub noscantypes: Vec<TypeGlob>,
+    /// Resource bounds and time-outs from `limits`.
+    pub settings: Settings,
+}
+
+impl Profile {
+    /// Loads the profile from `layers`: each control file from the most
+    /// specific layer that has it, else the built-in default. Lines with
+    /// problems are left out of the profile and reported.
+    pub fn load(
+        layers: &Layers,
+        scope: Scope,
+    ) -> Result<(Profile, Vec<Problem>), ReadError> {
+        let _ = (layers, scope);
+        todo!()
+    }
+
+    /// The filter line for `condition`, if there is one.
+    pub fn rule(&self, condition: Condition) -> Option<&FilterRule> {
+        self.filters.iter().find(|r| r.condition == condition)
+    }
+}
