@@ -1,0 +1,138 @@
+/*!
+The command line, getopts style: `qmvc [-u] [-n] [-c DIR] [-v PREPEND] [-t]
+[-L] [-z] [-s] [-h] [-V]`, options groupable (`-uv-`, `-nu`).
+*/
+
+use std::path::PathBuf;
+
+/// What qmvc was asked to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Filter the message on stdin (the dot-qmail case).
+    Deliver,
+    /// `-t`: analyse, print, change nothing.
+    Test,
+    /// `-L`: check the profile.
+    Lint,
+    /// `-z`: remove stale files from tmp/.
+    Cleanup,
+    /// `-s`: scanner status.
+    Status,
+    /// `-h`.
+    Help,
+    /// `-V`.
+    Version,
+}
+
+/// The parsed command line.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub mode: Mode,
+    pub user: bool,
+    pub noscan: bool,
+    pub domain: Option<PathBuf>,
+    pub prepend: Option<String>,
+}
+
+pub const USAGE: &str = "usage: qmvc [-u] [-n] [-c DIR] [-v PREPEND] \
+[-t] [-L] [-z] [-s] [-h] [-V]";
+
+fn spec() -> getopts::Options {
+    let mut o = getopts::Options::new();
+    o.parsing_style(getopts::ParsingStyle::StopAtFirstFree);
+    o.optflag("u", "", "user mode: use the layer $HOME/qmvc");
+    o.optflag("n", "", "honour noscantypes");
+    o.optopt("c", "", "domain layer directory", "DIR");
+    o.optopt("v", "", "virtual domain prefix of the local part", "PREPEND");
+    o.optflag("t", "", "test: analyse and print, change nothing");
+    o.optflag("L", "", "lint the profile");
+    o.optflag("z", "", "remove stale files from tmp/");
+    o.optflag("s", "", "scanner status");
+    o.optflag("h", "", "help");
+    o.optflag("V", "", "version");
+    o
+}
+
+/// Parses `args` (without the program name). `Err` holds the reason;
+/// the caller prints usage and exits 111 so a typo defers mail.
+pub fn parse(args: &[String]) -> Result<Options, String> {
+    let m = spec().parse(args).map_err(|e| e.to_string())?;
+    if let Some(extra) = m.free.first() {
+        return Err(format!("unexpected argument {extra:?}"));
+    }
+    let modes = [
+        (m.opt_present("h"), Mode::Help),
+        (m.opt_present("V"), Mode::Version),
+        (m.opt_present("L"), Mode::Lint),
+        (m.opt_present("z"), Mode::Cleanup),
+        (m.opt_present("s"), Mode::Status),
+        (m.opt_present("t"), Mode::Test),
+    ];
+    let chosen: Vec<Mode> =
+        modes.iter().filter(|(on, _)| *on).map(|(_, mode)| *mode).collect();
+    let mode = match chosen.as_slice() {
+        [] => Mode::Deliver,
+        [one] => *one,
+        [Mode::Help, ..] => Mode::Help,
+        _ => {
+            return Err(
+                "options -t, -L, -z, -s, -h, -V exclude each other".into()
+            )
+        }
+    };
+    let domain = m.opt_str("c").map(PathBuf::from);
+    if let Some(dir) = &domain {
+        if dir.as_os_str().is_empty() {
+            return Err("option -c needs a directory".into());
+        }
+    }
+    Ok(Options {
+        mode,
+        user: m.opt_present("u"),
+        noscan: m.opt_present("n"),
+        domain,
+        prepend: m.opt_str("v"),
+    })
+}
+
+/// The help text for `-h`.
+pub fn help() -> String {
+    spec().usage(USAGE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn grouped_options() {
+        let o = parse(&args(&["-uv-"])).unwrap();
+        assert!(o.user);
+        assert_eq!(o.prepend.as_deref(), Some("-"));
+        let o = parse(&args(&["-nu", "-c", "/d", "-v", "x-"])).unwrap();
+        assert!(o.user && o.noscan);
+        assert_eq!(o.domain, Some(PathBuf::from("/d")));
+        assert_eq!(o.prepend.as_deref(), Some("x-"));
+        let o = parse(&args(&["-nuc/d"])).unwrap();
+        assert_eq!(o.domain, Some(PathBuf::from("/d")));
+    }
+
+    #[test]
+    fn modes() {
+        assert_eq!(parse(&args(&["-t"])).unwrap().mode, Mode::Test);
+        assert_eq!(parse(&args(&["-uL"])).unwrap().mode, Mode::Lint);
+        assert_eq!(parse(&[]).unwrap().mode, Mode::Deliver);
+        assert!(parse(&args(&["-tL"])).is_err());
+    }
+
+    #[test]
+    fn unknown_options_are_errors() {
+        assert!(parse(&args(&["-x"])).is_err());
+        assert!(parse(&args(&["-v"])).is_err());
+        assert!(parse(&args(&["extra"])).is_err());
+    }
+}

@@ -1,0 +1,315 @@
+/*!
+One function per condition: each looks at the message through [`Content`]
+and returns what matched (empty: not met).
+*/
+
+use globset::GlobSetBuilder;
+use qmvc_message::{archive, magic, Encoding, Message};
+use qmvc_profile::{
+    BodyRule, LoaderRule, MailHeaders, Profile, TextPattern, TypeGlob,
+};
+
+use crate::content::Content;
+use crate::probes::{CommandOutcome, Probes};
+use crate::verdict::Match;
+
+/// How many reasons per errormail bit the analysis keeps.
+const MAX_REASONS: usize = 10;
+
+/// errormail: the code (sum of bits) and one match per bit set.
+pub(crate) fn errormail(
+    message: &Message<'_>,
+    settings: &MailHeaders,
+) -> (u8, Vec<Match>) {
+    let mut code = 0u8;
+    let mut matches = Vec::new();
+    // A header with thousands of bad lines still makes one bit; the
+    // analysis shows the first few reasons of each.
+    let mut shown = [0usize; 8];
+    let mut flag = |bit: u8, detail: String| {
+        code |= bit;
+        let slot = bit.trailing_zeros() as usize;
+        let Some(count) = shown.get_mut(slot) else { return };
+        *count += 1;
+        if *count > MAX_REASONS {
+            return;
+        }
+        matches.push(Match {
+            detail: Some(format!("bit {bit}: {detail}")),
+            ..Match::default()
+        });
+    };
+    let header = &message.header;
+    if settings.strict_header {
+        for defect in &header.defects {
+            flag(1, format!("header syntax: {defect}"));
+        }
+    }
+    let required: [(bool, u8, &[&str], &str); 5] = [
+        (settings.date, 2, &["date"], "Date"),
+        (settings.to, 4, &["to"], "To"),
+        (settings.msgid, 8, &["message-id"], "Message-ID"),
+        (settings.from, 16, &["from", "sender"], "From or Sender"),
+        (settings.subject, 32, &["subject"], "Subject"),
+    ];
+    for (wanted, bit, names, label) in required {
+        let present = names.iter().any(|name| {
+            header.fields.iter().any(|f| {
+                f.name.eq_ignore_ascii_case(name) && !f.decoded().is_empty()
+            })
+        });
+        if wanted && !present {
+            flag(bit, format!("{label} missing or empty"));
+        }
+    }
+    if settings.strict_mime && !message.too_large {
+        let encoding = message.encoding_defects();
+        for defect in message.defects.iter().chain(encoding.iter()) {
+            flag(64, format!("MIME: part {}: {}", defect.part, defect.detail));
+        }
+    }
+    for check in &settings.contains {
+        let hit = header.fields.iter().any(|f| {
+            f.name.eq_ignore_ascii_case(&check.field)
+                && f.decoded().to_lowercase().contains(&check.content)
+        });
+        if hit {
+            matches.push(Match {
+                pattern: Some(format!("+{}={}", check.field, check.content)),
+                origin: Some(check.origin.clone()),
+                detail: Some("bit 128: header content".to_string()),
+                ..Match::default()
+            });
+            code |= 128;
+        }
+    }
+    (code, matches)
+}
+
+fn text_matches(
+    patterns: &[&TextPattern],
+    text: &str,
+    part: Option<&str>,
+    out: &mut Vec<Match>,
+) {
+    if patterns.is_empty() {
+        return;
+    }
+    let lowered = text.to_lowercase();
+    for pattern in patterns {
+        if pattern.is_match(text, &lowered) {
+            out.push(Match {
+                pattern: Some(pattern.source().to_string()),
+                origin: Some(pattern.origin().clone()),
+                part: part.map(str::to_string),
+                ..Match::default()
+            });
+        }
+    }
+}
+
+/// badsubject: the decoded Subject against badsubjects.
+pub(crate) fn badsubject(
+    message: &Message<'_>,
+    profile: &Profile,
+) -> Vec<Match> {
+    let mut out = Vec::new();
+    if let Some(subject) = message.header.value("subject") {
+        let patterns: Vec<&TextPattern> = profile.badsubjects.iter().collect();
+        text_matches(&patterns, &subject, None, &mut out);
+    }
+    out
+}
+
+/// badbodytext: patterns against every decoded text part; when none
+/// matches, the commands in order until one is met. Returns the matches
+/// and whether a command met it; `Err` when a command could not be run.
+pub(crate) fn badbodytext(
+    content: &Content<'_, '_>,
+    profile: &Profile,
+    probes: &mut dyn Probes,
+    skipped: &mut Vec<String>,
+) -> Result<(Vec<Match>, bool), String> {
+    let mut out = Vec::new();
+    let patterns: Vec<&TextPattern> = profile
+        .badbodytexts
+        .iter()
+        .filter_map(|r| match r {
+            BodyRule::Pattern(p) => Some(p),
+            BodyRule::Command(_) => None,
+        })
+        .collect();
+    if !patterns.is_empty() {
+        for part in &content.message.parts {
+            if let Some(text) = part.text(content.limits.scan_size) {
+                text_matches(&patterns, &text, Some(&part.id), &mut out);
+            }
+        }
+    }
+    if !out.is_empty() {
+        return Ok((out, false));
+    }
+    for rule in &profile.badbodytexts {
+        let BodyRule::Command(command) = rule else { continue };
+        match probes.run_command(command)? {
+            CommandOutcome::Exited(rc) if rc == command.rc => {
+                out.push(Match {
+                    pattern: Some(format!("|{}", command.program)),
+                    origin: Some(command.origin.clone()),
+                    detail: Some(format!("exit code {rc}")),
+                    ..Match::default()
+                });
+                return Ok((out, true));
+            }
+            CommandOutcome::Exited(_) => {}
+            CommandOutcome::TimedOut => skipped.push(format!(
+                "{}: command {} timed out after {} s",
+                command.origin,
+                command.program,
+                command.timeout.as_secs()
+            )),
+        }
+    }
+    Ok((out, false))
+}
+
+/// badfilename: every file name, and every zip member name, against
+/// badfilenames.
+pub(crate) fn badfilename(
+    content: &Content<'_, '_>,
+    profile: &Profile,
+    skipped: &mut Vec<String>,
+) -> Vec<Match> {
+    let mut names: Vec<(String, String)> = Vec::new();
+    for part in &content.message.parts {
+        let Some(name) = &part.filename else { continue };
+        names.push((part.id.clone(), name.clone()));
+    }
+    for (index, part) in content.attachments() {
+        if !archive::is_zip(content.prefix(index)) {
+            continue;
+        }
+        let whole = part.decode(content.limits.scan_size);
+        let listing = archive::list_zip(&whole.bytes, content.limits);
+        if let Some(why) = listing.truncated {
+            skipped
+                .push(format!("part {}: archive listing cut: {why}", part.id));
+        }
+        for member in listing.members {
+            let mut shown = member.path.clone();
+            shown.push(member.name);
+            names.push((part.id.clone(), shown.join("/")));
+        }
+    }
+    if names.is_empty() || profile.badfilenames.is_empty() {
+        return Vec::new();
+    }
+    let mut builder = GlobSetBuilder::new();
+    for glob in &profile.badfilenames {
+        builder.add(glob.glob.clone());
+    }
+    let Ok(set) = builder.build() else {
+        skipped.push("badfilenames: globs could not be compiled".into());
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (part, name) in names {
+        let base = name.rsplit(['/', '\\']).next().unwrap_or(&name);
+        let mut hits = set.matches(&name);
+        if base != name {
+            hits.extend(set.matches(base));
+            hits.sort_unstable();
+            hits.dedup();
+        }
+        for hit in hits {
+            let Some(glob) = profile.badfilenames.get(hit) else { continue };
+            out.push(Match {
+                pattern: Some(glob.glob.glob().to_string()),
+                origin: Some(glob.origin.clone()),
+                part: Some(part.clone()),
+                filename: Some(name.clone()),
+                ..Match::default()
+            });
+        }
+    }
+    out
+}
+
+/// badmimetype: each attachment's magic type against badmimetypes.
+pub(crate) fn badmimetype(
+    content: &Content<'_, '_>,
+    globs: &[TypeGlob],
+) -> Vec<Match> {
+    let mut out = Vec::new();
+    if globs.is_empty() {
+        return out;
+    }
+    for (index, part) in content.attachments() {
+        let types = content.types(index);
+        for glob in globs {
+            if magic::matches(&glob.pattern, types, content.prefix(index)) {
+                out.push(Match {
+                    pattern: Some(glob.pattern.clone()),
+                    origin: Some(glob.origin.clone()),
+                    part: Some(part.id.clone()),
+                    filename: part.filename.clone(),
+                    detected_type: types.first().map(|t| t.to_string()),
+                    ..Match::default()
+                });
+            }
+        }
+    }
+    out
+}
+
+/// badloadertype: each attachment's loader type, and each base64 part's
+/// encoded start, against badloadertypes.
+pub(crate) fn badloadertype(
+    content: &Content<'_, '_>,
+    rules: &[LoaderRule],
+) -> Vec<Match> {
+    let mut out = Vec::new();
+    let wants_types =
+        rules.iter().any(|r| matches!(r, LoaderRule::Type { .. }));
+    for (index, part) in content.message.parts.iter().enumerate() {
+        if wants_types && part.is_attachment() {
+            if let Some(found) = content.loader(index) {
+                for rule in rules {
+                    let LoaderRule::Type { loader, origin } = rule else {
+                        continue;
+                    };
+                    if *loader == found {
+                        out.push(Match {
+                            pattern: Some(loader.name().to_string()),
+                            origin: Some(origin.clone()),
+                            part: Some(part.id.clone()),
+                            filename: part.filename.clone(),
+                            loader_type: Some(found.name().to_string()),
+                            ..Match::default()
+                        });
+                    }
+                }
+            }
+        }
+        if part.encoding != Encoding::Base64 {
+            continue;
+        }
+        let start = part.body.trim_ascii_start();
+        for rule in rules {
+            let LoaderRule::Base64Prefix { prefix, origin } = rule else {
+                continue;
+            };
+            if start.starts_with(prefix.as_bytes()) {
+                out.push(Match {
+                    pattern: Some(prefix.clone()),
+                    origin: Some(origin.clone()),
+                    part: Some(part.id.clone()),
+                    filename: part.filename.clone(),
+                    detail: Some("base64 text starts with it".into()),
+                    ..Match::default()
+                });
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,150 @@
+/*!
+What is inside the parts: decoded prefixes, magic types and loader types,
+each worked out at most once per part and only when a condition asks.
+*/
+
+use std::cell::OnceCell;
+
+use qmvc_message::loader::{self, LoaderType};
+use qmvc_message::{magic, Limits, Message, Part};
+
+/// How much of a part loader detection looks at before deciding whether
+/// the whole part is worth decoding.
+const LOADER_PEEK: usize = 64;
+
+/// Lazily computed facts about one attachment part.
+#[derive(Default)]
+pub(crate) struct Facts {
+    prefix: OnceCell<Vec<u8>>,
+    types: OnceCell<Vec<&'static str>>,
+    loader: OnceCell<Option<LoaderType>>,
+}
+
+/// The parts of a message with their lazily computed facts.
+pub(crate) struct Content<'m, 'a> {
+    pub(crate) message: &'m Message<'a>,
+    pub(crate) limits: &'m Limits,
+    facts: Vec<Facts>,
+}
+
+impl<'m, 'a> Content<'m, 'a> {
+    pub(crate) fn new(
+        message: &'m Message<'a>,
+        limits: &'m Limits,
+    ) -> Content<'m, 'a> {
+        let facts = message.parts.iter().map(|_| Facts::default()).collect();
+        Content { message, limits, facts }
+    }
+
+    /// The attachment parts with their index.
+    pub(crate) fn attachments(
+        &self,
+    ) -> impl Iterator<Item = (usize, &'m Part<'a>)> {
+        self.message
+            .parts
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.is_attachment())
+    }
+
+    fn facts(&self, index: usize) -> Option<&Facts> {
+        self.facts.get(index)
+    }
+
+    /// The first [`magic::PREFIX`] decoded bytes of part `index`.
+    pub(crate) fn prefix(&self, index: usize) -> &[u8] {
+        let (Some(facts), Some(part)) =
+            (self.facts(index), self.message.parts.get(index))
+        else {
+            return &[];
+        };
+        facts.prefix.get_or_init(|| part.decode(magic::PREFIX).bytes)
+    }
+
+    /// The magic type of part `index` with its aliases and parents.
+    pub(crate) fn types(&self, index: usize) -> &[&'static str] {
+        let Some(facts) = self.facts(index) else {
+            return &[];
+        };
+        facts.types.get_or_init(|| magic::detect(self.prefix(index)))
+    }
+
+    /// The loader type of part `index`; the whole part is decoded only
+    /// when its first bytes look like an executable.
+    pub(crate) fn loader(&self, index: usize) -> Option<LoaderType> {
+        let facts = self.facts(index)?;
+        *facts.loader.get_or_init(|| {
+            let prefix = self.prefix(index);
+            let peek = prefix.get(..LOADER_PEEK).unwrap_or(prefix);
+            if !loader::plausible(peek) {
+                return None;
+            }
+            let part = self.message.parts.get(index)?;
+            let whole = part.decode(self.limits.scan_size);
+            loader::detect(&whole.bytes)
+        })
+    }
+}
+
+/// One part as `qmvc -t` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartDetail {
+    /// The part id (`1.2`).
+    pub id: String,
+    /// Nesting depth.
+    pub depth: usize,
+    /// Declared type.
+    pub declared: String,
+    /// Transfer encoding as declared.
+    pub encoding: String,
+    /// Decoded file name.
+    pub filename: Option<String>,
+    /// Detected magic type (attachments only).
+    pub detected: Option<String>,
+    /// Loader type (attachments only).
+    pub loader: Option<String>,
+    /// Raw size in bytes.
+    pub size: usize,
+}
+
+/// Every part of `message` with its detected type and loader type, as
+/// `qmvc -t` prints them (detection runs for every attachment here).
+pub fn describe_parts(
+    message: &Message<'_>,
+    limits: &Limits,
+) -> Vec<PartDetail> {
+    let content = Content::new(message, limits);
+    message
+        .parts
+        .iter()
+        .enumerate()
+        .map(|(index, part)| {
+            let attachment = part.is_attachment();
+            PartDetail {
+                id: part.id.clone(),
+                depth: part.depth,
+                declared: part.mime_type.clone(),
+                encoding: match &part.encoding {
+                    qmvc_message::Encoding::Identity => "identity".into(),
+                    qmvc_message::Encoding::QuotedPrintable => {
+                        "quoted-printable".into()
+                    }
+                    qmvc_message::Encoding::Base64 => "base64".into(),
+                    qmvc_message::Encoding::Unknown(e) => e.clone(),
+                },
+                filename: part.filename.clone(),
+                detected: attachment
+                    .then(|| {
+                        content.types(index).first().map(|t| t.to_string())
+                    })
+                    .flatten(),
+                loader: attachment
+                    .then(|| {
+                        content.loader(index).map(|l| l.name().to_string())
+                    })
+                    .flatten(),
+                size: part.body.len(),
+            }
+        })
+        .collect()
+}

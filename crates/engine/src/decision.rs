@@ -1,0 +1,161 @@
+/*!
+The CAR decision: conditions in their fixed order, `quitasap`, reactions
+once per message, and the most severe disposition.
+*/
+
+use qmvc_message::Message;
+use qmvc_profile::{Action, Condition, Profile, Reaction, CONDITIONS};
+
+use crate::conditions;
+use crate::content::Content;
+use crate::probes::{Probes, ScanOutcome};
+use crate::verdict::{
+    Disposition, Evaluation, Hit, Match, ReactionPlan, ReactionStatus, Verdict,
+};
+
+/// Evaluates `profile` against `message`. `Err` carries the reason for a
+/// temporary failure that is not the message's fault (a command that
+/// cannot be run, a scanner that cannot be asked under a `tempfail`
+/// policy): the caller defers the delivery.
+pub fn evaluate(
+    message: &Message<'_>,
+    profile: &Profile,
+    probes: &mut dyn Probes,
+) -> Result<Verdict, String> {
+    let limits = &profile.settings.message;
+    let content = Content::new(message, limits);
+    let mut verdict = Verdict {
+        evaluations: Vec::new(),
+        hits: Vec::new(),
+        errormail: 0,
+        skipped: Vec::new(),
+        disposition: Disposition::Continue,
+    };
+    if message.too_large {
+        verdict.skipped.push(format!(
+            "content not inspected: {} bytes is over scansize {}",
+            message.raw.len(),
+            limits.scan_size
+        ));
+    }
+    let mut stopped_by: Option<Condition> = None;
+    for condition in CONDITIONS {
+        let Some(rule) = profile.rule(condition) else {
+            verdict.evaluations.push((condition, Evaluation::NoRule));
+            continue;
+        };
+        if let Some(stopper) = stopped_by {
+            let why =
+                format!("not evaluated: quitasap after {}", stopper.name());
+            verdict.evaluations.push((condition, Evaluation::Skipped(why)));
+            continue;
+        }
+        let mut via_command = false;
+        let matches: Vec<Match> = match condition {
+            Condition::Errormail => {
+                let (code, matches) =
+                    conditions::errormail(message, &profile.mailheaders);
+                verdict.errormail = code;
+                matches
+            }
+            Condition::BadSubject => conditions::badsubject(message, profile),
+            _ if message.too_large && condition != Condition::VirusMail => {
+                let why = "not evaluated: message over scansize".to_string();
+                verdict
+                    .evaluations
+                    .push((condition, Evaluation::Skipped(why)));
+                continue;
+            }
+            Condition::BadBodyText => {
+                let (matches, command) = conditions::badbodytext(
+                    &content,
+                    profile,
+                    probes,
+                    &mut verdict.skipped,
+                )?;
+                via_command = command;
+                matches
+            }
+            Condition::BadFilename => conditions::badfilename(
+                &content,
+                profile,
+                &mut verdict.skipped,
+            ),
+            Condition::BadMimeType => {
+                conditions::badmimetype(&content, &profile.badmimetypes)
+            }
+            Condition::BadLoaderType => {
+                conditions::badloadertype(&content, &profile.badloadertypes)
+            }
+            Condition::VirusMail => match probes.scan()? {
+                ScanOutcome::NotConfigured => {
+                    let why = "not evaluated: no scanner configured".into();
+                    verdict
+                        .evaluations
+                        .push((condition, Evaluation::Skipped(why)));
+                    continue;
+                }
+            },
+        };
+        if matches.is_empty() {
+            verdict.evaluations.push((condition, Evaluation::NotMet));
+            continue;
+        }
+        verdict.evaluations.push((condition, Evaluation::Met));
+        verdict.hits.push(Hit {
+            condition,
+            action: rule.action,
+            rule: rule.origin.clone(),
+            matches,
+            reactions: Vec::new(),
+            via_command,
+        });
+        if rule.options.quitasap && rule.action != Action::Inspect {
+            stopped_by = Some(condition);
+        }
+    }
+    plan_reactions(profile, &mut verdict.hits);
+    verdict.disposition = verdict
+        .hits
+        .iter()
+        .map(|h| Disposition::of(h.action))
+        .max()
+        .unwrap_or(Disposition::Continue);
+    Ok(verdict)
+}
+
+/// Marks each reaction of each hit: the sender and the recipient are
+/// notified at most once per message, for the first condition that asks;
+/// `goodmail` keeps a badbodytext line's reactions unless it was met
+/// through a command and is the only condition met.
+fn plan_reactions(profile: &Profile, hits: &mut [Hit]) {
+    let alone = hits.len() == 1;
+    let mut sender_done = false;
+    let mut recipient_done = false;
+    for hit in hits.iter_mut() {
+        let Some(rule) = profile.rule(hit.condition) else { continue };
+        let goodmail_blocks =
+            rule.options.goodmail && !(hit.via_command && alone);
+        for reaction in &rule.reactions {
+            let once = match reaction {
+                Reaction::NotifySender => Some(&mut sender_done),
+                Reaction::NotifyRecipient => Some(&mut recipient_done),
+                _ => None,
+            };
+            let status = if goodmail_blocks {
+                ReactionStatus::Goodmail
+            } else if let Some(done) = once {
+                if *done {
+                    ReactionStatus::AlreadyNotified
+                } else {
+                    *done = true;
+                    ReactionStatus::NotSent
+                }
+            } else {
+                ReactionStatus::NotSent
+            };
+            hit.reactions
+                .push(ReactionPlan { reaction: reaction.clone(), status });
+        }
+    }
+}

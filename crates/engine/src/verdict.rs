@@ -1,0 +1,192 @@
+/*!
+The values the engine returns: what was found, and what follows from it.
+*/
+
+use qmvc_profile::{Action, Condition, Origin, Reaction};
+
+/// The exit contract with qmail-local (qmail-command(8)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Disposition {
+    /// 0: "Success. Continue with the next instruction" — the message
+    /// passes (no condition met, or only `inspect`).
+    Continue = 0,
+    /// 99: "Success. Ignore all further instructions" — `block`,
+    /// `keep`, `trash`.
+    Stop = 99,
+    /// 100: "Failure. Bounce the message" — `bounce`.
+    Bounce = 100,
+    /// 111: "Temporary failure. Try again later" — anything that is not
+    /// the message's fault.
+    Defer = 111,
+}
+
+impl Disposition {
+    /// The exit code.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// What an action means for the exit code.
+    pub fn of(action: Action) -> Disposition {
+        match action {
+            Action::Block | Action::Keep | Action::Trash => Disposition::Stop,
+            Action::Bounce => Disposition::Bounce,
+            Action::Inspect => Disposition::Continue,
+        }
+    }
+}
+
+/// One thing that matched.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Match {
+    /// The pattern, glob, type or keyword that matched.
+    pub pattern: Option<String>,
+    /// Where that pattern is written.
+    pub origin: Option<Origin>,
+    /// The part it matched in.
+    pub part: Option<String>,
+    /// The file name (or archive member) concerned.
+    pub filename: Option<String>,
+    /// The detected magic type.
+    pub detected_type: Option<String>,
+    /// The detected loader type.
+    pub loader_type: Option<String>,
+    /// Anything else worth telling (errormail bit and reason, a
+    /// command's exit code).
+    pub detail: Option<String>,
+}
+
+/// Whether a reaction will be carried out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReactionStatus {
+    /// Due; this version of qmvc records it without sending.
+    NotSent,
+    /// Left out: the sender or recipient is already notified for an
+    /// earlier condition.
+    AlreadyNotified,
+    /// Left out by `goodmail`.
+    Goodmail,
+}
+
+impl ReactionStatus {
+    /// As written in qmvc.rep.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReactionStatus::NotSent => "not sent",
+            ReactionStatus::AlreadyNotified => "already notified",
+            ReactionStatus::Goodmail => "left out (goodmail)",
+        }
+    }
+}
+
+/// A reaction of a met condition and what becomes of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReactionPlan {
+    /// The reaction as written (address unexpanded).
+    pub reaction: Reaction,
+    /// What becomes of it.
+    pub status: ReactionStatus,
+}
+
+/// A met condition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hit {
+    /// The condition.
+    pub condition: Condition,
+    /// Its filter line's action.
+    pub action: Action,
+    /// Where its filter line is.
+    pub rule: Origin,
+    /// What matched.
+    pub matches: Vec<Match>,
+    /// The reactions due.
+    pub reactions: Vec<ReactionPlan>,
+    /// Met through a badbodytexts command.
+    pub via_command: bool,
+}
+
+/// What became of one condition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Evaluation {
+    /// No filter line: not evaluated.
+    NoRule,
+    /// Evaluated and not met.
+    NotMet,
+    /// Evaluated and met (see the [`Hit`]).
+    Met,
+    /// Not evaluated, for this reason (quitasap, limits, no scanner).
+    Skipped(String),
+}
+
+/// Everything the engine found and decided about one message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    /// Each condition in evaluation order with what became of it.
+    pub evaluations: Vec<(Condition, Evaluation)>,
+    /// The met conditions in evaluation order.
+    pub hits: Vec<Hit>,
+    /// The errormail code (sum of bits), 0 when none.
+    pub errormail: u8,
+    /// Bounds reached and checks left out (for the logs).
+    pub skipped: Vec<String>,
+    /// The exit disposition: the most severe of the actions.
+    pub disposition: Disposition,
+}
+
+impl Verdict {
+    /// The log's result field: `clear`, or the met conditions joined
+    /// by `+`.
+    pub fn result(&self) -> String {
+        if self.hits.is_empty() {
+            return "clear".to_string();
+        }
+        let names: Vec<&str> =
+            self.hits.iter().map(|h| h.condition.name()).collect();
+        names.join("+")
+    }
+
+    /// The distinct actions in order of first appearance.
+    pub fn actions(&self) -> Vec<Action> {
+        let mut out: Vec<Action> = Vec::new();
+        for hit in &self.hits {
+            if !out.contains(&hit.action) {
+                out.push(hit.action);
+            }
+        }
+        out
+    }
+
+    /// Whether `action` is among the met conditions' actions.
+    pub fn has(&self, action: Action) -> bool {
+        self.hits.iter().any(|h| h.action == action)
+    }
+
+    /// The class the message is kept under when some action is `keep`:
+    /// the condition of the first `keep` hit.
+    pub fn keep_class(&self) -> Option<Condition> {
+        self.hits
+            .iter()
+            .find(|h| h.action == Action::Keep)
+            .map(|h| h.condition)
+    }
+
+    /// A one-line reason for a bounce, from the first bouncing hit.
+    pub fn reason(&self) -> String {
+        let hit = self
+            .hits
+            .iter()
+            .find(|h| h.action == Action::Bounce)
+            .or(self.hits.first());
+        let Some(hit) = hit else {
+            return "message accepted".to_string();
+        };
+        let what = hit
+            .matches
+            .first()
+            .and_then(|m| m.filename.clone().or_else(|| m.pattern.clone()));
+        match what {
+            Some(w) => format!("{} ({})", hit.condition.name(), w),
+            None => hit.condition.name().to_string(),
+        }
+    }
+}
