@@ -2,6 +2,8 @@
 `filters`: Condition ; Action ; Reaction(s) ; Option(s).
 */
 
+use crate::address::check_address;
+use crate::lines::{entries, Sink};
 use crate::Origin;
 
 /// A Condition, in the fixed order of evaluation.
@@ -129,4 +131,306 @@ pub struct FilterRule {
     pub options: FilterOptions,
     /// Where the line is.
     pub origin: Origin,
+}
+
+/// The conditions a `filters` line may name, for messages.
+const CONDITION_WORDS: &str = "errormail, badsubject, badbodytext, \
+     badfilename, badmimetype, badloadertype, virusmail, badmail";
+
+/// The conditions `badmail` stands for.
+const BADMAIL: [Condition; 5] = [
+    Condition::BadSubject,
+    Condition::BadBodyText,
+    Condition::BadFilename,
+    Condition::BadMimeType,
+    Condition::BadLoaderType,
+];
+
+/// Parses `filters`. A line with a bad condition or action is left out;
+/// a bad reaction or option is left out of its line, which is kept, so
+/// that a typo in an option never switches a blocking condition off. The
+/// first line for a condition wins; lint reports the others.
+pub(crate) fn parse(text: &str, sink: &mut Sink<'_>) -> Vec<FilterRule> {
+    let mut rules: Vec<FilterRule> = Vec::new();
+    for (line, entry) in entries(text) {
+        let Some(new) = parse_line(line, entry, sink) else { continue };
+        for rule in new {
+            let first = rules.iter().find(|r| r.condition == rule.condition);
+            if let Some(first) = first {
+                let at = first.origin.line;
+                sink.lint_report(
+                    line,
+                    format!(
+                        "a second line for {}; only the first one (line \
+                         {at}) counts: remove or merge this one",
+                        rule.condition.name()
+                    ),
+                );
+                continue;
+            }
+            rules.push(rule);
+        }
+    }
+    rules
+}
+
+/// The rules of one line: five for `badmail`, else one.
+fn parse_line(
+    line: usize,
+    entry: &str,
+    sink: &mut Sink<'_>,
+) -> Option<Vec<FilterRule>> {
+    let mut fields = entry.split([';', '|']).map(str::trim);
+    let condition = fields.next().unwrap_or("");
+    let action = fields.next().unwrap_or("");
+    let reactions = fields.next().unwrap_or("");
+    let options = fields.next().unwrap_or("");
+    if fields.any(|f| !f.is_empty()) {
+        sink.report(
+            line,
+            "too many fields (expected Condition ; Action ; Reaction(s) ; \
+             Option(s) ;); separate several reactions or options with ','",
+        );
+        return None;
+    }
+    let conditions = match parse_condition(condition) {
+        Ok(conditions) => conditions,
+        Err(message) => {
+            sink.report(line, message);
+            return None;
+        }
+    };
+    let action = match parse_action(action) {
+        Ok(action) => action,
+        Err(message) => {
+            sink.report(line, message);
+            return None;
+        }
+    };
+    let reactions = parse_reactions(reactions, action, line, sink);
+    let goodmail_allowed = conditions.contains(&Condition::BadBodyText);
+    let mut options = parse_options(options, line, sink);
+    if options.goodmail && !goodmail_allowed {
+        sink.report(
+            line,
+            format!(
+                "option goodmail is only for badbodytext, not {condition}; \
+                 remove it"
+            ),
+        );
+        options.goodmail = false;
+    }
+    let origin = sink.origin(line);
+    Some(
+        conditions
+            .iter()
+            .map(|&condition| FilterRule {
+                condition,
+                action,
+                reactions: reactions.clone(),
+                options: FilterOptions {
+                    goodmail: options.goodmail
+                        && condition == Condition::BadBodyText,
+                    ..options.clone()
+                },
+                origin: origin.clone(),
+            })
+            .collect(),
+    )
+}
+
+/// The condition(s) a keyword names.
+fn parse_condition(word: &str) -> Result<Vec<Condition>, String> {
+    if word.is_empty() {
+        return Err(format!(
+            "missing condition; a line starts with one of {CONDITION_WORDS}"
+        ));
+    }
+    if word.eq_ignore_ascii_case("badmail") {
+        return Ok(BADMAIL.to_vec());
+    }
+    CONDITIONS
+        .into_iter()
+        .find(|c| c.name().eq_ignore_ascii_case(word))
+        .map(|c| vec![c])
+        .ok_or_else(|| {
+            format!(
+                "unknown condition \"{word}\" (expected {CONDITION_WORDS})"
+            )
+        })
+}
+
+/// The action a keyword names; an empty field is `block`.
+fn parse_action(word: &str) -> Result<Action, String> {
+    if word.is_empty() {
+        return Ok(Action::Block);
+    }
+    [
+        Action::Block,
+        Action::Keep,
+        Action::Trash,
+        Action::Bounce,
+        Action::Inspect,
+    ]
+    .into_iter()
+    .find(|a| a.name().eq_ignore_ascii_case(word))
+    .ok_or_else(|| {
+        format!(
+            "unknown action \"{word}\" (expected block, keep, trash, \
+                 bounce, inspect)"
+        )
+    })
+}
+
+/// The comma-separated items of a field, trimmed, empty ones skipped.
+fn items(field: &str) -> impl Iterator<Item = &str> {
+    field.split(',').map(str::trim).filter(|item| !item.is_empty())
+}
+
+/// Splits `key=value` into the lower-case key and the trimmed value.
+fn key_value(item: &str) -> (String, Option<&str>) {
+    match item.split_once('=') {
+        Some((key, value)) => {
+            (key.trim().to_ascii_lowercase(), Some(value.trim()))
+        }
+        None => (item.to_ascii_lowercase(), None),
+    }
+}
+
+/// The reactions field; bad items are reported and left out.
+fn parse_reactions(
+    field: &str,
+    action: Action,
+    line: usize,
+    sink: &mut Sink<'_>,
+) -> Vec<Reaction> {
+    let mut reactions = Vec::new();
+    for item in items(field) {
+        let (key, value) = key_value(item);
+        let reaction = match (key.as_str(), value) {
+            ("notifyrecipient", None) => Reaction::NotifyRecipient,
+            ("notifysender", None) => Reaction::NotifySender,
+            ("notifyrecipient" | "notifysender", Some(_)) => {
+                sink.report(
+                    line,
+                    format!(
+                        "reaction {key} takes no address; remove \"=...\""
+                    ),
+                );
+                continue;
+            }
+            ("informguard" | "forwardguard", value) => {
+                let address = value.unwrap_or("");
+                if let Err(why) = check_address(address) {
+                    sink.report(
+                        line,
+                        format!(
+                            "bad address \"{address}\" for {key}: {why} \
+                             (expected {key}=LOCAL@DOMAIN)"
+                        ),
+                    );
+                    continue;
+                }
+                let address = address.to_owned();
+                if key == "informguard" {
+                    Reaction::InformGuard(address)
+                } else {
+                    Reaction::ForwardGuard(address)
+                }
+            }
+            _ => {
+                sink.report(
+                    line,
+                    format!(
+                        "unknown reaction \"{item}\" (expected \
+                         notifyrecipient, notifysender, \
+                         informguard=ADDRESS, forwardguard=ADDRESS)"
+                    ),
+                );
+                continue;
+            }
+        };
+        reactions.push(reaction);
+    }
+    if !reactions.is_empty() && !matches!(action, Action::Block | Action::Keep)
+    {
+        sink.report(
+            line,
+            format!(
+                "reactions are only allowed with block and keep, not with \
+                 {}; remove the reactions or change the action",
+                action.name()
+            ),
+        );
+        reactions.clear();
+    }
+    reactions
+}
+
+/// The options field; bad items are reported and left out.
+fn parse_options(
+    field: &str,
+    line: usize,
+    sink: &mut Sink<'_>,
+) -> FilterOptions {
+    let mut options = FilterOptions::default();
+    for item in items(field) {
+        let (key, value) = key_value(item);
+        match (key.as_str(), value) {
+            ("quitasap", None) => options.quitasap = true,
+            ("goodmail", None) => options.goodmail = true,
+            ("quitasap" | "goodmail", Some(_)) => sink.report(
+                line,
+                format!("option {key} takes no value; remove \"=...\""),
+            ),
+            ("lang", value) => {
+                let value = value.unwrap_or("");
+                match check_lang(value) {
+                    Some(_) if options.lang.is_some() => sink.report(
+                        line,
+                        "option lang given twice; keep one".to_owned(),
+                    ),
+                    Some(lang) => options.lang = Some(lang),
+                    None => sink.report(
+                        line,
+                        format!(
+                            "bad language \"{value}\" (expected lang=LL, \
+                             2 to 8 letters with an optional region, e.g. \
+                             lang=en or lang=de-CH)"
+                        ),
+                    ),
+                }
+            }
+            _ => sink.report(
+                line,
+                format!(
+                    "unknown option \"{item}\" (expected quitasap, \
+                     goodmail, lang=LL)"
+                ),
+            ),
+        }
+    }
+    options
+}
+
+/// A language tag `LL` or `LL-RR` (2 to 8 letters, region 2 letters) in
+/// its canonical form: language lower-case, region upper-case.
+fn check_lang(value: &str) -> Option<String> {
+    let (language, region) = match value.split_once('-') {
+        Some((language, region)) => (language, Some(region)),
+        None => (value, None),
+    };
+    let letters = |s: &str| s.bytes().all(|b| b.is_ascii_alphabetic());
+    if !(2..=8).contains(&language.len()) || !letters(language) {
+        return None;
+    }
+    let mut lang = language.to_ascii_lowercase();
+    if let Some(region) = region {
+        if region.len() != 2 || !letters(region) {
+            return None;
+        }
+        lang.push('-');
+        lang.push_str(&region.to_ascii_uppercase());
+    }
+    Some(lang)
 }

@@ -3,6 +3,9 @@ The layers: system, domain, user; which one a control file comes from.
 */
 
 use std::borrow::Cow;
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::{Control, ReadError};
@@ -55,7 +58,95 @@ impl Layers {
     /// error, a file that is not UTF-8, or a group- or world-writable file
     /// is a [`ReadError`].
     pub fn read(&self, control: Control) -> Result<Source, ReadError> {
-        let _ = control;
-        todo!()
+        let name = control.name();
+        let layers = [
+            (Layer::User, self.user.as_deref()),
+            (Layer::Domain, self.domain.as_deref()),
+            (Layer::System, Some(self.system.as_path())),
+        ];
+        for (layer, dir) in layers {
+            let Some(dir) = dir else { continue };
+            let path = dir.join("control").join(name);
+            if let Some(text) = read_file(&path)? {
+                let file = path.display().to_string();
+                return Ok(Source { text: Cow::Owned(text), file, layer });
+            }
+        }
+        Ok(Source {
+            text: Cow::Borrowed(control.default_text()),
+            file: format!("(built-in)/control/{name}"),
+            layer: Layer::BuiltIn,
+        })
+    }
+}
+
+/// `ENOTDIR`: a path component is not a directory (the same number on
+/// Linux and the BSDs). `io::ErrorKind::NotADirectory` is newer than our
+/// minimum Rust version.
+const ENOTDIR: i32 = 20;
+
+/// The text of the control file at `path`; `None` when there is none
+/// (the file or a directory on its path is missing).
+fn read_file(path: &Path) -> Result<Option<String>, ReadError> {
+    let fail = |reason: String| ReadError {
+        file: path.display().to_string(),
+        reason,
+    };
+    // Look before opening: opening a FIFO would block.
+    match fs::metadata(path) {
+        Ok(meta) => check_kind(&meta).map_err(fail)?,
+        Err(e) if is_missing(&e) => return Ok(None),
+        Err(e) => return Err(fail(io_reason(&e))),
+    }
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if is_missing(&e) => return Ok(None),
+        Err(e) => return Err(fail(io_reason(&e))),
+    };
+    // Check again what was opened: the path may have changed meanwhile.
+    let meta = file.metadata().map_err(|e| fail(io_reason(&e)))?;
+    check_kind(&meta).map_err(fail)?;
+    if meta.permissions().mode() & 0o022 != 0 {
+        return Err(fail(
+            "group or world writable; fix with chmod go-w (#4.7.0)".into(),
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(|e| fail(io_reason(&e)))?;
+    String::from_utf8(bytes).map(Some).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = 1 + good.iter().filter(|&&b| b == b'\n').count();
+        fail(format!(
+            "not UTF-8 text (line {line}); convert the file to UTF-8 \
+             (#4.3.0)"
+        ))
+    })
+}
+
+/// Whether a failed look-up means "no such file": fall back.
+fn is_missing(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(ENOTDIR)
+}
+
+/// Only a regular file (or a symbolic link to one) is a control file.
+fn check_kind(meta: &fs::Metadata) -> Result<(), String> {
+    if meta.is_file() {
+        Ok(())
+    } else if meta.is_dir() {
+        Err("is a directory, not a control file (#4.3.0)".into())
+    } else {
+        Err("not a regular file (#4.3.0)".into())
+    }
+}
+
+/// A read error in words, with what to do where that is clear.
+fn io_reason(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::PermissionDenied => {
+            "permission denied; make it readable by the user qmvc runs \
+             as (#4.3.0)"
+                .into()
+        }
+        _ => format!("cannot read: {e} (#4.3.0)"),
     }
 }

@@ -14,12 +14,21 @@ effect on the world beyond reading control files.
 */
 #![deny(missing_docs)]
 
+mod address;
+mod command;
 mod controls;
 mod filters;
+mod globs;
 mod layers;
 mod limits;
+mod lines;
+mod load;
+mod loaders;
 mod mailheaders;
 mod patterns;
+#[cfg(test)]
+mod tests;
+mod text;
 
 use std::fmt;
 
@@ -124,13 +133,17 @@ pub struct Profile {
 impl Profile {
     /// Loads the profile from `layers`: each control file from the most
     /// specific layer that has it, else the built-in default. Lines with
-    /// problems are left out of the profile and reported.
+    /// problems are left out of the profile and reported (in `filters`, a
+    /// bad reaction or option is left out of its line, which is kept).
+    ///
+    /// With [`Scope::Needed`] a file that cannot be read is a
+    /// [`ReadError`]; with [`Scope::All`] it is reported as a problem at
+    /// line 0 and the rest of the profile is still checked.
     pub fn load(
         layers: &Layers,
         scope: Scope,
     ) -> Result<(Profile, Vec<Problem>), ReadError> {
-        let _ = (layers, scope);
-        todo!()
+        load::load(layers, scope)
     }
 
     /// The filter line for `condition`, if there is one.

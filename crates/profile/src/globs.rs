@@ -1,0 +1,80 @@
+/*!
+`badfilenames`, `badmimetypes` and `noscantypes`: globs.
+
+A file-name glob is parsed (and so checked) with globset, case-insensitive,
+`*` also matching `/` (zip member names have directories), `\` escaping
+the next character; its matcher is compiled only when a message has a file
+name to match. A type glob is `type/subtype`, lower-cased, where `*`
+matches any run of characters on either side.
+*/
+
+use globset::GlobBuilder;
+
+use crate::lines::{entries, Sink};
+use crate::{FilenameGlob, TypeGlob};
+
+/// Parses `badfilenames`.
+pub(crate) fn parse_filenames(
+    text: &str,
+    sink: &mut Sink<'_>,
+) -> Vec<FilenameGlob> {
+    let mut globs = Vec::new();
+    for (line, entry) in entries(text) {
+        let built = GlobBuilder::new(entry)
+            .case_insensitive(true)
+            .literal_separator(false)
+            .backslash_escape(true)
+            .build();
+        match built {
+            Ok(glob) => {
+                globs.push(FilenameGlob { glob, origin: sink.origin(line) })
+            }
+            Err(e) => sink.report(
+                line,
+                format!(
+                    "bad file name glob \"{entry}\": {}; fix it, or escape \
+                     the character with \\",
+                    e.kind()
+                ),
+            ),
+        }
+    }
+    globs
+}
+
+/// Parses `badmimetypes` or `noscantypes`.
+pub(crate) fn parse_types(text: &str, sink: &mut Sink<'_>) -> Vec<TypeGlob> {
+    let mut types = Vec::new();
+    for (line, entry) in entries(text) {
+        let pattern = entry.to_ascii_lowercase();
+        if is_type_glob(&pattern) {
+            types.push(TypeGlob { pattern, origin: sink.origin(line) });
+        } else {
+            sink.report(
+                line,
+                format!(
+                    "\"{entry}\" is not a MIME type (expected type/subtype, \
+                     e.g. application/x-msdownload; * matches any run of \
+                     characters)"
+                ),
+            );
+        }
+    }
+    types
+}
+
+/// Whether `pattern` (lower-case) looks like `type/subtype`.
+fn is_type_glob(pattern: &str) -> bool {
+    let Some((kind, subtype)) = pattern.split_once('/') else {
+        return false;
+    };
+    let name = |s: &str| {
+        !s.is_empty()
+            && s.bytes().all(|b| {
+                b.is_ascii_lowercase()
+                    || b.is_ascii_digit()
+                    || b"!#$&^_.+-*".contains(&b)
+            })
+    };
+    name(kind) && name(subtype)
+}

@@ -1,0 +1,92 @@
+/*!
+The common syntax of every control file, and the problem collector.
+
+A control file is UTF-8 text, one entry a line. A line with `#` in column 1
+is a comment, blank lines are ignored, and surrounding white space is
+trimmed. [`entries`] yields what is left as `(line number, entry)`, so a
+parser never sees a comment or an empty entry. [`Sink`] turns a line number
+and a message into a [`Problem`] for the file being parsed.
+*/
+
+use crate::{Origin, Problem};
+
+/// The entries of `text`: `(1-based line number, trimmed line)` for every
+/// line that is neither blank nor a comment. A leading byte-order mark is
+/// ignored; CR LF line ends are accepted.
+pub(crate) fn entries(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    text.lines().enumerate().filter_map(|(index, raw)| {
+        if raw.starts_with('#') {
+            return None;
+        }
+        let entry = raw.trim();
+        (!entry.is_empty()).then_some((index + 1, entry))
+    })
+}
+
+/// Collects the problems of one control file.
+pub(crate) struct Sink<'a> {
+    file: &'a str,
+    problems: &'a mut Vec<Problem>,
+    lint: bool,
+}
+
+impl<'a> Sink<'a> {
+    /// A collector for `file` appending to `problems`; `lint` is true for
+    /// [`crate::Scope::All`], which also reports what only lint cares
+    /// about.
+    pub(crate) fn new(
+        file: &'a str,
+        problems: &'a mut Vec<Problem>,
+        lint: bool,
+    ) -> Sink<'a> {
+        Sink { file, problems, lint }
+    }
+
+    /// Whether lint-only checks are wanted.
+    pub(crate) fn lint(&self) -> bool {
+        self.lint
+    }
+
+    /// Where line `line` of this file is.
+    pub(crate) fn origin(&self, line: usize) -> Origin {
+        Origin { file: self.file.to_owned(), line }
+    }
+
+    /// Records a problem at line `line`.
+    pub(crate) fn report(&mut self, line: usize, message: impl Into<String>) {
+        self.problems.push(Problem {
+            origin: self.origin(line),
+            message: message.into(),
+        });
+    }
+
+    /// Records a problem at line `line` when linting only.
+    pub(crate) fn lint_report(
+        &mut self,
+        line: usize,
+        message: impl Into<String>,
+    ) {
+        if self.lint {
+            self.report(line, message);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skips_comments_and_blank_lines_and_trims() {
+        let text = "\u{feff}# comment\n\n  a  \r\n #not a comment\n\t\nb";
+        let got: Vec<_> = entries(text).collect();
+        assert_eq!(got, vec![(3, "a"), (4, "#not a comment"), (6, "b")]);
+    }
+
+    #[test]
+    fn empty_text_has_no_entries() {
+        assert_eq!(entries("").count(), 0);
+        assert_eq!(entries("#x\n#y\n").count(), 0);
+    }
+}
