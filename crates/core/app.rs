@@ -58,7 +58,7 @@ pub fn run() -> u8 {
             match deliver(&options, &envelope, started) {
                 Ok(code) => code,
                 Err(Defer(reason)) => {
-                    let reason = logs::field(&reason).replace('_', " ");
+                    let reason = logs::one_line(&reason);
                     println!("qmvc: {reason} (#4.3.0)");
                     eprintln!("qmvc: fatal: {reason}");
                     if options.mode == Mode::Deliver {
@@ -170,7 +170,7 @@ fn deliver(
     facts.seconds = started.elapsed().as_secs_f64();
     write_log(state, &facts, &verdict);
     if exit == Disposition::Bounce {
-        let reason = logs::field(&verdict.reason()).replace('_', " ");
+        let reason = logs::one_line(&verdict.reason());
         println!("qmvc: message rejected: {reason} (#5.7.1)");
     }
     Ok(exit.code())

@@ -54,6 +54,20 @@ pub fn field(value: &str) -> String {
     out
 }
 
+/// A reason for qmail-local's one-line report: control characters (CR
+/// and LF among them) become spaces, at most 1024 bytes.
+pub fn one_line(value: &str) -> String {
+    let mut out = String::with_capacity(value.len().min(FIELD_MAX));
+    for c in value.chars() {
+        let c = if c.is_control() { ' ' } else { c };
+        if out.len() + c.len_utf8() > FIELD_MAX {
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Joins normalised fields with tabs and ends the line.
 pub fn line(fields: &[&str]) -> String {
     let normalised: Vec<String> = fields.iter().map(|f| field(f)).collect();
@@ -111,5 +125,6 @@ mod tests {
         let f = field(&long);
         assert!(f.len() <= FIELD_MAX && f.is_char_boundary(f.len()));
         assert_eq!(line(&["a", "", "c d"]), "a\t-\tc_d\n");
+        assert_eq!(one_line("a_b\r\nBcc: x"), "a_b  Bcc: x");
     }
 }

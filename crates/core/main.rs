@@ -15,9 +15,11 @@ mod envelope;
 mod input;
 mod logs;
 mod probes;
+mod signals;
 mod stamp;
 
 fn main() -> ExitCode {
+    signals::install();
     // A panic must defer the mail (111), not look like "soft failure 101"
     // with a backtrace in the bounce. The hook prints one line only.
     std::panic::set_hook(Box::new(|info| {

@@ -2,6 +2,12 @@
 Member names of zip archives, nested archives followed to a bounded depth.
 */
 
+use std::borrow::Cow;
+use std::io::{Cursor, Read};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use zip::ZipArchive;
+
 use crate::Limits;
 
 /// What was found inside an archive.
@@ -38,6 +44,163 @@ pub fn is_zip(bytes: &[u8]) -> bool {
 /// Lists the members of the zip archive `bytes`, and of zip archives
 /// inside it to [`Limits::archive_depth`].
 pub fn list_zip(bytes: &[u8], limits: &Limits) -> Listing {
-    let _ = (bytes, limits);
-    todo!()
+    let mut listing = Listing::default();
+    // The zip reader is careful, but this is attacker input: a panic in
+    // it must not take the delivery down.
+    let walked = catch_unwind(AssertUnwindSafe(|| {
+        walk(bytes, limits, &mut listing);
+    }));
+    if walked.is_err() && listing.error.is_none() {
+        listing.error = Some("the zip reader failed".to_owned());
+    }
+    listing
+}
+
+/// Nested archives are read into memory; all of them together get this
+/// many times [`Limits::archive_member_size`], so that a thousand small
+/// members that each inflate to the bound cannot take minutes.
+const TOTAL_FACTOR: usize = 4;
+
+/// An archive still to list.
+struct Pending<'b> {
+    bytes: Cow<'b, [u8]>,
+    path: Vec<String>,
+    depth: usize,
+}
+
+fn walk(bytes: &[u8], limits: &Limits, listing: &mut Listing) {
+    let mut budget = limits.archive_member_size.saturating_mul(TOTAL_FACTOR);
+    let mut stack = vec![Pending {
+        bytes: Cow::Borrowed(bytes),
+        path: Vec::new(),
+        depth: 0,
+    }];
+    while let Some(pending) = stack.pop() {
+        let mut archive = match ZipArchive::new(Cursor::new(&*pending.bytes)) {
+            Ok(archive) => archive,
+            Err(e) => {
+                note(&mut listing.error, &pending.path, &e.to_string());
+                continue;
+            }
+        };
+        let mut nested = Vec::new();
+        for index in 0..archive.len() {
+            if listing.members.len() >= limits.archive_members {
+                let what =
+                    format!("more than {} members", limits.archive_members);
+                note(&mut listing.truncated, &[], &what);
+                return;
+            }
+            let name = match archive.name_for_index(index) {
+                Some(Ok(name)) => name.into_owned(),
+                _ => match archive.by_index_raw(index) {
+                    Ok(file) => {
+                        String::from_utf8_lossy(file.name_raw()).into_owned()
+                    }
+                    Err(_) => String::new(),
+                },
+            };
+            let mut inner = pending.path.clone();
+            inner.push(name.clone());
+            listing.members.push(Member { name, path: pending.path.clone() });
+            let room = limits.archive_member_size.min(budget);
+            let deep = pending.depth >= limits.archive_depth;
+            match read_nested(&mut archive, index, (!deep).then_some(room)) {
+                Nested::No => {}
+                Nested::Failed(e) => note(&mut listing.error, &inner, &e),
+                Nested::TooLarge => {
+                    let what = format!("larger than {room} bytes");
+                    note(&mut listing.truncated, &inner, &what);
+                }
+                Nested::Unread => {
+                    let what = format!(
+                        "nested deeper than {} archives",
+                        limits.archive_depth
+                    );
+                    note(&mut listing.truncated, &inner, &what);
+                }
+                Nested::Yes(data) => {
+                    budget = budget.saturating_sub(data.len());
+                    nested.push(Pending {
+                        bytes: Cow::Owned(data),
+                        path: inner,
+                        depth: pending.depth + 1,
+                    });
+                }
+            }
+        }
+        // Reversed so that nested archives are listed in their order.
+        stack.extend(nested.into_iter().rev());
+    }
+}
+
+/// What a member turned out to be.
+enum Nested {
+    /// Not an archive.
+    No,
+    /// An archive, read whole.
+    Yes(Vec<u8>),
+    /// An archive, not read because it is nested too deep.
+    Unread,
+    /// An archive larger than allowed.
+    TooLarge,
+    /// Looked like an archive but could not be read.
+    Failed(String),
+}
+
+/// Reads member `index` if it is a zip archive itself (its name ends in
+/// `.zip` or its content starts like one), at most `room` bytes; with no
+/// room it only finds out whether it is one.
+fn read_nested(
+    archive: &mut ZipArchive<Cursor<&[u8]>>,
+    index: usize,
+    room: Option<usize>,
+) -> Nested {
+    let named_zip = archive
+        .name_for_index(index)
+        .and_then(Result::ok)
+        .is_some_and(|n| n.to_ascii_lowercase().ends_with(".zip"));
+    let mut file = match archive.by_index(index) {
+        Ok(file) if file.is_dir() => return Nested::No,
+        Ok(file) => file,
+        Err(e) if named_zip => return Nested::Failed(e.to_string()),
+        Err(_) => return Nested::No,
+    };
+    let mut data = Vec::new();
+    if let Err(e) = (&mut file).take(4).read_to_end(&mut data) {
+        return match named_zip {
+            true => Nested::Failed(e.to_string()),
+            false => Nested::No,
+        };
+    }
+    if !named_zip && !is_zip(&data) {
+        return Nested::No;
+    }
+    let Some(room) = room else { return Nested::Unread };
+    // One byte more than allowed tells a member at the bound from one
+    // beyond it; `take` stops a zip bomb there.
+    let want = room.saturating_sub(data.len()).saturating_add(1) as u64;
+    if let Err(e) = (&mut file).take(want).read_to_end(&mut data) {
+        return Nested::Failed(e.to_string());
+    }
+    if data.len() > room {
+        return Nested::TooLarge;
+    }
+    Nested::Yes(data)
+}
+
+/// Records `what` for the archive at `path` in `slot`: the first note
+/// stays, later ones only add that there was more.
+fn note(slot: &mut Option<String>, path: &[String], what: &str) {
+    let text = match path.is_empty() {
+        true => what.to_owned(),
+        false => format!("{}: {what}", path.join("/")),
+    };
+    match slot {
+        None => *slot = Some(text),
+        Some(first) if !first.ends_with(" more)") => {
+            first.push_str(" (and more)")
+        }
+        Some(_) => {}
+    }
 }

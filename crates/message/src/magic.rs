@@ -4,6 +4,10 @@ tree_magic_mini. Loading that database costs about a millisecond, so call
 this only for parts that need it.
 */
 
+use std::collections::{HashMap, HashSet};
+use std::panic::catch_unwind;
+use std::sync::OnceLock;
+
 /// How many decoded bytes magic detection looks at.
 pub const PREFIX: usize = 64 << 10;
 
@@ -11,14 +15,187 @@ pub const PREFIX: usize = 64 << 10;
 /// aliases and all its parent types (`application/octet-stream` or
 /// `text/plain` last). The first entry is the detected type itself.
 pub fn detect(bytes: &[u8]) -> Vec<&'static str> {
-    let _ = bytes;
-    todo!()
+    // tree_magic_mini unwraps internally; a panic is "nothing detected".
+    let found = catch_unwind(|| tree_magic_mini::from_u8(bytes))
+        .unwrap_or(OCTET_STREAM);
+    lineage(found)
+}
+
+const OCTET_STREAM: &str = "application/octet-stream";
+const TEXT_PLAIN: &str = "text/plain";
+
+/// The type relations of the embedded database, read once on first use.
+struct Relations {
+    /// Type to its parent types.
+    parents: HashMap<&'static str, Vec<&'static str>>,
+    /// Canonical type to its aliases.
+    aliases: HashMap<&'static str, Vec<&'static str>>,
+    /// Alias to its canonical type.
+    canonical: HashMap<&'static str, &'static str>,
+}
+
+fn relations() -> &'static Relations {
+    static RELATIONS: OnceLock<Relations> = OnceLock::new();
+    RELATIONS.get_or_init(|| {
+        let mut r = Relations {
+            parents: HashMap::new(),
+            aliases: HashMap::new(),
+            canonical: HashMap::new(),
+        };
+        for (child, parent) in pairs(tree_magic_db::subclasses()) {
+            r.parents.entry(child).or_default().push(parent);
+        }
+        for (alias, canonical) in pairs(tree_magic_db::aliases()) {
+            r.aliases.entry(canonical).or_default().push(alias);
+            r.canonical.insert(alias, canonical);
+        }
+        r
+    })
+}
+
+/// The `first second` lines of a database text file.
+fn pairs(
+    text: &'static str,
+) -> impl Iterator<Item = (&'static str, &'static str)> {
+    text.lines().filter_map(|line| {
+        let mut words = line.split_ascii_whitespace();
+        Some((words.next()?, words.next()?))
+    })
+}
+
+/// `found`, its aliases and all its ancestors with theirs, breadth
+/// first; the implicit roots of the type graph (`text/plain` for text
+/// types, `application/octet-stream` for the rest) last.
+fn lineage(found: &'static str) -> Vec<&'static str> {
+    let r = relations();
+    let mut out = vec![found];
+    let mut seen: HashSet<&'static str> = HashSet::from([found]);
+    let mut roots: Vec<&'static str> = Vec::new();
+    let mut next = 0;
+    while let Some(&current) = out.get(next) {
+        next += 1;
+        let canonical = r.canonical.get(current).copied().unwrap_or(current);
+        let aliases = r.aliases.get(canonical).into_iter().flatten();
+        let parents = r.parents.get(canonical).into_iter().flatten();
+        let mut has_parent = false;
+        for &relative in std::iter::once(&canonical).chain(aliases) {
+            if seen.insert(relative) {
+                out.push(relative);
+            }
+        }
+        for &parent in parents {
+            has_parent = true;
+            if seen.insert(parent) {
+                out.push(parent);
+            }
+        }
+        if !has_parent && current == canonical {
+            let root = if canonical.starts_with("text/") {
+                TEXT_PLAIN
+            } else {
+                OCTET_STREAM
+            };
+            if !roots.contains(&root) {
+                roots.push(root);
+            }
+        }
+    }
+    // A root that is itself in the list moves to the end.
+    for root in roots {
+        out.retain(|&t| t != root);
+        out.push(root);
+    }
+    out
 }
 
 /// Whether the glob `pattern` (lower-case, `*` allowed) matches one of
 /// the `types` returned by [`detect`], or, for a pattern without `*`,
 /// whether the database's own rules for that type match `bytes`.
 pub fn matches(pattern: &str, types: &[&str], bytes: &[u8]) -> bool {
-    let _ = (pattern, types, bytes);
-    todo!()
+    let pattern = pattern.trim();
+    if types.iter().any(|t| glob(pattern.as_bytes(), t.as_bytes())) {
+        return true;
+    }
+    // The roots would match almost anything by the database's rules
+    // (text/plain is "no NUL in the first bytes"): a `noscantypes` line
+    // text/plain must not let a binary skip the virus scan.
+    if pattern.contains('*')
+        || pattern == TEXT_PLAIN
+        || pattern == OCTET_STREAM
+    {
+        return false;
+    }
+    let pattern = pattern.to_ascii_lowercase();
+    catch_unwind(|| tree_magic_mini::match_u8(&pattern, bytes))
+        .unwrap_or(false)
+}
+
+/// Whether `text` matches `pattern`, where `*` stands for any run of
+/// bytes, ASCII case ignored. Backtracks to the last star only, so it
+/// takes at most pattern × text steps.
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while let Some(&c) = text.get(t) {
+        match pattern.get(p) {
+            Some(b'*') => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(&q) if q.eq_ignore_ascii_case(&c) => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    star = Some((sp, st + 1));
+                    p = sp + 1;
+                    t = st + 1;
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern.get(p..).unwrap_or_default().iter().all(|&c| c == b'*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob(b"application/x-*", b"application/x-msdownload"));
+        assert!(glob(b"*", b""));
+        assert!(glob(b"*/*exe*", b"application/x-executable"));
+        assert!(glob(b"TEXT/PLAIN", b"text/plain"));
+        assert!(!glob(b"text/plain", b"text/plainx"));
+        assert!(!glob(b"a*b", b"acbc"));
+        assert!(glob(b"a*b*", b"acbc"));
+    }
+
+    #[test]
+    fn database_rules() {
+        let pe = b"MZ\x90\0";
+        let found = detect(b"MZ is text");
+        assert!(matches("application/x-msdownload", &found, b"MZ is text"));
+        assert!(matches("application/x-ms-dos-executable", &[], pe));
+        assert!(matches("Application/X-MSDownload", &[], pe));
+        assert!(!matches("image/png", &[], pe));
+        assert!(!matches("text/plain", &[], b"PK\x03\x04"));
+        assert!(!matches("application/octet-stream", &[], b"\0"));
+        assert!(matches("text/plain", &detect(b"plain"), b"plain"));
+    }
+
+    #[test]
+    fn lineage_of_pe() {
+        let types = lineage("application/vnd.microsoft.portable-executable");
+        assert_eq!(types[0], "application/vnd.microsoft.portable-executable");
+        assert!(types.contains(&"application/x-msdownload"));
+        assert!(types.contains(&"application/x-ms-dos-executable"));
+        assert!(types.contains(&"application/x-executable"));
+        assert_eq!(types.last(), Some(&OCTET_STREAM));
+        assert_eq!(lineage(TEXT_PLAIN), [TEXT_PLAIN]);
+        assert_eq!(lineage(OCTET_STREAM), [OCTET_STREAM]);
+    }
 }

@@ -3,6 +3,11 @@ The MIME tree, walked iteratively (no recursion, so no nesting depth can
 exhaust the stack) into a flat list of parts.
 */
 
+use memchr::memmem;
+
+use crate::decode::{self, to_utf8};
+use crate::header::MAX_FIELDS;
+use crate::params::Params;
 use crate::{Decoded, Header, Limits};
 
 /// Why a message is not strict MIME.
@@ -91,8 +96,17 @@ impl<'a> Part<'a> {
     /// Undecodable input is decoded leniently (invalid base64 characters
     /// skipped); [`Message::encoding_defects`] reports it.
     pub fn decode(&self, max: usize) -> Decoded {
-        let _ = max;
-        todo!()
+        match self.encoding {
+            Encoding::Base64 => decode::base64(self.body, max),
+            Encoding::QuotedPrintable => {
+                decode::quoted_printable(self.body, max)
+            }
+            // An unknown encoding is scanned as it stands: that is better
+            // than not at all.
+            Encoding::Identity | Encoding::Unknown(_) => {
+                decode::identity(self.body, max)
+            }
+        }
     }
 
     /// For a `text/plain` or `text/html` leaf: the content decoded from
@@ -100,15 +114,22 @@ impl<'a> Part<'a> {
     /// U+FFFD; NUL bytes kept), at most `max` bytes decoded. `None` for
     /// any other part.
     pub fn text(&self, max: usize) -> Option<String> {
-        let _ = max;
-        todo!()
+        if self.kind != PartKind::Leaf || !self.is_text() {
+            return None;
+        }
+        Some(to_utf8(&self.decode(max).bytes, self.charset.as_deref()))
+    }
+
+    fn is_text(&self) -> bool {
+        self.mime_type == "text/plain" || self.mime_type == "text/html"
     }
 
     /// A leaf whose content is not text for reading: it has a file name,
     /// or its type is not `text/plain` or `text/html`. These are the parts
     /// that magic and loader detection look at.
     pub fn is_attachment(&self) -> bool {
-        todo!()
+        self.kind == PartKind::Leaf
+            && (self.filename.is_some() || !self.is_text())
     }
 }
 
@@ -133,8 +154,32 @@ impl<'a> Message<'a> {
     /// Parses `raw`. Never fails and never panics: what cannot be
     /// understood becomes a [`Defect`].
     pub fn parse(raw: &'a [u8], limits: &Limits) -> Message<'a> {
-        let _ = (raw, limits);
-        todo!()
+        let (header, body) = Header::parse(raw);
+        if raw.len() > limits.scan_size {
+            return Message {
+                raw,
+                header,
+                parts: Vec::new(),
+                defects: Vec::new(),
+                too_large: true,
+            };
+        }
+        let mut walk = Walk {
+            raw,
+            limits,
+            parts: Vec::new(),
+            defects: Vec::new(),
+            fields_left: TOTAL_FIELDS.saturating_sub(header.fields.len()),
+            depth_reported: false,
+        };
+        walk.run(header.clone(), body);
+        Message {
+            raw,
+            header,
+            parts: walk.parts,
+            defects: walk.defects,
+            too_large: false,
+        }
     }
 
     /// Checks every base64 leaf for characters outside the alphabet and
@@ -142,6 +187,337 @@ impl<'a> Message<'a> {
     /// because it reads every byte of every attachment and only
     /// `mime=strict` needs it.
     pub fn encoding_defects(&self) -> Vec<Defect> {
-        todo!()
+        self.parts
+            .iter()
+            .filter(|p| p.kind == PartKind::Leaf)
+            .filter(|p| p.encoding == Encoding::Base64)
+            .filter_map(|p| {
+                decode::base64_problem(p.body).map(|detail| Defect {
+                    kind: DefectKind::Encoding,
+                    part: p.id.clone(),
+                    detail: detail.to_owned(),
+                })
+            })
+            .collect()
     }
+}
+
+/// Most header fields recorded over all parts of one message, so that
+/// thousands of parts with thousands of fields each cannot exhaust memory.
+const TOTAL_FIELDS: usize = 200_000;
+
+/// A part found but not yet parsed.
+struct Pending<'a> {
+    /// Its bytes, header and body (positions in the message).
+    start: usize,
+    end: usize,
+    /// The header, when it is parsed already (the message's own), and
+    /// the position of the body.
+    parsed: Option<(Header<'a>, usize)>,
+    id: String,
+    depth: usize,
+    /// Inside a multipart/digest the default type is message/rfc822.
+    in_digest: bool,
+}
+
+/// The state of one walk over the MIME tree.
+struct Walk<'a, 'l> {
+    raw: &'a [u8],
+    limits: &'l Limits,
+    parts: Vec<Part<'a>>,
+    defects: Vec<Defect>,
+    fields_left: usize,
+    depth_reported: bool,
+}
+
+impl<'a> Walk<'a, '_> {
+    fn defect(&mut self, kind: DefectKind, part: &str, detail: String) {
+        self.defects.push(Defect { kind, part: part.to_owned(), detail });
+    }
+
+    /// Walks the tree depth-first with an explicit stack, children pushed
+    /// in reverse so that they come out in order.
+    fn run(&mut self, header: Header<'a>, body: usize) {
+        let mut stack = vec![Pending {
+            start: 0,
+            end: self.raw.len(),
+            parsed: Some((header, body)),
+            id: "1".to_owned(),
+            depth: 0,
+            in_digest: false,
+        }];
+        while let Some(mut pending) = stack.pop() {
+            // The message itself is always a part, whatever the bound.
+            if self.parts.len() >= self.limits.parts.max(1) {
+                let detail = format!("more than {} parts", self.limits.parts);
+                self.defect(DefectKind::Limit, &pending.id, detail);
+                return;
+            }
+            let (header, body_start, complete) = match pending.parsed.take() {
+                Some((header, body)) => (header, body, true),
+                None => {
+                    let bytes = self
+                        .raw
+                        .get(pending.start..pending.end)
+                        .unwrap_or_default();
+                    let max = self.fields_left.min(MAX_FIELDS);
+                    let (header, body, more) =
+                        Header::parse_bounded(bytes, max);
+                    self.fields_left -=
+                        header.fields.len().min(self.fields_left);
+                    (header, pending.start + body, !more)
+                }
+            };
+            let body =
+                self.raw.get(body_start..pending.end).unwrap_or_default();
+            let (part, boundary) = self.describe(header, body, &pending);
+            let kind = part.kind;
+            self.parts.push(part);
+            if !complete {
+                let detail = format!(
+                    "more header fields than {MAX_FIELDS} in a part or \
+                     {TOTAL_FIELDS} in all"
+                );
+                self.defect(DefectKind::Limit, &pending.id, detail);
+                return;
+            }
+            if kind == PartKind::Leaf {
+                continue;
+            }
+            if pending.depth >= self.limits.mime_depth {
+                if !self.depth_reported {
+                    self.depth_reported = true;
+                    let detail = format!(
+                        "nesting deeper than {} levels",
+                        self.limits.mime_depth
+                    );
+                    self.defect(DefectKind::Limit, &pending.id, detail);
+                }
+                continue;
+            }
+            let depth = pending.depth + 1;
+            if kind == PartKind::Message {
+                stack.push(Pending {
+                    start: body_start,
+                    end: pending.end,
+                    parsed: None,
+                    id: format!("{}.1", pending.id),
+                    depth,
+                    in_digest: false,
+                });
+                continue;
+            }
+            let room = self.limits.parts.saturating_sub(self.parts.len());
+            let split = split(body, &boundary, room.saturating_add(1));
+            if !split.closed && !split.capped {
+                // The boundary is the sender's: keep the log line short.
+                let shown = boundary.get(..100).unwrap_or(&boundary);
+                let detail = format!(
+                    "no close delimiter --{}--",
+                    String::from_utf8_lossy(shown)
+                );
+                self.defect(DefectKind::Structure, &pending.id, detail);
+            }
+            let in_digest = self
+                .parts
+                .last()
+                .is_some_and(|p| p.mime_type == "multipart/digest");
+            for (n, (start, end)) in split.children.iter().enumerate().rev() {
+                stack.push(Pending {
+                    start: body_start + start,
+                    end: body_start + end,
+                    parsed: None,
+                    id: format!("{}.{}", pending.id, n + 1),
+                    depth,
+                    in_digest,
+                });
+            }
+        }
+    }
+
+    /// The part described by `header`, and its boundary if it is a
+    /// multipart (empty otherwise).
+    fn describe(
+        &mut self,
+        header: Header<'a>,
+        body: &'a [u8],
+        pending: &Pending<'a>,
+    ) -> (Part<'a>, Vec<u8>) {
+        let content_type =
+            header.get("content-type").map(|f| Params::parse(f.raw));
+        let declared =
+            content_type.as_ref().map(|c| c.value.as_str()).unwrap_or("");
+        let mime_type = if !declared.is_empty() {
+            declared.to_owned()
+        } else if pending.in_digest {
+            "message/rfc822".to_owned()
+        } else {
+            "text/plain".to_owned()
+        };
+        let charset = content_type
+            .as_ref()
+            .and_then(|c| c.get("charset"))
+            .map(|c| first_token(c.as_bytes()))
+            .filter(|c| !c.is_empty());
+        let boundary = content_type
+            .as_ref()
+            .and_then(|c| match c.raw("boundary") {
+                Some(b) => Some(b.to_vec()),
+                None => c.get("boundary").map(String::into_bytes),
+            })
+            .unwrap_or_default();
+        let disposition_params =
+            header.get("content-disposition").map(|f| Params::parse(f.raw));
+        let disposition = disposition_params
+            .as_ref()
+            .map(|d| d.value.clone())
+            .filter(|d| !d.is_empty());
+        let filename = disposition_params
+            .as_ref()
+            .and_then(|d| d.get("filename"))
+            .map(|f| f.trim().to_owned())
+            .filter(|f| !f.is_empty())
+            .or_else(|| {
+                content_type
+                    .as_ref()
+                    .and_then(|c| c.get("name"))
+                    .map(|f| f.trim().to_owned())
+                    .filter(|f| !f.is_empty())
+            });
+        let encoding = match header.get("content-transfer-encoding") {
+            None => Encoding::Identity,
+            Some(field) => {
+                let cte = first_token(&decode::unfold(field.raw));
+                match cte.as_str() {
+                    "" | "7bit" | "8bit" | "binary" => Encoding::Identity,
+                    "quoted-printable" => Encoding::QuotedPrintable,
+                    "base64" => Encoding::Base64,
+                    _ => {
+                        let detail =
+                            format!("unknown Content-Transfer-Encoding {cte}");
+                        self.defect(
+                            DefectKind::Structure,
+                            &pending.id,
+                            detail,
+                        );
+                        Encoding::Unknown(cte)
+                    }
+                }
+            }
+        };
+        let kind = if mime_type.starts_with("multipart/") {
+            if boundary.is_empty() {
+                let detail = "multipart without boundary parameter".to_owned();
+                self.defect(DefectKind::Structure, &pending.id, detail);
+                PartKind::Leaf
+            } else {
+                PartKind::Multipart
+            }
+        } else if (mime_type == "message/rfc822"
+            || mime_type == "message/global")
+            && encoding == Encoding::Identity
+        {
+            // An encoded message/rfc822 breaks RFC 2046; the borrowed
+            // model cannot hold its decoded bytes, so it stays a leaf
+            // whose decoded content is inspected as a whole.
+            PartKind::Message
+        } else {
+            PartKind::Leaf
+        };
+        let part = Part {
+            id: pending.id.clone(),
+            depth: pending.depth,
+            kind,
+            header,
+            mime_type,
+            charset,
+            encoding,
+            disposition,
+            filename,
+            body,
+        };
+        (part, boundary)
+    }
+}
+
+/// The first token of a value, lower-cased: up to white space, `;` or
+/// a comment, at most 100 bytes (it ends up in logs).
+fn first_token(value: &[u8]) -> String {
+    let value = value.trim_ascii_start();
+    let end = value
+        .iter()
+        .position(|&b| b.is_ascii_whitespace() || b == b';' || b == b'(')
+        .unwrap_or(value.len())
+        .min(100);
+    String::from_utf8_lossy(value.get(..end).unwrap_or_default())
+        .to_lowercase()
+}
+
+/// The children of a multipart body.
+#[derive(Debug, Default)]
+struct Split {
+    /// Their positions in the body.
+    children: Vec<(usize, usize)>,
+    /// The close delimiter was found.
+    closed: bool,
+    /// The search stopped after the most children wanted.
+    capped: bool,
+}
+
+/// Splits a multipart `body` at its delimiter lines (RFC 2046 5.1.1):
+/// `--boundary` at the start of a line, then `--` for the close delimiter
+/// or only white space to the end of the line. The line break before a
+/// delimiter belongs to it. Stops after `most` children. Only the body is
+/// searched, with one substring search: linear in its length.
+fn split(body: &[u8], boundary: &[u8], most: usize) -> Split {
+    let mut out = Split::default();
+    let mut needle = Vec::with_capacity(boundary.len() + 3);
+    needle.extend_from_slice(b"\n--");
+    needle.extend_from_slice(boundary);
+    let delimiter = needle.get(1..).unwrap_or_default();
+    let first = body.starts_with(delimiter).then_some(0);
+    let rest = memmem::find_iter(body, &needle).map(|i| i + 1);
+    // Where the current child starts, once a delimiter was seen.
+    let mut child: Option<usize> = None;
+    for dashes in first.into_iter().chain(rest) {
+        let after = dashes + delimiter.len();
+        let tail = body.get(after..).unwrap_or_default();
+        let close = tail.starts_with(b"--");
+        let line_end = if close {
+            None
+        } else {
+            let padding = tail
+                .iter()
+                .position(|&b| !matches!(b, b' ' | b'\t' | b'\r'))
+                .unwrap_or(tail.len());
+            match tail.get(padding) {
+                None => Some(body.len()),
+                Some(b'\n') => Some(after + padding + 1),
+                // Text after the boundary: an ordinary line.
+                Some(_) => continue,
+            }
+        };
+        if let Some(start) = child {
+            let mut end = dashes.saturating_sub(1);
+            if end > 0 && body.get(end - 1) == Some(&b'\r') {
+                end -= 1;
+            }
+            out.children.push((start, end.max(start)));
+            if out.children.len() >= most {
+                out.capped = true;
+                return out;
+            }
+        }
+        match line_end {
+            None => {
+                out.closed = true;
+                return out;
+            }
+            Some(next) => child = Some(next),
+        }
+    }
+    if let Some(start) = child {
+        out.children.push((start, body.len()));
+    }
+    out
 }

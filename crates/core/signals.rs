@@ -1,0 +1,43 @@
+/*!
+Signals that would end qmvc are turned into exit 111: qmail-local must see
+"try again later", never a crash, whatever stops a delivery half-way (a
+TERM from an administrator, a BUS from a message file truncated under the
+map, an ABRT from the runtime).
+*/
+
+const REASON: &[u8] =
+    b"qmvc: interrupted by a signal; message deferred (#4.3.0)\n";
+
+extern "C" fn defer(_: libc::c_int) {
+    // SAFETY: write(2) and _exit(2) are async-signal-safe; the buffer is a
+    // static.
+    unsafe {
+        libc::write(1, REASON.as_ptr().cast(), REASON.len());
+        libc::_exit(111);
+    }
+}
+
+/// Installs the handler for every signal that would otherwise kill qmvc
+/// and can be caught.
+pub fn install() {
+    let handler = defer as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    for signal in [
+        libc::SIGTERM,
+        libc::SIGINT,
+        libc::SIGHUP,
+        libc::SIGQUIT,
+        libc::SIGALRM,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGBUS,
+        libc::SIGABRT,
+        libc::SIGXCPU,
+        libc::SIGXFSZ,
+    ] {
+        // SAFETY: installing a handler that only calls async-signal-safe
+        // functions.
+        unsafe {
+            libc::signal(signal, handler);
+        }
+    }
+}
