@@ -185,7 +185,7 @@ pub(crate) fn badfilename(
         let Some(name) = &part.filename else { continue };
         names.push((part.id.clone(), name.clone()));
     }
-    for (index, part) in content.attachments() {
+    for (index, part) in content.inspected() {
         if !archive::is_zip(content.prefix(index)) {
             continue;
         }
@@ -214,9 +214,10 @@ pub(crate) fn badfilename(
     };
     let mut out = Vec::new();
     for (part, name) in names {
-        let base = name.rsplit(['/', '\\']).next().unwrap_or(&name);
-        let mut hits = set.matches(&name);
-        if base != name {
+        let lowered = name.to_lowercase();
+        let base = lowered.rsplit(['/', '\\']).next().unwrap_or(&lowered);
+        let mut hits = set.matches(&lowered);
+        if base != lowered {
             hits.extend(set.matches(base));
             hits.sort_unstable();
             hits.dedup();
@@ -244,7 +245,7 @@ pub(crate) fn badmimetype(
     if globs.is_empty() {
         return out;
     }
-    for (index, part) in content.attachments() {
+    for (index, part) in content.inspected() {
         let types = content.types(index);
         for glob in globs {
             if magic::matches(&glob.pattern, types, content.prefix(index)) {
@@ -291,6 +292,8 @@ pub(crate) fn badloadertype(
                 }
             }
         }
+    }
+    for part in &content.message.parts {
         if part.encoding != Encoding::Base64 {
             continue;
         }

@@ -6,11 +6,15 @@ each worked out at most once per part and only when a condition asks.
 use std::cell::OnceCell;
 
 use qmvc_message::loader::{self, LoaderType};
-use qmvc_message::{magic, Limits, Message, Part};
+use qmvc_message::{magic, Limits, Message, Part, PartKind};
 
 /// How much of a part loader detection looks at before deciding whether
 /// the whole part is worth decoding.
 const LOADER_PEEK: usize = 64;
+
+/// How much of a text part is looked at to tell whether it is really
+/// text.
+const DISGUISE_PEEK: usize = 1024;
 
 /// Lazily computed facts about one attachment part.
 #[derive(Default)]
@@ -36,15 +40,28 @@ impl<'m, 'a> Content<'m, 'a> {
         Content { message, limits, facts }
     }
 
-    /// The attachment parts with their index.
-    pub(crate) fn attachments(
+    /// The parts whose content type and loader type are worth knowing,
+    /// with their index: attachments, and text leaves that do not look
+    /// like text (an unnamed `text/plain` part in base64 can carry a PE
+    /// as well as any attachment can).
+    pub(crate) fn inspected(
         &self,
-    ) -> impl Iterator<Item = (usize, &'m Part<'a>)> {
-        self.message
-            .parts
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.is_attachment())
+    ) -> impl Iterator<Item = (usize, &'m Part<'a>)> + '_ {
+        let parts = self.message.parts.iter().enumerate();
+        parts.filter(|(index, part)| self.is_inspected(*index, part))
+    }
+
+    fn is_inspected(&self, index: usize, part: &Part<'_>) -> bool {
+        if part.kind != PartKind::Leaf {
+            return false;
+        }
+        if part.is_attachment() {
+            return true;
+        }
+        let prefix = self.prefix(index);
+        let head = prefix.get(..DISGUISE_PEEK).unwrap_or(prefix);
+        head.contains(&0)
+            || loader::plausible(head.get(..LOADER_PEEK).unwrap_or(head))
     }
 
     fn facts(&self, index: usize) -> Option<&Facts> {
@@ -99,16 +116,16 @@ pub struct PartDetail {
     pub encoding: String,
     /// Decoded file name.
     pub filename: Option<String>,
-    /// Detected magic type (attachments only).
+    /// Detected magic type (inspected parts only).
     pub detected: Option<String>,
-    /// Loader type (attachments only).
+    /// Loader type (inspected parts only).
     pub loader: Option<String>,
     /// Raw size in bytes.
     pub size: usize,
 }
 
 /// Every part of `message` with its detected type and loader type, as
-/// `qmvc -t` prints them (detection runs for every attachment here).
+/// `qmvc -t` prints them (detection runs for every inspected part here).
 pub fn describe_parts(
     message: &Message<'_>,
     limits: &Limits,
@@ -119,7 +136,7 @@ pub fn describe_parts(
         .iter()
         .enumerate()
         .map(|(index, part)| {
-            let attachment = part.is_attachment();
+            let attachment = content.is_inspected(index, part);
             PartDetail {
                 id: part.id.clone(),
                 depth: part.depth,

@@ -82,11 +82,12 @@ pub enum BodyRule {
     Command(CommandRule),
 }
 
-/// A badfilenames glob (case-insensitive; `*`, `?`, `[...]`).
+/// A badfilenames glob (`*`, `?`, `[...]`), case-insensitive: the
+/// pattern is lower-cased, so match it against a lower-cased name.
 #[derive(Clone, Debug)]
 pub struct FilenameGlob {
-    /// The parsed glob; compile its matcher only when a message has a
-    /// file name to match.
+    /// The parsed, lower-cased glob; compile its matcher only when a
+    /// message has a file name to match.
     pub glob: globset::Glob,
     /// Where the line is.
     pub origin: Origin,
