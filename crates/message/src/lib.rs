@@ -25,6 +25,7 @@ mod header;
 pub mod loader;
 pub mod magic;
 mod mime;
+mod structured;
 mod params;
 
 pub use decode::{decode_words, Decoded};

@@ -154,7 +154,8 @@ impl<'a> Message<'a> {
     /// Parses `raw`. Never fails and never panics: what cannot be
     /// understood becomes a [`Defect`].
     pub fn parse(raw: &'a [u8], limits: &Limits) -> Message<'a> {
-        let (header, body) = Header::parse(raw);
+        let (mut header, body) = Header::parse(raw);
+        header.defects.extend(crate::structured::defects(&header));
         if raw.len() > limits.scan_size {
             return Message {
                 raw,
