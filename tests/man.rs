@@ -1,0 +1,147 @@
+/*!
+The man pages: they lint clean with mandoc, qmvc-control(5) names every
+control file of the registry, and qmvc(8) documents every option.
+*/
+
+use std::fs;
+use std::process::Command;
+
+use crate::util::{note, Dir, ROOT};
+
+const PAGES: [&str; 4] = [
+    "man/qmvc.8",
+    "man/qmvc-control.5",
+    "man/qmvc-filters.5",
+    "man/qmvc-log.5",
+];
+
+fn page(name: &str) -> String {
+    fs::read_to_string(format!("{ROOT}/{name}")).unwrap()
+}
+
+#[test]
+fn mandoc_lint_is_clean() {
+    let run = Command::new("mandoc")
+        .args(["-Tlint", "-Wwarning"])
+        .args(PAGES)
+        .current_dir(ROOT)
+        .output();
+    let out = match run {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            note(
+                "!!! mandoc is not installed: man page lint SKIPPED; \
+                 install it (apt-get install mandoc) !!!",
+            );
+            return;
+        }
+        Err(e) => panic!("mandoc: {e}"),
+    };
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(text, "", "mandoc -Tlint -Wwarning complains");
+}
+
+#[test]
+fn control_page_names_every_control_file() {
+    let text = page("man/qmvc-control.5");
+    let registry: Vec<&str> =
+        qmvc_profile::CONTROLS.iter().map(|c| c.name()).collect();
+    for name in [
+        "filters",
+        "mailheaders",
+        "badsubjects",
+        "badbodytexts",
+        "badfilenames",
+        "badmimetypes",
+        "badloadertypes",
+        "noscantypes",
+        "limits",
+    ] {
+        assert!(registry.contains(&name), "{name} is not in CONTROLS");
+    }
+    for name in registry {
+        let row = format!("\\fI{name}\\fR");
+        let heading = format!(".SS {name}\n");
+        assert!(
+            text.contains(&row) && text.contains(&heading),
+            "qmvc-control(5) lacks the table row or the .SS section of {name}"
+        );
+    }
+}
+
+#[test]
+fn qmvc_page_documents_every_option() {
+    let text = page("man/qmvc.8");
+    let dir = Dir::new("man-options");
+    let help = dir.qmvc(&["-h"]).run();
+    let mut letters: Vec<char> = help
+        .stdout
+        .match_indices('-')
+        .filter_map(|(i, _)| help.stdout[i + 1..].chars().next())
+        .filter(char::is_ascii_alphabetic)
+        .collect();
+    letters.sort_unstable();
+    letters.dedup();
+    for letter in "unctvLzshV".chars() {
+        assert!(letters.contains(&letter), "-h does not list -{letter}");
+    }
+    for letter in letters {
+        let item = format!(".TP\n.B \\-{letter}\n");
+        let item_with_argument = format!(".TP\n.BI \\-{letter} ");
+        assert!(
+            text.contains(&item) || text.contains(&item_with_argument),
+            "qmvc(8) has no .TP item for -{letter}"
+        );
+    }
+}
+
+#[test]
+fn qmvc_page_documents_the_exit_codes() {
+    let text = page("man/qmvc.8");
+    let section = text
+        .split(".SH \"EXIT CODES\"")
+        .nth(1)
+        .expect("qmvc(8) has no EXIT CODES section");
+    let section = section.split("\n.SH").next().unwrap();
+    for code in ["0", "99", "100", "111"] {
+        assert!(
+            section.contains(&format!(".TP\n.B {code}\n")),
+            "EXIT CODES has no .TP item for {code}"
+        );
+    }
+}
+
+#[test]
+fn filters_page_names_every_condition_and_action() {
+    let text = page("man/qmvc-filters.5");
+    for word in [
+        "errormail",
+        "badsubject",
+        "badbodytext",
+        "badfilename",
+        "badmimetype",
+        "badloadertype",
+        "virusmail",
+        "badmail",
+        "block",
+        "keep",
+        "trash",
+        "bounce",
+        "inspect",
+        "quitasap",
+        "goodmail",
+        "notifyrecipient",
+        "notifysender",
+        "informguard",
+        "forwardguard",
+    ] {
+        assert!(
+            text.contains(word),
+            "qmvc-filters(5) does not mention {word}"
+        );
+    }
+}
