@@ -161,13 +161,18 @@ impl Verdict {
         self.hits.iter().any(|h| h.action == action)
     }
 
-    /// The class the message is kept under when some action is `keep`:
-    /// the condition of the first `keep` hit.
+    /// The condition whose class the message is kept under when some
+    /// action is `keep`: virusmail before any other, errormail only when
+    /// nothing else keeps it (a virus that also has a broken header
+    /// belongs with the viruses).
     pub fn keep_class(&self) -> Option<Condition> {
-        self.hits
-            .iter()
-            .find(|h| h.action == Action::Keep)
-            .map(|h| h.condition)
+        let keeps = || self.hits.iter().filter(|h| h.action == Action::Keep);
+        let rank = |c: Condition| match c {
+            Condition::VirusMail => 0,
+            Condition::Errormail => 2,
+            _ => 1,
+        };
+        keeps().map(|h| h.condition).min_by_key(|c| rank(*c))
     }
 
     /// A one-line reason for a bounce, from the first bouncing hit.
