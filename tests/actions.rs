@@ -228,6 +228,8 @@ qmvctest!(several_keeps_keep_the_message_once, |dir: Dir| {
         .collect();
     assert_eq!(kept.len(), 1, "{kept:?}");
     assert_eq!(fs::read(&kept[0]).unwrap(), bytes);
+    // errormail comes first, but a badmail class wins over error/.
+    assert!(kept[0].starts_with(save.join("policy")), "{kept:?}");
     assert_eq!(dir.reports(Layer::System).len(), 1);
     assert_eq!(dir.log(Layer::System).len(), 1);
 });

@@ -245,7 +245,14 @@ pub(crate) fn badmimetype(
     if globs.is_empty() {
         return out;
     }
+    let patterns: Vec<&str> =
+        globs.iter().map(|g| g.pattern.as_str()).collect();
     for (index, part) in content.inspected() {
+        // Loading the magic database costs more than the rest of a
+        // delivery; skip it when no listed type can match these bytes.
+        if !magic::could_match(&patterns, content.prefix(index)) {
+            continue;
+        }
         let types = content.types(index);
         for glob in globs {
             if magic::matches(&glob.pattern, types, content.prefix(index)) {

@@ -25,8 +25,8 @@ mod header;
 pub mod loader;
 pub mod magic;
 mod mime;
-mod structured;
 mod params;
+mod structured;
 
 pub use decode::{decode_words, Decoded};
 pub use header::{Field, Header};

@@ -47,7 +47,8 @@ pub(crate) fn defects(header: &Header<'_>) -> Vec<String> {
 
 /// Why `value` is not an address list, if it is not.
 fn address_problem(value: &str) -> Option<String> {
-    let parsed = catch_unwind(AssertUnwindSafe(|| mailparse::addrparse(value)));
+    let parsed =
+        catch_unwind(AssertUnwindSafe(|| mailparse::addrparse(value)));
     match parsed {
         Ok(Ok(list)) if !list.is_empty() => None,
         Ok(Ok(_)) => Some("no address".into()),
