@@ -211,3 +211,36 @@ qmvctest!(cleanup_without_tmp_is_fine, |dir: Dir| {
     dir.qmvc(&["-z"]).run().assert_code(0);
     assert!(fs::metadata(dir.layer(Layer::System).join("log")).is_err());
 });
+
+qmvctest!(a_fatal_signal_defers_with_111, |dir: Dir| {
+    // A command that outlives the signal keeps qmvc busy mid-delivery.
+    let pidfile = dir.path("slow.pid");
+    let slow = dir.script(
+        "slow",
+        &format!("#!/bin/sh\necho $$ > {}\nexec sleep 3\n", pidfile.display()),
+    );
+    dir.filters("badbodytext ; block ; ; ;\n");
+    dir.control(
+        Layer::System,
+        "badbodytexts",
+        &format!("|{}\n", slow.display()),
+    );
+    dir.control(Layer::System, "limits", "commandtimeout=30\n");
+    let msg = dir.message(&Mail::new().bytes());
+    let running = dir.qmvc(&[]).stdin_file(&msg).spawn();
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(running.pid() as libc::pid_t, libc::SIGTERM);
+    }
+    let out = running.wait();
+    out.assert_code(111);
+    assert!(out.reason().contains("deferred"), "{}", out.describe());
+    // The command was killed with qmvc (gone, or a zombie for init).
+    std::thread::sleep(Duration::from_millis(100));
+    let pid = fs::read_to_string(&pidfile).unwrap();
+    let stat = fs::read_to_string(format!("/proc/{}/stat", pid.trim()));
+    if let Ok(stat) = stat {
+        assert!(stat.contains(") Z"), "command still running: {stat}");
+    }
+});

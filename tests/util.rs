@@ -550,6 +550,11 @@ pub struct Running {
 }
 
 impl Running {
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Waits for the child (killing it after the deadline) and reaps it
     /// with `wait4(2)` for its peak RSS.
     pub fn wait(mut self) -> Output {

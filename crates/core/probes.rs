@@ -6,12 +6,15 @@ virus scanners.
 
 use std::io::Write;
 use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::Ordering;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use qmvc_engine::{CommandOutcome, Probes, ScanOutcome};
 use qmvc_profile::CommandRule;
+
+use crate::signals::CHILD_GROUP;
 
 /// Runs commands for real.
 pub struct System<'a> {
@@ -53,6 +56,19 @@ fn run(rule: &CommandRule, message: &[u8]) -> Result<CommandOutcome, String> {
         .map_err(|e| {
             format!("{}: cannot run {}: {e}", rule.origin, rule.program)
         })?;
+    let group = i32::try_from(child.id()).unwrap_or(0);
+    CHILD_GROUP.store(group, Ordering::SeqCst);
+    let outcome = supervise(&mut child, rule, message);
+    CHILD_GROUP.store(0, Ordering::SeqCst);
+    outcome
+}
+
+/// Feeds `message` to `child` and waits for it until `rule`'s time-out.
+fn supervise(
+    child: &mut Child,
+    rule: &CommandRule,
+    message: &[u8],
+) -> Result<CommandOutcome, String> {
     let stdin = child.stdin.take();
     let deadline = Instant::now() + rule.timeout;
     thread::scope(|scope| {

@@ -5,13 +5,23 @@ TERM from an administrator, a BUS from a message file truncated under the
 map, an ABRT from the runtime).
 */
 
+use std::sync::atomic::{AtomicI32, Ordering};
+
 const REASON: &[u8] =
     b"qmvc: interrupted by a signal; message deferred (#4.3.0)\n";
 
+/// The process group of the badbodytexts command running now, 0 when
+/// none: it must not outlive qmvc.
+pub static CHILD_GROUP: AtomicI32 = AtomicI32::new(0);
+
 extern "C" fn defer(_: libc::c_int) {
-    // SAFETY: write(2) and _exit(2) are async-signal-safe; the buffer is a
-    // static.
+    let group = CHILD_GROUP.load(Ordering::SeqCst);
+    // SAFETY: kill(2), write(2) and _exit(2) are async-signal-safe; the
+    // buffer is a static.
     unsafe {
+        if group > 0 {
+            libc::kill(-group, libc::SIGKILL);
+        }
         libc::write(1, REASON.as_ptr().cast(), REASON.len());
         libc::_exit(111);
     }
