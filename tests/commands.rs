@@ -150,8 +150,9 @@ qmvctest!(test_mode_runs_no_command, |dir: Dir| {
     let ran = dir.path("ran");
     let script = dir.script("mark", &format!("touch {}", ran.display()));
     commands(&dir, &format!("|{}\n", script.display()));
-    dir.run(&["-t"], &message());
+    let out = dir.run(&["-t"], &message());
     assert!(!ran.exists(), "-t ran a command");
+    assert!(out.stdout.contains("not run in test mode"), "{}", out.stdout);
 });
 
 qmvctest!(goodmail_leaves_reactions_out_unless_met_by_command, |dir: Dir| {

@@ -31,7 +31,7 @@ impl Probes for System<'_> {
         rule: &CommandRule,
     ) -> Result<CommandOutcome, String> {
         if self.dry_run {
-            return Ok(CommandOutcome::Exited(-1));
+            return Ok(CommandOutcome::NotRun);
         }
         run(rule, self.message)
     }

@@ -162,6 +162,10 @@ pub(crate) fn badbodytext(
                 return Ok((out, true));
             }
             CommandOutcome::Exited(_) => {}
+            CommandOutcome::NotRun => skipped.push(format!(
+                "{}: command {} not run in test mode",
+                command.origin, command.program
+            )),
             CommandOutcome::TimedOut => skipped.push(format!(
                 "{}: command {} timed out after {} s",
                 command.origin,

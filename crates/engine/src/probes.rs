@@ -11,6 +11,8 @@ pub enum CommandOutcome {
     Exited(i32),
     /// It ran longer than its time-out and was killed.
     TimedOut,
+    /// It was not run (`qmvc -t`): counts as not met.
+    NotRun,
 }
 
 /// What the virus scanners said.
