@@ -174,17 +174,7 @@ pub(crate) fn parse(text: &str, sink: &mut Sink<'_>) -> Settings {
             );
             continue;
         }
-        if let Some(&(_, first)) = seen.iter().find(|(n, _)| *n == name) {
-            sink.lint_report(
-                line,
-                format!(
-                    "{name} is set again (also on line {first}); the last \
-                     line wins: keep one"
-                ),
-            );
-        } else {
-            seen.push((name, line));
-        }
+        sink.setting(&mut seen, name, line);
         (spec.set)(&mut settings, number);
     }
     settings

@@ -61,6 +61,27 @@ impl<'a> Sink<'a> {
         });
     }
 
+    /// Notes that setting `name` is made on line `line`; when linting,
+    /// reports a setting made again (`seen` holds the first line of each).
+    pub(crate) fn setting<'n>(
+        &mut self,
+        seen: &mut Vec<(&'n str, usize)>,
+        name: &'n str,
+        line: usize,
+    ) {
+        if let Some(&(_, first)) = seen.iter().find(|(n, _)| *n == name) {
+            self.lint_report(
+                line,
+                format!(
+                    "{name} is set again (also on line {first}); the last \
+                     line wins: keep one"
+                ),
+            );
+        } else {
+            seen.push((name, line));
+        }
+    }
+
     /// Records a problem at line `line` when linting only.
     pub(crate) fn lint_report(
         &mut self,

@@ -13,7 +13,7 @@ be read is one more problem (at line 0) instead of the end of the report.
 use crate::lines::Sink;
 use crate::{
     filters, globs, limits, loaders, mailheaders, text, Condition, Control,
-    Layers, Problem, Profile, ReadError, Scope, Source,
+    Layers, Problem, Profile, ReadError, Scope, Source, CONTROLS,
 };
 
 /// The control file that condition `condition` needs, if any.
@@ -28,17 +28,6 @@ fn control_of(condition: Condition) -> Option<Control> {
         Condition::VirusMail => None,
     }
 }
-
-/// The controls read after `filters` and `limits`, in this order.
-const PATTERN_CONTROLS: [Control; 7] = [
-    Control::MailHeaders,
-    Control::BadSubjects,
-    Control::BadBodyTexts,
-    Control::BadFilenames,
-    Control::BadMimeTypes,
-    Control::BadLoaderTypes,
-    Control::NoScanTypes,
-];
 
 /// See [`Profile::load`].
 pub(crate) fn load(
@@ -59,7 +48,11 @@ pub(crate) fn load(
         let mut sink = Sink::new(&source.file, &mut problems, lint);
         profile.settings = limits::parse(&source.text, &mut sink);
     }
-    for control in PATTERN_CONTROLS {
+    let patterns = CONTROLS
+        .iter()
+        .copied()
+        .filter(|c| !matches!(c, Control::Filters | Control::Limits));
+    for control in patterns {
         let wanted = match scope {
             Scope::All => true,
             Scope::Needed { noscan } => {

@@ -107,17 +107,7 @@ pub(crate) fn parse(text: &str, sink: &mut Sink<'_>) -> MailHeaders {
             );
             continue;
         };
-        if let Some(&(_, first)) = seen.iter().find(|(n, _)| *n == name) {
-            sink.lint_report(
-                line,
-                format!(
-                    "{name} is set again (also on line {first}); the last \
-                     line wins: keep one"
-                ),
-            );
-        } else {
-            seen.push((name, line));
-        }
+        sink.setting(&mut seen, name, line);
         *field(&mut headers) = on;
     }
     headers
