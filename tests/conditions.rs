@@ -354,3 +354,24 @@ qmvctest!(virusmail_is_accepted_but_never_met, |dir: Dir| {
     dir.run(&[], &Mail::new().bytes()).assert_code(0);
     assert_eq!(dir.last_log(Layer::System).result(), "clear");
 });
+
+qmvctest!(matches_are_capped_per_condition, |dir: Dir| {
+    dir.filters("badfilename ; block ; ; ;\n");
+    dir.control(Layer::System, "badfilenames", "*.exe\n");
+    let parts = (0..150)
+        .map(|i| {
+            Part::attachment(
+                &format!("f{i}.exe"),
+                "application/octet-stream",
+                b"x",
+            )
+        })
+        .collect();
+    let bytes = Mail::new().mixed(parts).bytes();
+    dir.run(&[], &bytes).assert_code(99);
+    let reports = dir.reports(Layer::System);
+    let condition = &reports[0]["conditions"][0];
+    assert_eq!(condition["matches"].as_sequence().unwrap().len(), 100);
+    let skipped = reports[0]["skipped"][0].as_str().unwrap();
+    assert!(skipped.contains("50 more matches"), "{skipped}");
+});

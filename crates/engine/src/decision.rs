@@ -13,6 +13,10 @@ use crate::verdict::{
     Disposition, Evaluation, Hit, Match, ReactionPlan, ReactionStatus, Verdict,
 };
 
+/// Most matches recorded per condition: a message of ten thousand parts
+/// named `*.exe` needs no ten thousand lines to say so.
+const MAX_MATCHES: usize = 100;
+
 /// Evaluates `profile` against `message`. `Err` carries the reason for a
 /// temporary failure that is not the message's fault (a command that
 /// cannot be run, a scanner that cannot be asked under a `tempfail`
@@ -100,6 +104,15 @@ pub fn evaluate(
         if matches.is_empty() {
             verdict.evaluations.push((condition, Evaluation::NotMet));
             continue;
+        }
+        let mut matches = matches;
+        if matches.len() > MAX_MATCHES {
+            verdict.skipped.push(format!(
+                "{}: {} more matches not listed",
+                condition.name(),
+                matches.len() - MAX_MATCHES
+            ));
+            matches.truncate(MAX_MATCHES);
         }
         verdict.evaluations.push((condition, Evaluation::Met));
         verdict.hits.push(Hit {
