@@ -128,6 +128,19 @@ qmvctest!(body_html_only, |dir: Dir| {
     assert_met(&dir, &mail.bytes(), "badbodytext");
 });
 
+qmvctest!(body_phrase_hidden_by_markup, |dir: Dir| {
+    only(&dir, "badbodytext", "badbodytexts", "kill the boss\n");
+    let html = "<p>kill <b>the</b>&nbsp;b&#111;ss</p>\n";
+    let mail = Mail::new().part(Part::html(html));
+    assert_met(&dir, &mail.bytes(), "badbodytext");
+});
+
+qmvctest!(body_phrase_broken_over_lines, |dir: Dir| {
+    only(&dir, "badbodytext", "badbodytexts", "kill  the boss\n");
+    let mail = Mail::new().text("We should kill the\n  boss tomorrow.\n");
+    assert_met(&dir, &mail.bytes(), "badbodytext");
+});
+
 qmvctest!(body_latin1_charset, |dir: Dir| {
     only(&dir, "badbodytext", "badbodytexts", "grüße an den chef\n");
     let part = Part::new(

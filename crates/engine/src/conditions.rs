@@ -4,7 +4,7 @@ and returns what matched (empty: not met).
 */
 
 use globset::GlobSetBuilder;
-use qmvc_message::{archive, magic, Encoding, Message};
+use qmvc_message::{archive, html_text, magic, Encoding, Message};
 use qmvc_profile::{
     BodyRule, LoaderRule, MailHeaders, Profile, TextPattern, TypeGlob,
 };
@@ -95,7 +95,7 @@ fn text_matches(
     if patterns.is_empty() {
         return;
     }
-    let lowered = text.to_lowercase();
+    let lowered = qmvc_profile::fold(text);
     for pattern in patterns {
         if pattern.is_match(text, &lowered) {
             out.push(Match {
@@ -141,8 +141,20 @@ pub(crate) fn badbodytext(
         .collect();
     if !patterns.is_empty() {
         for part in &content.message.parts {
-            if let Some(text) = part.text(content.limits.scan_size) {
-                text_matches(&patterns, &text, Some(&part.id), &mut out);
+            let Some(text) = part.text(content.limits.scan_size) else {
+                continue;
+            };
+            text_matches(&patterns, &text, Some(&part.id), &mut out);
+            // Markup must not hide a phrase: `kill the <b>boss</b>`.
+            if part.mime_type == "text/html" {
+                let shown = html_text(&text);
+                let mut found = Vec::new();
+                text_matches(&patterns, &shown, Some(&part.id), &mut found);
+                for m in found {
+                    if !out.contains(&m) {
+                        out.push(m);
+                    }
+                }
             }
         }
     }

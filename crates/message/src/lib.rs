@@ -22,6 +22,7 @@ may panic on any input; every loop and buffer is bounded by [`Limits`].
 pub mod archive;
 mod decode;
 mod header;
+mod html;
 pub mod loader;
 pub mod magic;
 mod mime;
@@ -30,6 +31,7 @@ mod structured;
 
 pub use decode::{decode_words, Decoded};
 pub use header::{Field, Header};
+pub use html::html_text;
 pub use mime::{Defect, DefectKind, Encoding, Message, Part, PartKind};
 
 /// Resource bounds for one message. Every one of them is a control-file

@@ -40,7 +40,8 @@ pub use layers::{Layer, Layers, Source};
 pub use limits::Settings;
 pub use mailheaders::{HeaderCheck, MailHeaders};
 pub use patterns::{
-    BodyRule, CommandRule, FilenameGlob, LoaderRule, TextPattern, TypeGlob,
+    fold, BodyRule, CommandRule, FilenameGlob, LoaderRule, TextPattern,
+    TypeGlob,
 };
 
 /// Where a value came from: a control file and a line in it.

@@ -12,9 +12,10 @@ use crate::Origin;
 /// A badsubjects or badbodytexts pattern.
 #[derive(Clone, Debug)]
 pub enum TextPattern {
-    /// A plain line: a case-insensitive substring (stored lower-cased).
+    /// A plain line: a case-insensitive substring in which any run of
+    /// white space matches any other (stored [`fold`]ed).
     Substring {
-        /// The substring, lower-cased.
+        /// The substring, [`fold`]ed.
         needle: String,
         /// Where the line is.
         origin: Origin,
@@ -31,9 +32,8 @@ pub enum TextPattern {
 }
 
 impl TextPattern {
-    /// Whether the pattern matches `text`; `lowered` is
-    /// `text.to_lowercase()`, computed once by the caller for all
-    /// substring patterns.
+    /// Whether the pattern matches `text`; `lowered` is [`fold`] of
+    /// `text`, computed once by the caller for all substring patterns.
     pub fn is_match(&self, text: &str, lowered: &str) -> bool {
         match self {
             TextPattern::Substring { needle, .. } => lowered.contains(needle),
@@ -56,6 +56,26 @@ impl TextPattern {
             | TextPattern::Regex { origin, .. } => origin,
         }
     }
+}
+
+/// `text` lower-cased with every run of white space made one space, the
+/// form substring patterns are matched in: a phrase broken over two lines
+/// of a body is still the phrase.
+pub fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut space = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        if space && !out.is_empty() {
+            out.push(' ');
+        }
+        space = false;
+        out.extend(c.to_lowercase());
+    }
+    out
 }
 
 /// A `|COMMAND ARGS[:RC]` line of badbodytexts.

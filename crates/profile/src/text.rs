@@ -61,7 +61,7 @@ fn parse_pattern(
         .filter(|_| entry.len() >= 3);
     let Some(expression) = regex else {
         return Some(TextPattern::Substring {
-            needle: entry.to_lowercase(),
+            needle: crate::patterns::fold(entry),
             origin,
         });
     };
