@@ -370,3 +370,19 @@ fn every_condition_with_every_action() {
         }
     }
 }
+
+qmvctest!(keep_that_cannot_be_written_defers, |dir: Dir| {
+    subject_rule(&dir, "keep");
+    // A file where the Maildir should be.
+    let save = dir.layer(Layer::System).join("save");
+    fs::create_dir_all(&save).unwrap();
+    fs::write(save.join("policy"), "in the way").unwrap();
+    let msg = dir.message(&spam());
+    let delivery = dir.deliver(DOTQMAIL, &msg);
+    assert!(matches!(delivery.outcome, Outcome::Deferred(_)), "{delivery:?}");
+    assert_eq!(delivery.first().code, 111);
+    assert!(delivery.first().reason().contains("save/policy"));
+    assert!(dir.maildir().is_empty());
+    let errors = dir.layer(Layer::System).join("log/qmvc.error");
+    assert!(fs::read_to_string(errors).unwrap().contains("defer"));
+});

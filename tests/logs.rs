@@ -209,3 +209,17 @@ qmvctest!(concurrent_runs_keep_every_record, |dir: Dir| {
     }
     assert_eq!(seen, expected);
 });
+
+qmvctest!(unwritable_log_does_not_defer, |dir: Dir| {
+    dir.filters("badsubject ; block ; ; ;\n");
+    dir.control(Layer::System, "badsubjects", "make money fast\n");
+    // A directory where qmvc.log should be: no file can be opened there,
+    // whoever runs the test.
+    std::fs::create_dir_all(dir.layer(Layer::System).join("log/qmvc.log"))
+        .unwrap();
+    let out = dir.run(&[], &Mail::new().subject("make money fast").bytes());
+    out.assert_code(99);
+    assert!(out.stderr.contains("qmvc.log"), "{}", out.describe());
+    // The report still records the blocked message.
+    assert_eq!(dir.reports(Layer::System).len(), 1);
+});
