@@ -26,6 +26,7 @@ mod load;
 mod loaders;
 mod mailheaders;
 mod patterns;
+mod scanners;
 #[cfg(test)]
 mod tests;
 mod text;
@@ -43,6 +44,7 @@ pub use patterns::{
     fold, BodyRule, CommandRule, FilenameGlob, LoaderRule, TextPattern,
     TypeGlob,
 };
+pub use scanners::{Endpoint, EngineDef, Method, Policy, Scanner, Target};
 
 /// Where a value came from: a control file and a line in it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,6 +129,8 @@ pub struct Profile {
     pub badloadertypes: Vec<LoaderRule>,
     /// Types that need no virus scan with `-n`.
     pub noscantypes: Vec<TypeGlob>,
+    /// The virus scanners in the order they run (at most four).
+    pub scanners: Vec<Scanner>,
     /// Resource bounds and time-outs from `limits`.
     pub settings: Settings,
 }

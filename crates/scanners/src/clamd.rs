@@ -1,0 +1,1 @@
+//! clamd protocol (stub)
