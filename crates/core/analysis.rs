@@ -77,6 +77,10 @@ struct MatchReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     loader_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    scanner: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    virus: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<String>,
 }
 
@@ -100,6 +104,8 @@ fn match_report(m: &Match) -> MatchReport {
         filename: m.filename.as_deref().map(cap),
         detected_type: m.detected_type.clone(),
         loader_type: m.loader_type.clone(),
+        scanner: m.scanner.clone(),
+        virus: m.virus.as_deref().map(cap),
         detail: m.detail.as_deref().map(cap),
     }
 }
@@ -120,7 +126,7 @@ pub fn yaml(facts: &Facts, verdict: &Verdict) -> String {
         result: verdict.result(),
         errormail: verdict.errormail,
         action: &facts.actions,
-        scanners: "",
+        scanners: &verdict.scanners,
         seconds: (facts.seconds * 1000.0).round() / 1000.0,
         size: facts.size,
         sender: cap(&facts.sender),
@@ -172,6 +178,8 @@ fn describe(m: &Match) -> String {
     add("file", &m.filename);
     add("type", &m.detected_type);
     add("loader", &m.loader_type);
+    add("scanner", &m.scanner);
+    add("virus", &m.virus);
     add("detail", &m.detail);
     if let Some(origin) = &m.origin {
         let _ = write!(out, " ({origin})");
@@ -266,6 +274,9 @@ pub fn text(
                 }
             }
         }
+    }
+    if !verdict.scanners.is_empty() {
+        let _ = writeln!(out, "  scanners asked: {}", verdict.scanners);
     }
     for s in &verdict.skipped {
         let _ = writeln!(out, "  note: {}", shown(s));

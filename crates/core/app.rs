@@ -6,7 +6,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use qmvc_engine::{describe_parts, evaluate, Disposition, Verdict};
+use qmvc_engine::{
+    describe_parts, evaluate, Disposition, Options as EvalOptions, Verdict,
+};
 use qmvc_message::Message;
 use qmvc_profile::{Action, Layers, Profile, Scope};
 
@@ -126,8 +128,11 @@ fn deliver(
     let raw = input::read_stdin()
         .map_err(|e| format!("reading the message: {e}"))?;
     let message = Message::parse(&raw, &profile.settings.message);
-    let mut probes = probes::System { message: &raw, dry_run: test };
-    let verdict = evaluate(&message, &profile, &mut probes)?;
+    let spool = layers.state_dir().join("tmp");
+    let mut probes =
+        probes::System { message: &raw, spool: &spool, dry_run: test };
+    let options = EvalOptions { noscan: options.noscan };
+    let verdict = evaluate(&message, &profile, &options, &mut probes)?;
 
     let mut facts = Facts {
         time: stamp::now_iso(),
@@ -194,7 +199,7 @@ fn write_log(state: &std::path::Path, facts: &Facts, verdict: &Verdict) {
         &verdict.result(),
         &verdict.errormail.to_string(),
         &facts.actions,
-        "",
+        &verdict.scanners,
         &format!("{:.3}", facts.seconds),
         &facts.size.to_string(),
         &facts.sender,
@@ -231,17 +236,53 @@ fn lint(options: &Options) -> u8 {
     }
 }
 
-/// `-s`: the scanners' status. No scanner exists in this version.
+/// `-s`: for each configured scanner, whether it answers, its engine
+/// version and its signature version and date. 0 when every scanner
+/// answers, 111 otherwise (a cron job can alert on it).
 fn status(options: &Options) -> u8 {
-    match layers(options) {
-        Ok(_) => {
-            println!("no scanner configured");
-            0
-        }
+    let layers = match layers(options) {
+        Ok(layers) => layers,
         Err(Defer(why)) => {
             println!("qmvc: {why}");
-            Disposition::Defer.code()
+            return Disposition::Defer.code();
         }
+    };
+    let profile = match Profile::load(&layers, Scope::All) {
+        Ok((profile, _)) => profile,
+        Err(e) => {
+            println!("qmvc: {e}");
+            return Disposition::Defer.code();
+        }
+    };
+    if profile.scanners.is_empty() {
+        println!("no scanner configured (see qmvc-scanners(5))");
+        return 0;
+    }
+    let mut all_answer = true;
+    for scanner in &profile.scanners {
+        let status = qmvc_scanners::status(&scanner.definition);
+        let unknown = || "unknown".to_string();
+        let reach = match &status.reachable {
+            Ok(at) => format!("answers at {at}"),
+            Err(why) => {
+                all_answer = false;
+                format!("NOT REACHABLE: {why}")
+            }
+        };
+        println!(
+            "{} {} ({}): {reach}; engine {}; signatures {}, {}",
+            scanner.initial,
+            scanner.engine,
+            scanner.full_name,
+            status.engine.unwrap_or_else(unknown),
+            status.signatures.unwrap_or_else(unknown),
+            status.date.unwrap_or_else(unknown),
+        );
+    }
+    if all_answer {
+        0
+    } else {
+        Disposition::Defer.code()
     }
 }
 

@@ -12,14 +12,19 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use qmvc_engine::{CommandOutcome, Probes, ScanOutcome};
-use qmvc_profile::CommandRule;
+use std::path::Path;
+
+use qmvc_profile::{CommandRule, Scanner};
+use qmvc_scanners::Answer;
 
 use crate::signals::CHILD_GROUP;
 
-/// Runs commands for real.
+/// Runs commands and scanners for real.
 pub struct System<'a> {
     /// The message, written to each command's standard input.
     pub message: &'a [u8],
+    /// The layer's `tmp/`, where command-line scanners get their file.
+    pub spool: &'a Path,
     /// `-t`: commands are not run (they may have effects of their own,
     /// such as plainmail forwarding); they count as not met.
     pub dry_run: bool,
@@ -36,8 +41,19 @@ impl Probes for System<'_> {
         run(rule, self.message)
     }
 
-    fn scan(&mut self) -> Result<ScanOutcome, String> {
-        Ok(ScanOutcome::NotConfigured)
+    fn scan(&mut self, scanner: &Scanner) -> ScanOutcome {
+        // Scanners run in test mode too: asking one has no effect beyond
+        // a temporary file that is gone again when it answers.
+        match qmvc_scanners::scan(
+            &scanner.definition,
+            self.message,
+            self.spool,
+        ) {
+            Answer::Clean => ScanOutcome::Clean,
+            Answer::Infected(names) => ScanOutcome::Infected(names),
+            Answer::Unscanned(why) => ScanOutcome::Unscanned(why),
+            Answer::Failed(why) => ScanOutcome::Failed(why),
+        }
     }
 }
 

@@ -4,14 +4,14 @@ and returns what matched (empty: not met).
 */
 
 use globset::GlobSetBuilder;
-use qmvc_message::{archive, html_text, magic, Encoding, Message};
+use qmvc_message::{archive, html_text, magic, Encoding, Message, PartKind};
 use qmvc_profile::{
-    BodyRule, LoaderRule, MailHeaders, Profile, TextPattern, TypeGlob,
+    BodyRule, LoaderRule, MailHeaders, Policy, Profile, TextPattern, TypeGlob,
 };
 
 use crate::content::Content;
-use crate::probes::{CommandOutcome, Probes};
-use crate::verdict::Match;
+use crate::probes::{CommandOutcome, Probes, ScanOutcome};
+use crate::verdict::{Match, Verdict};
 
 /// How many reasons per errormail bit the analysis keeps.
 const MAX_REASONS: usize = 10;
@@ -338,4 +338,122 @@ pub(crate) fn badloadertype(
         }
     }
     out
+}
+
+/// `-n`: whether every part is of a type listed in noscantypes. A part's
+/// type is its detected magic type when it is inspected (attachments,
+/// text that is not text), else its declared text type; aliases and
+/// parents do not count, so `text/plain` does not cover a shell script.
+pub(crate) fn harmless(content: &Content<'_, '_>, profile: &Profile) -> bool {
+    if content.message.too_large || content.message.parts.is_empty() {
+        return false;
+    }
+    let listed =
+        |t: &str| profile.noscantypes.iter().any(|g| glob(&g.pattern, t));
+    let inspected: Vec<usize> = content.inspected().map(|(i, _)| i).collect();
+    content.message.parts.iter().enumerate().all(|(index, part)| {
+        if part.kind != PartKind::Leaf {
+            return true;
+        }
+        if inspected.contains(&index) {
+            content.types(index).first().is_some_and(|t| listed(t))
+        } else {
+            listed(&part.mime_type)
+        }
+    })
+}
+
+/// virusmail: every scanner in order (until the first finding with
+/// `quitasap`), each answer under its engine's policies. `Err` defers the
+/// delivery (a `tempfail` policy).
+pub(crate) fn virusmail(
+    profile: &Profile,
+    quitasap: bool,
+    probes: &mut dyn Probes,
+    verdict: &mut Verdict,
+) -> Result<Vec<Match>, String> {
+    let mut out = Vec::new();
+    for scanner in &profile.scanners {
+        verdict.scanners.push(scanner.initial);
+        let found = |detail: Option<String>, virus: Option<String>| Match {
+            scanner: Some(format!("{} ({})", scanner.engine, scanner.initial)),
+            virus,
+            detail,
+            origin: Some(scanner.origin.clone()),
+            ..Match::default()
+        };
+        let definition = &scanner.definition;
+        let (trouble, policy) = match probes.scan(scanner) {
+            ScanOutcome::Clean => continue,
+            ScanOutcome::Infected(names) => {
+                out.extend(names.into_iter().map(|n| found(None, Some(n))));
+                if quitasap {
+                    break;
+                }
+                continue;
+            }
+            ScanOutcome::Unscanned(why) => (
+                format!("not scanned: {why}"),
+                ("on_unscanned", definition.on_unscanned),
+            ),
+            ScanOutcome::Failed(why) => {
+                (format!("failed: {why}"), ("on_error", definition.on_error))
+            }
+        };
+        let (key, policy) = policy;
+        let said = format!(
+            "scanner {} ({}) {trouble} ({key} {})",
+            scanner.engine,
+            scanner.initial,
+            policy.name()
+        );
+        match policy {
+            Policy::Tempfail => return Err(said),
+            Policy::Pass => verdict.skipped.push(said),
+            Policy::Block => {
+                out.push(found(Some(said), None));
+                if quitasap {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Whether `text` matches `pattern`, where `*` matches any run of
+/// characters (the type globs of badmimetypes and noscantypes).
+fn glob(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let Some(first) = parts.next() else { return false };
+    let Some(mut rest) = text.strip_prefix(first) else { return false };
+    let mut pieces: Vec<&str> = parts.collect();
+    let Some(last) = pieces.pop() else {
+        // No `*`: the whole text must equal the pattern.
+        return rest.is_empty();
+    };
+    for piece in pieces {
+        match rest.find(piece) {
+            Some(at) => rest = rest.get(at + piece.len()..).unwrap_or(""),
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob;
+
+    #[test]
+    fn type_globs() {
+        assert!(glob("text/plain", "text/plain"));
+        assert!(!glob("text/plain", "text/plain2"));
+        assert!(glob("image/*", "image/png"));
+        assert!(!glob("image/*", "text/png"));
+        assert!(glob("*/x-*script*", "text/x-shellscript"));
+        assert!(glob("*", ""));
+        assert!(!glob("a*a", "a"));
+        assert!(glob("a*a", "aa"));
+    }
 }

@@ -8,10 +8,18 @@ use qmvc_profile::{Action, Condition, Profile, Reaction, CONDITIONS};
 
 use crate::conditions;
 use crate::content::Content;
-use crate::probes::{Probes, ScanOutcome};
+use crate::probes::Probes;
 use crate::verdict::{
     Disposition, Evaluation, Hit, Match, ReactionPlan, ReactionStatus, Verdict,
 };
+
+/// How a delivery was asked to evaluate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// `-n`: ask the virus scanners only when some part is of a type not
+    /// listed in `noscantypes`.
+    pub noscan: bool,
+}
 
 /// Most matches recorded per condition: a message of ten thousand parts
 /// named `*.exe` needs no ten thousand lines to say so.
@@ -24,6 +32,7 @@ const MAX_MATCHES: usize = 100;
 pub fn evaluate(
     message: &Message<'_>,
     profile: &Profile,
+    options: &Options,
     probes: &mut dyn Probes,
 ) -> Result<Verdict, String> {
     let limits = &profile.settings.message;
@@ -32,6 +41,7 @@ pub fn evaluate(
         evaluations: Vec::new(),
         hits: Vec::new(),
         errormail: 0,
+        scanners: String::new(),
         skipped: Vec::new(),
         disposition: Disposition::Continue,
     };
@@ -91,15 +101,30 @@ pub fn evaluate(
             Condition::BadLoaderType => {
                 conditions::badloadertype(&content, &profile.badloadertypes)
             }
-            Condition::VirusMail => match probes.scan()? {
-                ScanOutcome::NotConfigured => {
-                    let why = "not evaluated: no scanner configured".into();
+            Condition::VirusMail => {
+                let why = if profile.scanners.is_empty() {
+                    Some("not evaluated: no scanner configured")
+                } else if options.noscan
+                    && conditions::harmless(&content, profile)
+                {
+                    Some("not evaluated: every part is of a type in noscantypes (-n)")
+                } else {
+                    None
+                };
+                if let Some(why) = why {
+                    let why = why.to_string();
                     verdict
                         .evaluations
                         .push((condition, Evaluation::Skipped(why)));
                     continue;
                 }
-            },
+                conditions::virusmail(
+                    profile,
+                    rule.options.quitasap,
+                    probes,
+                    &mut verdict,
+                )?
+            }
         };
         if matches.is_empty() {
             verdict.evaluations.push((condition, Evaluation::NotMet));

@@ -23,7 +23,7 @@ mod probes;
 mod verdict;
 
 pub use content::{describe_parts, PartDetail};
-pub use decision::evaluate;
+pub use decision::{evaluate, Options};
 pub use probes::{CommandOutcome, Probes, ScanOutcome};
 pub use verdict::{
     Disposition, Evaluation, Hit, Match, ReactionPlan, ReactionStatus, Verdict,

@@ -2,7 +2,7 @@
 What the engine asks of the world, and the answers it understands.
 */
 
-use qmvc_profile::CommandRule;
+use qmvc_profile::{CommandRule, Scanner};
 
 /// How a badbodytexts command ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,11 +15,17 @@ pub enum CommandOutcome {
     NotRun,
 }
 
-/// What the virus scanners said.
+/// What one virus scanner said about the message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ScanOutcome {
-    /// No scanner is configured: virusmail cannot be met.
-    NotConfigured,
+    /// Nothing found.
+    Clean,
+    /// Viruses found, by name.
+    Infected(Vec<String>),
+    /// The scanner could not scan the message fully: why.
+    Unscanned(String),
+    /// The scanner could not be asked, failed or timed out: why.
+    Failed(String),
 }
 
 /// The effects the engine needs, provided by the caller.
@@ -32,6 +38,6 @@ pub trait Probes {
         rule: &CommandRule,
     ) -> Result<CommandOutcome, String>;
 
-    /// Asks the configured virus scanners about the message.
-    fn scan(&mut self) -> Result<ScanOutcome, String>;
+    /// Asks `scanner` about the message.
+    fn scan(&mut self, scanner: &Scanner) -> ScanOutcome;
 }

@@ -51,8 +51,12 @@ pub struct Match {
     pub detected_type: Option<String>,
     /// The detected loader type.
     pub loader_type: Option<String>,
+    /// The scanner that found it: engine name and initial.
+    pub scanner: Option<String>,
+    /// The virus name the scanner gave.
+    pub virus: Option<String>,
     /// Anything else worth telling (errormail bit and reason, a
-    /// command's exit code).
+    /// command's exit code, a scanner failure under policy `block`).
     pub detail: Option<String>,
 }
 
@@ -127,6 +131,8 @@ pub struct Verdict {
     pub hits: Vec<Hit>,
     /// The errormail code (sum of bits), 0 when none.
     pub errormail: u8,
+    /// The initials of the scanners that were asked, in order.
+    pub scanners: String,
     /// Bounds reached and checks left out (for the logs).
     pub skipped: Vec<String>,
     /// The exit disposition: the most severe of the actions.
