@@ -8,11 +8,12 @@ use std::process::Command;
 
 use crate::util::{note, Dir, ROOT};
 
-const PAGES: [&str; 4] = [
+const PAGES: [&str; 5] = [
     "man/qmvc.8",
     "man/qmvc-control.5",
     "man/qmvc-filters.5",
     "man/qmvc-log.5",
+    "man/qmvc-scanners.5",
 ];
 
 fn page(name: &str) -> String {
@@ -60,6 +61,7 @@ fn control_page_names_every_control_file() {
         "badloadertypes",
         "noscantypes",
         "limits",
+        "scanners",
     ] {
         assert!(registry.contains(&name), "{name} is not in CONTROLS");
     }

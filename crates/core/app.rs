@@ -172,6 +172,9 @@ fn deliver(
         logs::append(state, "qmvc.rep", document.as_bytes())
             .map_err(|e| format!("cannot write log/qmvc.rep: {e}"))?;
     }
+    for warning in &verdict.warnings {
+        log_error(&layers, envelope, "warning", warning);
+    }
     facts.seconds = started.elapsed().as_secs_f64();
     write_log(state, &facts, &verdict);
     if exit == Disposition::Bounce {

@@ -128,7 +128,7 @@ pub(crate) fn badbodytext(
     content: &Content<'_, '_>,
     profile: &Profile,
     probes: &mut dyn Probes,
-    skipped: &mut Vec<String>,
+    verdict: &mut Verdict,
 ) -> Result<(Vec<Match>, bool), String> {
     let mut out = Vec::new();
     let patterns: Vec<&TextPattern> = profile
@@ -174,16 +174,20 @@ pub(crate) fn badbodytext(
                 return Ok((out, true));
             }
             CommandOutcome::Exited(_) => {}
-            CommandOutcome::NotRun => skipped.push(format!(
+            CommandOutcome::NotRun => verdict.skipped.push(format!(
                 "{}: command {} not run in test mode",
                 command.origin, command.program
             )),
-            CommandOutcome::TimedOut => skipped.push(format!(
-                "{}: command {} timed out after {} s",
-                command.origin,
-                command.program,
-                command.timeout.as_secs()
-            )),
+            CommandOutcome::TimedOut => {
+                let said = format!(
+                    "{}: command {} timed out after {} s",
+                    command.origin,
+                    command.program,
+                    command.timeout.as_secs()
+                );
+                verdict.warnings.push(said.clone());
+                verdict.skipped.push(said);
+            }
         }
     }
     Ok((out, false))
@@ -409,8 +413,12 @@ pub(crate) fn virusmail(
         );
         match policy {
             Policy::Tempfail => return Err(said),
-            Policy::Pass => verdict.skipped.push(said),
+            Policy::Pass => {
+                verdict.warnings.push(said.clone());
+                verdict.skipped.push(said);
+            }
             Policy::Block => {
+                verdict.warnings.push(said.clone());
                 out.push(found(Some(said), None));
                 if quitasap {
                     break;

@@ -43,6 +43,7 @@ pub fn evaluate(
         errormail: 0,
         scanners: String::new(),
         skipped: Vec::new(),
+        warnings: Vec::new(),
         disposition: Disposition::Continue,
     };
     if message.too_large {
@@ -85,7 +86,7 @@ pub fn evaluate(
                     &content,
                     profile,
                     probes,
-                    &mut verdict.skipped,
+                    &mut verdict,
                 )?;
                 via_command = command;
                 matches

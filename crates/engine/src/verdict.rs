@@ -135,6 +135,10 @@ pub struct Verdict {
     pub scanners: String,
     /// Bounds reached and checks left out (for the logs).
     pub skipped: Vec<String>,
+    /// Failures that were not the message's fault and did not defer it
+    /// (a scanner failing under policy `pass` or `block`, a command that
+    /// timed out): each is a warning line in qmvc.error.
+    pub warnings: Vec<String>,
     /// The exit disposition: the most severe of the actions.
     pub disposition: Disposition,
 }

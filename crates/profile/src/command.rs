@@ -75,7 +75,7 @@ fn split_rc(command: &str) -> Result<(&str, i32), String> {
 
 /// Whether `program` can be run: an absolute path to an executable file,
 /// or a name found in `PATH`.
-fn find_program(program: &str) -> Result<(), String> {
+pub(crate) fn find_program(program: &str) -> Result<(), String> {
     if program.starts_with('/') {
         return if is_executable(Path::new(program)) {
             Ok(())

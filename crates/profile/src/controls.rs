@@ -22,6 +22,9 @@ pub enum Control {
     BadLoaderTypes,
     /// `noscantypes`.
     NoScanTypes,
+    /// `scanners`: the virus scanners, each defined in
+    /// `scanners.d/ENGINE.yaml`.
+    Scanners,
     /// `limits`: resource bounds.
     Limits,
 }
@@ -36,6 +39,7 @@ pub const CONTROLS: &[Control] = &[
     Control::BadMimeTypes,
     Control::BadLoaderTypes,
     Control::NoScanTypes,
+    Control::Scanners,
     Control::Limits,
 ];
 
@@ -51,6 +55,7 @@ impl Control {
             Control::BadMimeTypes => "badmimetypes",
             Control::BadLoaderTypes => "badloadertypes",
             Control::NoScanTypes => "noscantypes",
+            Control::Scanners => "scanners",
             Control::Limits => "limits",
         }
     }
@@ -81,6 +86,9 @@ impl Control {
             }
             Control::NoScanTypes => {
                 include_str!("../../../control-defaults/noscantypes")
+            }
+            Control::Scanners => {
+                include_str!("../../../control-defaults/scanners")
             }
             Control::Limits => {
                 include_str!("../../../control-defaults/limits")

@@ -8,7 +8,7 @@ use std::io::{self, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::{Control, ReadError};
+use crate::{definitions, Control, ReadError};
 
 /// Which layer something came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,6 +59,60 @@ impl Layers {
     /// is a [`ReadError`].
     pub fn read(&self, control: Control) -> Result<Source, ReadError> {
         let name = control.name();
+        Ok(self
+            .find(name)?
+            .unwrap_or_else(|| built_in(name, control.default_text())))
+    }
+
+    /// Reads the file at `relative` under `control/` (such as
+    /// `scanners.d/clamd.yaml`) like [`Layers::read`]: from the most
+    /// specific layer that has it, else from `built_in` when there is one;
+    /// `None` when neither has it. A `relative` that is absolute or has an
+    /// empty, `.` or `..` component is a [`ReadError`].
+    pub fn read_path(
+        &self,
+        relative: &str,
+        built_in_text: Option<&'static str>,
+    ) -> Result<Option<Source>, ReadError> {
+        let bad = relative.is_empty()
+            || relative.starts_with('/')
+            || relative.split('/').any(|c| matches!(c, "" | "." | ".."));
+        if bad {
+            return Err(ReadError {
+                file: relative.to_owned(),
+                reason: "not a path inside control/ (#4.3.0)".into(),
+            });
+        }
+        Ok(self
+            .find(relative)?
+            .or_else(|| built_in_text.map(|text| built_in(relative, text))))
+    }
+
+    /// Reads the definition of the virus scanner engine `engine`,
+    /// `control/scanners.d/ENGINE.yaml`, like [`Layers::read_path`], with
+    /// the definition shipped with qmvc (if any) as the built-in default.
+    /// `None` when no layer has one and none ships. An `engine` that is
+    /// not a name of lower-case ASCII letters, digits, `_` and `-` is a
+    /// [`ReadError`].
+    pub fn read_engine(
+        &self,
+        engine: &str,
+    ) -> Result<Option<Source>, ReadError> {
+        let relative = format!("scanners.d/{engine}.yaml");
+        if !definitions::is_engine_name(engine) {
+            return Err(ReadError {
+                file: relative,
+                reason: "not an engine name (expected lower-case letters, \
+                         digits, _ and -) (#4.3.0)"
+                    .into(),
+            });
+        }
+        self.read_path(&relative, definitions::built_in(engine))
+    }
+
+    /// The file at `relative` under `control/` in the most specific layer
+    /// that has it.
+    fn find(&self, relative: &str) -> Result<Option<Source>, ReadError> {
         let layers = [
             (Layer::User, self.user.as_deref()),
             (Layer::Domain, self.domain.as_deref()),
@@ -66,17 +120,26 @@ impl Layers {
         ];
         for (layer, dir) in layers {
             let Some(dir) = dir else { continue };
-            let path = dir.join("control").join(name);
+            let path = dir.join("control").join(relative);
             if let Some(text) = read_file(&path)? {
                 let file = path.display().to_string();
-                return Ok(Source { text: Cow::Owned(text), file, layer });
+                return Ok(Some(Source {
+                    text: Cow::Owned(text),
+                    file,
+                    layer,
+                }));
             }
         }
-        Ok(Source {
-            text: Cow::Borrowed(control.default_text()),
-            file: format!("(built-in)/control/{name}"),
-            layer: Layer::BuiltIn,
-        })
+        Ok(None)
+    }
+}
+
+/// The built-in copy of `relative` under `control/`.
+fn built_in(relative: &str, text: &'static str) -> Source {
+    Source {
+        text: Cow::Borrowed(text),
+        file: format!("(built-in)/control/{relative}"),
+        layer: Layer::BuiltIn,
     }
 }
 

@@ -17,6 +17,7 @@ effect on the world beyond reading control files.
 mod address;
 mod command;
 mod controls;
+mod definitions;
 mod filters;
 mod globs;
 mod layers;
@@ -34,6 +35,7 @@ mod text;
 use std::fmt;
 
 pub use controls::{Control, CONTROLS};
+pub use definitions::BUILT_IN_ENGINES;
 pub use filters::{
     Action, Condition, FilterOptions, FilterRule, Reaction, CONDITIONS,
 };
@@ -100,13 +102,16 @@ impl std::error::Error for ReadError {}
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
     /// Only what the filters use: the control file of each condition
-    /// that has a filter line, `limits`, and `noscantypes` when
-    /// `noscan` is true. What a delivery needs.
+    /// that has a filter line (for `virusmail`: `scanners` and the
+    /// definition of each engine it names), `limits`, and `noscantypes`
+    /// when `noscan` is true. What a delivery needs.
     Needed {
         /// `-n` is in effect.
         noscan: bool,
     },
-    /// Every control file, for `-L`.
+    /// Every control file, for `-L`: also `scanners` with the
+    /// definitions it names (and whether their programs exist) and the
+    /// definition of every engine that ships with qmvc.
     All,
 }
 

@@ -5,15 +5,21 @@ order, and into which field.
 `filters` comes first, since it decides what else a delivery needs; then
 `limits`, since badbodytexts commands take their time-out from it; then
 the control file of every condition that has a filter line, and
-`noscantypes` with `-n`. Nothing else is read or compiled: qmvc is a
-process per message. For lint every file is read, and a file that cannot
-be read is one more problem (at line 0) instead of the end of the report.
+`noscantypes` with `-n`. The control file of virusmail is `scanners`,
+and with it the definition `scanners.d/ENGINE.yaml` of each engine it
+names. Nothing else is read or compiled: qmvc is a process per message.
+For lint every file is read, and a file that cannot be read is one more
+problem (at line 0) instead of the end of the report; lint also checks
+that the programs of the named engines exist, and the definition of every
+engine that ships with qmvc, named or not, so that a broken one is found
+before it is used.
 */
 
 use crate::lines::Sink;
 use crate::{
-    filters, globs, limits, loaders, mailheaders, text, Condition, Control,
-    Layers, Problem, Profile, ReadError, Scope, Source, CONTROLS,
+    definitions, filters, globs, limits, loaders, mailheaders, scanners, text,
+    Condition, Control, EngineDef, Layers, Origin, Problem, Profile,
+    ReadError, Scanner, Scope, Source, BUILT_IN_ENGINES, CONTROLS,
 };
 
 /// The control file that condition `condition` needs, if any.
@@ -25,7 +31,7 @@ fn control_of(condition: Condition) -> Option<Control> {
         Condition::BadFilename => Some(Control::BadFilenames),
         Condition::BadMimeType => Some(Control::BadMimeTypes),
         Condition::BadLoaderType => Some(Control::BadLoaderTypes),
-        Condition::VirusMail => None,
+        Condition::VirusMail => Some(Control::Scanners),
     }
 }
 
@@ -64,6 +70,10 @@ pub(crate) fn load(
             }
         };
         if !wanted {
+            continue;
+        }
+        if control == Control::Scanners {
+            profile.scanners = load_scanners(layers, lint, &mut problems)?;
             continue;
         }
         let Some(source) = read(control, &mut problems)? else { continue };
@@ -123,5 +133,104 @@ fn parse_into(
         Control::NoScanTypes => {
             profile.noscantypes = globs::parse_types(text, sink)
         }
+        // Read with the definitions it names, by load_scanners.
+        Control::Scanners => {}
     }
+}
+
+/// What looking up an engine's definition found.
+enum Definition {
+    /// No layer has one, and none ships.
+    Missing,
+    /// One with problems (reported), or one that could not be read
+    /// (reported, for lint).
+    Broken,
+    /// A usable one.
+    Good(Box<EngineDef>),
+}
+
+/// Reads `scanners` and the definition of each engine it names; for lint
+/// also the definition of every shipped engine it does not name.
+fn load_scanners(
+    layers: &Layers,
+    lint: bool,
+    problems: &mut Vec<Problem>,
+) -> Result<Vec<Scanner>, ReadError> {
+    let mut scanners = Vec::new();
+    let mut named = Vec::new();
+    if let Some(source) = read_one(layers, Control::Scanners, lint, problems)?
+    {
+        let lines = {
+            let mut sink = Sink::new(&source.file, problems, lint);
+            scanners::parse(&source.text, &mut sink)
+        };
+        for line in lines {
+            named.push(line.engine.clone());
+            match definition(layers, &line.engine, lint, lint, problems)? {
+                Definition::Good(definition) => scanners.push(Scanner {
+                    engine: line.engine,
+                    initial: line.initial,
+                    full_name: line.full_name,
+                    definition: *definition,
+                    origin: Origin {
+                        file: source.file.clone(),
+                        line: line.line,
+                    },
+                }),
+                Definition::Broken => {}
+                Definition::Missing => {
+                    let mut sink = Sink::new(&source.file, problems, lint);
+                    sink.report(
+                        line.line,
+                        format!(
+                            "no definition for engine {0}: write one to \
+                             control/scanners.d/{0}.yaml (see \
+                             qmvc-scanners(5); shipped: {1})",
+                            line.engine,
+                            shipped_names()
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    if lint {
+        for &(engine, _) in BUILT_IN_ENGINES {
+            if !named.iter().any(|n| n == engine) {
+                definition(layers, engine, lint, false, problems)?;
+            }
+        }
+    }
+    Ok(scanners)
+}
+
+/// The names of the shipped engines, for messages.
+fn shipped_names() -> String {
+    let names: Vec<&str> = BUILT_IN_ENGINES.iter().map(|(n, _)| *n).collect();
+    names.join(", ")
+}
+
+/// Reads and parses the definition of `engine`; `programs`: check that
+/// its programs exist.
+fn definition(
+    layers: &Layers,
+    engine: &str,
+    lint: bool,
+    programs: bool,
+    problems: &mut Vec<Problem>,
+) -> Result<Definition, ReadError> {
+    let source = match layers.read_engine(engine) {
+        Ok(Some(source)) => source,
+        Ok(None) => return Ok(Definition::Missing),
+        Err(e) if lint => {
+            Sink::new(&e.file, problems, lint).report(0, e.reason);
+            return Ok(Definition::Broken);
+        }
+        Err(e) => return Err(e),
+    };
+    let mut sink = Sink::new(&source.file, problems, lint);
+    Ok(match definitions::parse(&source.text, &mut sink, programs) {
+        Some(definition) => Definition::Good(Box::new(definition)),
+        None => Definition::Broken,
+    })
 }

@@ -1,11 +1,18 @@
 /*!
 `scanners` and `scanners.d/ENGINE.yaml`: which virus scanners run, in which
 order, and how each engine is reached and understood.
+
+This module has the types and the syntax of `scanners`:
+`Engine ; Initial ; Full name ; Comment`, at most four lines. The
+definitions are parsed in [`crate::definitions`]; [`crate::load`] puts the
+two together.
 */
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::definitions::is_engine_name;
+use crate::lines::{entries, Sink};
 use crate::Origin;
 
 /// What to do when a scanner fails, or cannot scan a message fully.
@@ -116,4 +123,121 @@ pub struct Scanner {
     pub definition: EngineDef,
     /// Where the line is.
     pub origin: Origin,
+}
+
+/// At most this many scanners run.
+pub(crate) const MAX_SCANNERS: usize = 4;
+
+/// The fields of a `scanners` line, for messages.
+const SYNTAX: &str = "expected Engine ; Initial ; Full name ; Comment, \
+                      e.g. clamd ; C ; ClamAV daemon ;";
+
+/// A line of `scanners` whose engine is still to be looked up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ScannerLine {
+    /// The engine name.
+    pub(crate) engine: String,
+    /// The letter for qmvc.log.
+    pub(crate) initial: char,
+    /// The full name (the engine name when the field is empty).
+    pub(crate) full_name: String,
+    /// The line number.
+    pub(crate) line: usize,
+}
+
+/// Parses `scanners`. Fields are separated by `;` or `|`; the Comment is
+/// the rest of the line and is ignored. A bad line, a line naming an
+/// engine or an initial again, and every line after the fourth are
+/// reported and left out.
+pub(crate) fn parse(text: &str, sink: &mut Sink<'_>) -> Vec<ScannerLine> {
+    let mut lines: Vec<ScannerLine> = Vec::new();
+    for (count, (line, entry)) in entries(text).enumerate() {
+        if count >= MAX_SCANNERS {
+            sink.report(
+                line,
+                format!(
+                    "more than {MAX_SCANNERS} scanner lines; at most \
+                     {MAX_SCANNERS} scanners run: remove this line or an \
+                     earlier one"
+                ),
+            );
+            continue;
+        }
+        let Some(new) = parse_line(line, entry, sink) else { continue };
+        if let Some(first) = lines.iter().find(|l| l.engine == new.engine) {
+            sink.report(
+                line,
+                format!(
+                    "engine {} is listed again (also on line {}); remove \
+                     this line",
+                    new.engine, first.line
+                ),
+            );
+            continue;
+        }
+        let same_initial = lines
+            .iter()
+            .find(|l| l.initial.eq_ignore_ascii_case(&new.initial));
+        if let Some(first) = same_initial {
+            sink.report(
+                line,
+                format!(
+                    "initial {} is taken by {} (line {}); give each \
+                     scanner its own letter",
+                    new.initial, first.engine, first.line
+                ),
+            );
+            continue;
+        }
+        lines.push(new);
+    }
+    lines
+}
+
+/// One line of `scanners`.
+fn parse_line(
+    line: usize,
+    entry: &str,
+    sink: &mut Sink<'_>,
+) -> Option<ScannerLine> {
+    let mut fields = entry.splitn(4, [';', '|']).map(str::trim);
+    let engine = fields.next().unwrap_or("");
+    let initial = fields.next().unwrap_or("");
+    let full_name = fields.next().unwrap_or("");
+    if engine.is_empty() {
+        sink.report(line, format!("missing engine ({SYNTAX})"));
+        return None;
+    }
+    if !is_engine_name(engine) {
+        sink.report(
+            line,
+            format!(
+                "bad engine name \"{engine}\" (expected lower-case \
+                 letters, digits, _ and -: the name of its definition \
+                 scanners.d/ENGINE.yaml, e.g. clamd)"
+            ),
+        );
+        return None;
+    }
+    let mut letters = initial.chars();
+    let initial = match (letters.next(), letters.next()) {
+        (Some(c), None) if c.is_ascii_alphabetic() => c,
+        (None, _) => {
+            sink.report(line, format!("missing initial ({SYNTAX})"));
+            return None;
+        }
+        _ => {
+            sink.report(
+                line,
+                format!(
+                    "bad initial \"{initial}\" (expected one ASCII letter \
+                     for qmvc.log, e.g. C)"
+                ),
+            );
+            return None;
+        }
+    };
+    let full_name =
+        if full_name.is_empty() { engine } else { full_name }.to_owned();
+    Some(ScannerLine { engine: engine.to_owned(), initial, full_name, line })
 }

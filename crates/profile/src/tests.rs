@@ -1,7 +1,10 @@
 /*!
 Tests of the profile as a whole: layers, scopes, and the syntax of every
-control file with the exact `FILE:LINE: message` lint prints.
+control file with the exact `FILE:LINE: message` lint prints. `scanners`
+and the engine definitions are tested in [`scanners`].
 */
+
+mod scanners;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

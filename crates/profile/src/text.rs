@@ -18,10 +18,10 @@ use crate::lines::{entries, Sink};
 use crate::{BodyRule, TextPattern};
 
 /// The most memory a compiled expression may take.
-const REGEX_SIZE_LIMIT: usize = 1 << 20;
+pub(crate) const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 /// The most memory the lazy DFA of one expression may take.
-const DFA_SIZE_LIMIT: usize = 1 << 20;
+pub(crate) const DFA_SIZE_LIMIT: usize = 1 << 20;
 
 /// Parses `badsubjects`.
 pub(crate) fn parse_subjects(
@@ -103,7 +103,7 @@ fn parse_pattern(
 
 /// The gist of a regex error on one line: its last line without the
 /// `error: ` prefix.
-fn brief(e: &regex::Error) -> String {
+pub(crate) fn brief(e: &regex::Error) -> String {
     let text = e.to_string();
     let last = text.lines().rev().map(str::trim).find(|l| !l.is_empty());
     let last = last.unwrap_or("invalid");
