@@ -1,1 +1,659 @@
-//! clamd protocol (stub)
+/*!
+The clamd protocol: `zINSTREAM`, `zPING` and `zVERSION` over `unix:PATH`
+and `tcp:HOST:PORT` endpoints.
+
+One connection per command. A connection attempt is bounded by the
+definition's connect time-out (for TCP, per resolved address; a host name
+is resolved under the same bound), and everything after it, sending the
+message and reading the reply, by the scan time-out as one deadline.
+Replies are read up to the first NUL or the end of the connection, at
+most [`MAX_REPLY`] bytes.
+
+[`scan`] tries the endpoints in order. It moves on to the next endpoint
+when an endpoint cannot be reached, or when it was reached but gave no
+usable answer: the connection closed or was reset before a reply, the
+reply was empty or not understood, or clamd answered with an `ERROR`
+other than the size limit (out of memory, a reload: another clamd of a
+pool may well succeed). It stops at the first answer that settles the
+message: `OK`, `FOUND`, the size-limit error (every clamd of a pool would
+say the same), and at a time-out (the scan time-out is spent: trying the
+next endpoint would make the message wait longer than the definition
+allows).
+
+The size-limit reply (`INSTREAM size limit exceeded. ERROR`: the message
+is larger than clamd's `StreamMaxLength`) is a limit like clamd's own
+`Heuristics.Limits.Exceeded.*` alerts, so it is reported under the name
+[`SIZE_LIMIT_NAME`]: when that name matches one of the definition's
+`unscanned` globs (e.g. `Heuristics.Limits.Exceeded*`), the answer is
+[`Answer::Unscanned`] and the `on_unscanned` policy applies; otherwise it
+is [`Answer::Failed`] and `on_error` applies. It is never clean and never
+a virus.
+*/
+
+use std::fmt;
+use std::io::{self, Read};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::os::unix::io::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use qmvc_profile::Endpoint;
+
+use crate::{classify, glob_match, one_line, seconds, Answer, Status};
+
+/// Size of the chunks the message is sent in.
+pub const CHUNK: usize = 64 * 1024;
+
+/// The longest reply read from clamd, in bytes.
+pub const MAX_REPLY: usize = 4096;
+
+/// At most this many addresses of a TCP host name are tried.
+const MAX_ADDRESSES: usize = 8;
+
+/// The name under which clamd's size-limit reply is checked against a
+/// definition's `unscanned` globs.
+pub const SIZE_LIMIT_NAME: &str = "Heuristics.Limits.Exceeded.StreamMaxLength";
+
+/// What clamd answered to `zINSTREAM`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// `stream: OK`.
+    Clean,
+    /// `stream: NAME FOUND`: the names (at least one).
+    Found(Vec<String>),
+    /// `INSTREAM size limit exceeded. ERROR`: the message is larger than
+    /// clamd's `StreamMaxLength`.
+    SizeLimit,
+    /// Another `... ERROR` reply: its text without ` ERROR`.
+    Error(String),
+}
+
+/// Why asking one clamd failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// No connection: the socket is missing, the connection refused, the
+    /// host unknown, or the connect time-out passed.
+    Connect(String),
+    /// Connected, but the connection closed or failed before a reply
+    /// (an empty reply is this too).
+    Broken(String),
+    /// No complete reply within the time-out.
+    Timeout(Duration),
+    /// A reply that is not what clamd says to this command.
+    Garbled(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Connect(why) => write!(f, "cannot connect: {why}"),
+            Error::Broken(why) => write!(f, "{why}"),
+            Error::Timeout(d) => write!(f, "timed out after {}", seconds(*d)),
+            Error::Garbled(reply) => write!(f, "unexpected reply: {reply}"),
+        }
+    }
+}
+
+/// An endpoint as the user writes it: `unix:/run/clamav/clamd.ctl`,
+/// `tcp:10.0.0.5:3310`, `tcp:[::1]:3310`.
+pub fn endpoint_name(endpoint: &Endpoint) -> String {
+    match endpoint {
+        Endpoint::Unix(path) => format!("unix:{}", path.display()),
+        Endpoint::Tcp { host, port } if host.contains(':') => {
+            format!("tcp:[{host}]:{port}")
+        }
+        Endpoint::Tcp { host, port } => format!("tcp:{host}:{port}"),
+    }
+}
+
+/// Scans `message` with the first of `endpoints` that gives an answer,
+/// following the rules in the module documentation; names matching an
+/// `unscanned` glob make the answer [`Answer::Unscanned`].
+pub fn scan(
+    endpoints: &[Endpoint],
+    connect_timeout: Duration,
+    timeout: Duration,
+    message: &[u8],
+    unscanned: &[String],
+) -> Answer {
+    if endpoints.is_empty() {
+        return Answer::Failed("no clamd endpoints".to_string());
+    }
+    let mut failures = Vec::new();
+    for endpoint in endpoints {
+        let name = endpoint_name(endpoint);
+        match instream(endpoint, message, connect_timeout, timeout) {
+            Ok(Reply::Clean) => return Answer::Clean,
+            Ok(Reply::Found(names)) => return classify(names, unscanned),
+            Ok(Reply::SizeLimit) => {
+                if unscanned.iter().any(|g| glob_match(g, SIZE_LIMIT_NAME)) {
+                    return Answer::Unscanned(SIZE_LIMIT_NAME.to_string());
+                }
+                failures.push(format!("{name}: INSTREAM size limit exceeded"));
+                break;
+            }
+            Ok(Reply::Error(text)) => {
+                failures.push(format!("{name}: clamd error: {text}"));
+            }
+            Err(e @ Error::Timeout(_)) => {
+                failures.push(format!("{name}: {e}"));
+                break;
+            }
+            Err(e) => failures.push(format!("{name}: {e}")),
+        }
+    }
+    Answer::Failed(failures.join("; "))
+}
+
+/// Sends `message` to the clamd at `endpoint` with `zINSTREAM` and reads
+/// the reply. `timeout` bounds everything after the connection.
+pub fn instream(
+    endpoint: &Endpoint,
+    message: &[u8],
+    connect_timeout: Duration,
+    timeout: Duration,
+) -> Result<Reply, Error> {
+    let mut conn = connect(endpoint, connect_timeout)?;
+    let deadline = Instant::now() + timeout;
+    let sent = send_stream(&conn, message, deadline);
+    match sent {
+        Ok(()) => parse_instream(&read_reply(&mut conn, deadline, timeout)?),
+        Err(e) if is_timeout(&e) => Err(Error::Timeout(timeout)),
+        Err(e) => {
+            // clamd closes the connection right after the size-limit
+            // reply, possibly while we are still sending: the reply is
+            // waiting to be read. Whatever it says, a message not sent
+            // whole is never clean.
+            let lost = || {
+                Error::Broken(format!("connection lost while sending: {e}"))
+            };
+            match read_reply(&mut conn, deadline, timeout)
+                .and_then(|reply| parse_instream(&reply))
+            {
+                Ok(Reply::Clean) | Err(_) => Err(lost()),
+                Ok(reply) => Ok(reply),
+            }
+        }
+    }
+}
+
+/// Asks the clamd at `endpoint` for `PONG`.
+pub fn ping(
+    endpoint: &Endpoint,
+    connect_timeout: Duration,
+    timeout: Duration,
+) -> Result<(), Error> {
+    let reply = command(endpoint, b"zPING\0", connect_timeout, timeout)?;
+    match reply.trim() {
+        "PONG" => Ok(()),
+        "" => Err(Error::Broken("empty reply".to_string())),
+        other => Err(Error::Garbled(one_line(other, 200))),
+    }
+}
+
+/// Asks the clamd at `endpoint` for its version line, e.g.
+/// `ClamAV 1.4.6/27456/Sat Nov 21 09:24:02 2026` (see [`parse_version`]).
+pub fn version(
+    endpoint: &Endpoint,
+    connect_timeout: Duration,
+    timeout: Duration,
+) -> Result<String, Error> {
+    let reply = command(endpoint, b"zVERSION\0", connect_timeout, timeout)?;
+    let reply = reply.trim();
+    if reply.is_empty() {
+        Err(Error::Broken("empty reply".to_string()))
+    } else if reply.starts_with("ClamAV ") {
+        Ok(one_line(reply, 200))
+    } else {
+        Err(Error::Garbled(one_line(reply, 200)))
+    }
+}
+
+/// Splits a ClamAV version line `ClamAV 1.4.6/27456/Sat Nov 21 09:24:02
+/// 2026` into engine (`ClamAV 1.4.6`), signature version (`27456`) and
+/// signature date; `ClamAV 1.4.6` alone (no daily database loaded) has
+/// neither of the last two.
+pub fn parse_version(
+    line: &str,
+) -> (Option<String>, Option<String>, Option<String>) {
+    let mut parts = line.trim().splitn(3, '/').map(str::trim);
+    let nonempty = |s: Option<&str>| {
+        s.filter(|s| !s.is_empty()).map(|s| one_line(s, 200))
+    };
+    let engine = nonempty(parts.next());
+    let signatures = nonempty(parts.next());
+    let date = nonempty(parts.next());
+    (engine, signatures, date)
+}
+
+/// `qmvc -s` for a clamd definition: the first endpoint answering
+/// `PING`, and its `VERSION`.
+pub fn status(
+    endpoints: &[Endpoint],
+    connect_timeout: Duration,
+    timeout: Duration,
+) -> Status {
+    let mut failures = Vec::new();
+    for endpoint in endpoints {
+        let name = endpoint_name(endpoint);
+        match ping(endpoint, connect_timeout, timeout) {
+            Ok(()) => {
+                let (engine, signatures, date) =
+                    match version(endpoint, connect_timeout, timeout) {
+                        Ok(line) => parse_version(&line),
+                        Err(_) => (None, None, None),
+                    };
+                return Status {
+                    reachable: Ok(name),
+                    engine,
+                    signatures,
+                    date,
+                };
+            }
+            Err(e) => failures.push(format!("{name}: {e}")),
+        }
+    }
+    if failures.is_empty() {
+        failures.push("no clamd endpoints".to_string());
+    }
+    Status {
+        reachable: Err(failures.join("; ")),
+        engine: None,
+        signatures: None,
+        date: None,
+    }
+}
+
+/// Parses the reply to `zINSTREAM` (without its NUL).
+pub fn parse_instream(reply: &str) -> Result<Reply, Error> {
+    let mut names = Vec::new();
+    let mut size_limit = false;
+    let mut errors = Vec::new();
+    let mut clean = false;
+    let lines = reply.split(['\n', '\0']).map(str::trim);
+    for line in lines.filter(|l| !l.is_empty()) {
+        if let Some(rest) = line.strip_suffix(" FOUND") {
+            let name = strip_detection_info(strip_stream(rest));
+            if name.is_empty() || name.contains(char::is_whitespace) {
+                return Err(Error::Garbled(one_line(line, 200)));
+            }
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
+            }
+        } else if let Some(rest) = line.strip_suffix("ERROR") {
+            let text = strip_stream(rest.trim());
+            if text.contains("size limit exceeded") {
+                size_limit = true;
+            } else {
+                errors.push(one_line(text, 200));
+            }
+        } else if strip_stream(line) == "OK" {
+            clean = true;
+        } else {
+            return Err(Error::Garbled(one_line(line, 200)));
+        }
+    }
+    if !names.is_empty() {
+        Ok(Reply::Found(names))
+    } else if size_limit {
+        Ok(Reply::SizeLimit)
+    } else if !errors.is_empty() {
+        Ok(Reply::Error(errors.join("; ")))
+    } else if clean {
+        Ok(Reply::Clean)
+    } else {
+        Err(Error::Broken("connection closed without a reply".to_string()))
+    }
+}
+
+/// `stream: X` → `X`.
+fn strip_stream(text: &str) -> &str {
+    text.strip_prefix("stream:").map(str::trim).unwrap_or(text)
+}
+
+/// `Name(44d88612fea8a8f36de82e1278abb02f:68)` (`ExtendedDetectionInfo`)
+/// → `Name`.
+fn strip_detection_info(name: &str) -> &str {
+    let name = name.trim();
+    if let Some(open) = name.rfind('(') {
+        let info = name.get(open..).unwrap_or_default();
+        if info.ends_with(')') && info.contains(':') {
+            return name.get(..open).unwrap_or(name).trim_end();
+        }
+    }
+    name
+}
+
+/// Sends one command and reads its reply.
+fn command(
+    endpoint: &Endpoint,
+    command: &[u8],
+    connect_timeout: Duration,
+    timeout: Duration,
+) -> Result<String, Error> {
+    let mut conn = connect(endpoint, connect_timeout)?;
+    let deadline = Instant::now() + timeout;
+    match send_all(&conn, command, deadline) {
+        Ok(()) => {}
+        Err(e) if is_timeout(&e) => return Err(Error::Timeout(timeout)),
+        Err(e) => {
+            return Err(Error::Broken(format!("cannot send command: {e}")))
+        }
+    }
+    read_reply(&mut conn, deadline, timeout)
+}
+
+/// A connection to a clamd.
+enum Conn {
+    Unix(UnixStream),
+    Tcp(TcpStream),
+}
+
+impl Conn {
+    fn fd(&self) -> RawFd {
+        match self {
+            Conn::Unix(s) => s.as_raw_fd(),
+            Conn::Tcp(s) => s.as_raw_fd(),
+        }
+    }
+
+    fn set_read_timeout(&self, d: Duration) -> io::Result<()> {
+        match self {
+            Conn::Unix(s) => s.set_read_timeout(Some(d)),
+            Conn::Tcp(s) => s.set_read_timeout(Some(d)),
+        }
+    }
+
+    fn set_write_timeout(&self, d: Duration) -> io::Result<()> {
+        match self {
+            Conn::Unix(s) => s.set_write_timeout(Some(d)),
+            Conn::Tcp(s) => s.set_write_timeout(Some(d)),
+        }
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Unix(s) => s.read(buf),
+            Conn::Tcp(s) => s.read(buf),
+        }
+    }
+}
+
+/// Connects to `endpoint` within `timeout` (per address for TCP).
+fn connect(endpoint: &Endpoint, timeout: Duration) -> Result<Conn, Error> {
+    let timeout = timeout.max(Duration::from_millis(1));
+    match endpoint {
+        Endpoint::Unix(path) => connect_unix(path.clone(), timeout),
+        Endpoint::Tcp { host, port } => {
+            let addresses = resolve(host, *port, timeout)?;
+            let mut failures = Vec::new();
+            for address in addresses.iter().take(MAX_ADDRESSES) {
+                match TcpStream::connect_timeout(address, timeout) {
+                    Ok(stream) => {
+                        // Only what is left; a failure costs nothing.
+                        let _ = stream.set_nodelay(true);
+                        return Ok(Conn::Tcp(stream));
+                    }
+                    Err(e) if is_timeout(&e) => failures.push(format!(
+                        "{address}: timed out after {}",
+                        seconds(timeout)
+                    )),
+                    Err(e) => failures.push(format!("{address}: {e}")),
+                }
+            }
+            if failures.is_empty() {
+                failures.push(format!("{host}: no addresses"));
+            }
+            Err(Error::Connect(failures.join(", ")))
+        }
+    }
+}
+
+/// A unix-socket connect, which can block when clamd's listen queue is
+/// full, run in a thread so that it is bounded by `timeout`. A thread
+/// left behind finishes, or fails, on its own and closes its socket.
+fn connect_unix(path: PathBuf, timeout: Duration) -> Result<Conn, Error> {
+    let (tx, rx) = mpsc::channel();
+    let spawned = thread::Builder::new()
+        .name("clamd-connect".to_string())
+        .spawn(move || {
+            let _ = tx.send(UnixStream::connect(&path));
+        });
+    if let Err(e) = spawned {
+        return Err(Error::Connect(format!("cannot start a thread: {e}")));
+    }
+    match rx.recv_timeout(timeout) {
+        Ok(Ok(stream)) => Ok(Conn::Unix(stream)),
+        Ok(Err(e)) => Err(Error::Connect(e.to_string())),
+        Err(_) => Err(Error::Connect(format!(
+            "timed out after {}",
+            seconds(timeout)
+        ))),
+    }
+}
+
+/// The addresses of `host`: an address literal as it is, a name
+/// resolved in a thread bounded by `timeout`.
+fn resolve(
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> Result<Vec<SocketAddr>, Error> {
+    let literal = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = literal.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let (tx, rx) = mpsc::channel();
+    let name = host.to_string();
+    let spawned = thread::Builder::new()
+        .name("clamd-resolve".to_string())
+        .spawn(move || {
+            let found = (name.as_str(), port)
+                .to_socket_addrs()
+                .map(|a| a.take(MAX_ADDRESSES).collect::<Vec<_>>());
+            let _ = tx.send(found);
+        });
+    if let Err(e) = spawned {
+        return Err(Error::Connect(format!("cannot start a thread: {e}")));
+    }
+    match rx.recv_timeout(timeout) {
+        Ok(Ok(addresses)) => Ok(addresses),
+        Ok(Err(e)) => Err(Error::Connect(format!("{host}: {e}"))),
+        Err(_) => Err(Error::Connect(format!(
+            "{host}: name lookup timed out after {}",
+            seconds(timeout)
+        ))),
+    }
+}
+
+/// `zINSTREAM\0`, the message in chunks, and the terminating empty
+/// chunk.
+fn send_stream(
+    conn: &Conn,
+    message: &[u8],
+    deadline: Instant,
+) -> io::Result<()> {
+    send_all(conn, b"zINSTREAM\0", deadline)?;
+    for chunk in message.chunks(CHUNK) {
+        // A chunk is at most CHUNK bytes, which fits in a u32.
+        let length = u32::try_from(chunk.len()).unwrap_or(u32::MAX);
+        send_all(conn, &length.to_be_bytes(), deadline)?;
+        send_all(conn, chunk, deadline)?;
+    }
+    send_all(conn, &0u32.to_be_bytes(), deadline)
+}
+
+/// Writes all of `data` before `deadline`, without SIGPIPE.
+fn send_all(
+    conn: &Conn,
+    mut data: &[u8],
+    deadline: Instant,
+) -> io::Result<()> {
+    while !data.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        conn.set_write_timeout(left)?;
+        // SAFETY: the pointer and length describe `data`, a live slice;
+        // the descriptor belongs to `conn`, open for this call.
+        let sent = unsafe {
+            libc::send(
+                conn.fd(),
+                data.as_ptr().cast(),
+                data.len(),
+                libc::MSG_NOSIGNAL,
+            )
+        };
+        if sent < 0 {
+            let e = io::Error::last_os_error();
+            match e.kind() {
+                io::ErrorKind::Interrupted => continue,
+                // The write time-out passed: the loop decides.
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                    continue
+                }
+                _ => return Err(e),
+            }
+        }
+        let sent = usize::try_from(sent).unwrap_or(0);
+        if sent == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        data = data.get(sent..).unwrap_or_default();
+    }
+    Ok(())
+}
+
+/// Reads a reply up to its NUL or the end of the connection. A reply
+/// cut short by a reset still counts: clamd resets the connection when
+/// it closes it with part of the message unread.
+fn read_reply(
+    conn: &mut Conn,
+    deadline: Instant,
+    timeout: Duration,
+) -> Result<String, Error> {
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Error::Timeout(timeout));
+        }
+        conn.set_read_timeout(left)
+            .map_err(|e| Error::Broken(format!("socket: {e}")))?;
+        match conn.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                let got = buf.get(..n).unwrap_or_default();
+                if let Some(nul) = got.iter().position(|&b| b == 0) {
+                    reply
+                        .extend_from_slice(got.get(..nul).unwrap_or_default());
+                    break;
+                }
+                reply.extend_from_slice(got);
+                if reply.len() > MAX_REPLY {
+                    let text = String::from_utf8_lossy(&reply);
+                    return Err(Error::Garbled(format!(
+                        "reply longer than {MAX_REPLY} bytes: {}",
+                        one_line(&text, 100)
+                    )));
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if is_timeout(&e) => continue,
+            Err(_) if !reply.is_empty() => break,
+            Err(e) => {
+                return Err(Error::Broken(format!(
+                    "connection lost before a reply: {e}"
+                )))
+            }
+        }
+    }
+    if reply.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::Broken(
+            "connection closed without a reply".to_string(),
+        ));
+    }
+    Ok(String::from_utf8_lossy(&reply).into_owned())
+}
+
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies() {
+        assert_eq!(parse_instream("stream: OK"), Ok(Reply::Clean));
+        assert_eq!(
+            parse_instream("stream: Eicar-Signature FOUND"),
+            Ok(Reply::Found(vec!["Eicar-Signature".into()]))
+        );
+        assert_eq!(
+            parse_instream(
+                "stream: Eicar(44d88612fea8a8f36de82e1278abb02f:68) FOUND"
+            ),
+            Ok(Reply::Found(vec!["Eicar".into()]))
+        );
+        assert_eq!(
+            parse_instream(
+                "stream: A FOUND\nstream: B FOUND\nstream: A FOUND"
+            ),
+            Ok(Reply::Found(vec!["A".into(), "B".into()]))
+        );
+        assert_eq!(
+            parse_instream("INSTREAM size limit exceeded. ERROR"),
+            Ok(Reply::SizeLimit)
+        );
+        assert_eq!(
+            parse_instream("stream: Can't allocate memory ERROR"),
+            Ok(Reply::Error("Can't allocate memory".into()))
+        );
+        assert!(matches!(parse_instream(""), Err(Error::Broken(_))));
+        assert!(matches!(parse_instream(" \n"), Err(Error::Broken(_))));
+        assert!(matches!(
+            parse_instream("UNKNOWN COMMAND"),
+            Err(Error::Garbled(_))
+        ));
+        assert!(matches!(
+            parse_instream("stream:  FOUND"),
+            Err(Error::Garbled(_))
+        ));
+        assert!(matches!(parse_instream("PONG"), Err(Error::Garbled(_))));
+    }
+
+    #[test]
+    fn versions() {
+        assert_eq!(
+            parse_version("ClamAV 1.4.6/27456/Sat Nov 21 09:24:02 2026"),
+            (
+                Some("ClamAV 1.4.6".into()),
+                Some("27456".into()),
+                Some("Sat Nov 21 09:24:02 2026".into())
+            )
+        );
+        assert_eq!(
+            parse_version("ClamAV 1.4.6\n"),
+            (Some("ClamAV 1.4.6".into()), None, None)
+        );
+        assert_eq!(parse_version(""), (None, None, None));
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(
+            endpoint_name(&Endpoint::Unix("/run/clamd.ctl".into())),
+            "unix:/run/clamd.ctl"
+        );
+        let tcp = |h: &str| Endpoint::Tcp { host: h.into(), port: 3310 };
+        assert_eq!(endpoint_name(&tcp("10.0.0.5")), "tcp:10.0.0.5:3310");
+        assert_eq!(endpoint_name(&tcp("::1")), "tcp:[::1]:3310");
+    }
+}

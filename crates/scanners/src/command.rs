@@ -1,1 +1,480 @@
-//! command engines (stub)
+/*!
+Command-line engines: the message written to a private file (mode 0600)
+or directory (mode 0700, holding `message.eml` mode 0600) in the layer's
+`tmp/`, the command run without a shell with that path in place of each
+`{}` argument, its exit code and output mapped to an [`Answer`].
+
+The command runs with stdin from `/dev/null`, in a process group of its
+own; stdout and stderr are captured by threads, at most [`MAX_OUTPUT`]
+bytes each (the rest is read and dropped, so the command never blocks on
+a full pipe). When the time-out passes, the whole group is killed and the
+answer is [`Answer::Failed`]; when the command ends, whatever it left
+running in its group is killed too. The file or directory is removed on
+every way out, panics included (it is owned by a guard).
+
+The names are the first capture group of the `virus` regex on each
+output line (stdout, then stderr). An exit code in `infected` means
+infected, with those names, or `unknown` when none matches; an exit code
+in `clean` means [`Answer::Clean`] unless a line names a virus (some
+engines exit 0 whatever they find). Names matching an `unscanned` glob
+make the answer [`Answer::Unscanned`]. Any other exit
+code, or a signal, is [`Answer::Failed`] with the code and the first line
+of output.
+*/
+
+use std::fs::{self, DirBuilder, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use qmvc_profile::Target;
+
+use crate::{classify, one_line, seconds, Answer, Status};
+
+/// The most output kept of each of stdout and stderr, in bytes.
+pub const MAX_OUTPUT: usize = 64 * 1024;
+
+/// The name of the message file in a [`Target::Directory`].
+pub const MESSAGE_FILE: &str = "message.eml";
+
+/// How long the version command of `qmvc -s` may take.
+pub const VERSION_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long output is still collected after the command ended (only a
+/// process that left its group and kept the pipes open makes this wait).
+const OUTPUT_GRACE: Duration = Duration::from_millis(200);
+
+/// The argument replaced by the path to scan.
+pub const PLACEHOLDER: &str = "{}";
+
+/// A command-line engine, as [`qmvc_profile::Method::Command`] and the
+/// definition's time-out and `unscanned` describe it.
+#[derive(Clone, Copy, Debug)]
+pub struct Engine<'a> {
+    /// Program and arguments, `{}` for the path.
+    pub argv: &'a [String],
+    /// File or directory.
+    pub target: Target,
+    /// Exit codes meaning clean.
+    pub clean: &'a [i32],
+    /// Exit codes meaning infected.
+    pub infected: &'a [i32],
+    /// Finds virus names in output lines (first capture group).
+    pub virus: Option<&'a regex::Regex>,
+    /// How long the command may run.
+    pub timeout: Duration,
+    /// Globs of names meaning "not scanned".
+    pub unscanned: &'a [String],
+}
+
+/// How a command ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// It exited with this code.
+    Code(i32),
+    /// A signal ended it.
+    Signal(i32),
+}
+
+/// What a command did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Output {
+    /// How it ended.
+    pub exit: Exit,
+    /// Its standard output, at most [`MAX_OUTPUT`] bytes.
+    pub stdout: Vec<u8>,
+    /// Its standard error, at most [`MAX_OUTPUT`] bytes.
+    pub stderr: Vec<u8>,
+}
+
+impl Output {
+    /// The output lines, stdout's then stderr's, without line ends.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for stream in [&self.stdout, &self.stderr] {
+            let text = String::from_utf8_lossy(stream);
+            lines.extend(text.lines().map(|l| l.trim_end().to_string()));
+        }
+        lines
+    }
+
+    /// The first non-empty line, stderr's before stdout's (where tools
+    /// say what went wrong).
+    pub fn first_line(&self) -> Option<String> {
+        [&self.stderr, &self.stdout].into_iter().find_map(|stream| {
+            String::from_utf8_lossy(stream)
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .map(|l| one_line(l, 200))
+        })
+    }
+}
+
+/// Scans `message` with the command-line `engine`, handing it a file or
+/// directory in `spool` (created, mode 0700, when missing).
+pub fn scan(engine: &Engine<'_>, message: &[u8], spool: &Path) -> Answer {
+    if !engine.argv.iter().any(|a| a == PLACEHOLDER) {
+        return Answer::Failed(format!(
+            "the command has no {PLACEHOLDER} argument for the message"
+        ));
+    }
+    let scratch = match Scratch::create(engine.target, message, spool) {
+        Ok(scratch) => scratch,
+        Err(e) => {
+            return Answer::Failed(format!(
+                "cannot write the message to {}: {e}",
+                spool.display()
+            ))
+        }
+    };
+    let path = scratch.target().to_string_lossy().into_owned();
+    let argv: Vec<String> = engine
+        .argv
+        .iter()
+        .map(|a| if a == PLACEHOLDER { path.clone() } else { a.clone() })
+        .collect();
+    let output = match run(&argv, engine.timeout) {
+        Ok(output) => output,
+        Err(why) => return Answer::Failed(why),
+    };
+    drop(scratch);
+    let program = argv.first().map(String::as_str).unwrap_or_default();
+    let first =
+        output.first_line().map(|l| format!(": {l}")).unwrap_or_default();
+    let mut names = virus_names(&output, engine.virus);
+    match output.exit {
+        Exit::Code(code) if engine.infected.contains(&code) => {
+            if names.is_empty() {
+                names.push("unknown".to_string());
+            }
+            classify(names, engine.unscanned)
+        }
+        // Some engines (Dr.Web's drweb-ctl) exit 0 whatever they find: a
+        // line naming a virus outweighs a clean exit code.
+        Exit::Code(code) if engine.clean.contains(&code) => {
+            if names.is_empty() {
+                Answer::Clean
+            } else {
+                classify(names, engine.unscanned)
+            }
+        }
+        Exit::Code(code) => {
+            Answer::Failed(format!("{program} exited with code {code}{first}"))
+        }
+        Exit::Signal(signal) => Answer::Failed(format!(
+            "{program} was killed by signal {signal}{first}"
+        )),
+    }
+}
+
+/// The virus names `virus` finds in the output, each once, in order.
+pub fn virus_names(
+    output: &Output,
+    virus: Option<&regex::Regex>,
+) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    if let Some(virus) = virus {
+        for line in output.lines() {
+            let Some(name) = virus
+                .captures(&line)
+                .and_then(|c| c.get(1))
+                .map(|m| one_line(m.as_str(), 200))
+            else {
+                continue;
+            };
+            if !name.is_empty() && !names.contains(&name) && names.len() < 100
+            {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
+/// `qmvc -s` for a command-line engine: whether its program is there,
+/// and what its `version` command prints.
+pub fn status(argv: &[String], version: Option<&[String]>) -> Status {
+    let reachable = match argv.first() {
+        None => Err("empty command".to_string()),
+        Some(program) => match find_program(program) {
+            Some(path) => Ok(path.to_string_lossy().into_owned()),
+            None => Err(format!("{program}: not found or not executable")),
+        },
+    };
+    let (mut engine, mut signatures, mut date) = (None, None, None);
+    if let Some(version) = version.filter(|v| !v.is_empty()) {
+        if let Ok(output) = run(version, VERSION_TIMEOUT) {
+            let line = String::from_utf8_lossy(&output.stdout)
+                .lines()
+                .chain(String::from_utf8_lossy(&output.stderr).lines())
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .map(str::to_string);
+            if let (Exit::Code(0), Some(line)) = (output.exit, line) {
+                if line.starts_with("ClamAV ") {
+                    (engine, signatures, date) =
+                        crate::clamd::parse_version(&line);
+                } else {
+                    engine = Some(one_line(&line, 200));
+                }
+            }
+        }
+    }
+    Status { reachable, engine, signatures, date }
+}
+
+/// The executable `program` names: itself when it holds a `/`, else the
+/// first match along `PATH`.
+pub fn find_program(program: &str) -> Option<PathBuf> {
+    let executable = |p: &Path| {
+        fs::metadata(p)
+            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false)
+    };
+    if program.contains('/') {
+        let path = PathBuf::from(program);
+        return executable(&path).then_some(path);
+    }
+    if program.is_empty() {
+        return None;
+    }
+    let search = std::env::var_os("PATH").unwrap_or_else(|| {
+        "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin".into()
+    });
+    std::env::split_paths(&search)
+        .map(|dir| dir.join(program))
+        .find(|p| executable(p))
+}
+
+/// Runs `argv` without a shell, stdin `/dev/null`, output captured, in a
+/// process group of its own that is killed when `timeout` passes (an
+/// `Err` saying so) and when the command ends.
+pub fn run(argv: &[String], timeout: Duration) -> Result<Output, String> {
+    let Some((program, args)) = argv.split_first() else {
+        return Err("empty command".to_string());
+    };
+    let child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    let mut guard = Running { child, reaped: false };
+    let stdout = Capture::start(guard.child.stdout.take());
+    let stderr = Capture::start(guard.child.stderr.take());
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match guard.has_ended() {
+            Ok(true) => break,
+            Ok(false) => {}
+            Err(e) => return Err(format!("cannot wait for {program}: {e}")),
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            guard.kill_group();
+            let _ = guard.reap();
+            return Err(format!(
+                "{program} timed out after {}",
+                seconds(timeout)
+            ));
+        }
+        thread::sleep(pause.min(left));
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
+    // Whatever it left running in its group goes with it.
+    guard.kill_group();
+    let status = guard.reap().map_err(|e| format!("cannot wait: {e}"))?;
+    let until = Instant::now() + OUTPUT_GRACE;
+    let exit = match (status.code(), status.signal()) {
+        (Some(code), _) => Exit::Code(code),
+        (None, Some(signal)) => Exit::Signal(signal),
+        (None, None) => Exit::Signal(0),
+    };
+    Ok(Output {
+        exit,
+        stdout: stdout.finish(until),
+        stderr: stderr.finish(until),
+    })
+}
+
+/// A running command: killed with its group and reaped if dropped
+/// before it was waited for (an early return, a panic).
+struct Running {
+    child: Child,
+    reaped: bool,
+}
+
+impl Running {
+    /// Whether the command has ended, leaving it unreaped so that its
+    /// process group id stays its own.
+    fn has_ended(&mut self) -> io::Result<bool> {
+        let pid: libc::id_t = self.child.id();
+        loop {
+            // SAFETY: waitid writes only into `info`, a zeroed siginfo_t
+            // owned here; WNOWAIT leaves the child to be reaped by
+            // `Child::wait`.
+            let (rc, info) = unsafe {
+                let mut info: libc::siginfo_t = std::mem::zeroed();
+                let rc = libc::waitid(
+                    libc::P_PID,
+                    pid,
+                    &mut info,
+                    libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+                );
+                (rc, info)
+            };
+            if rc == 0 {
+                // SAFETY: after a successful waitid the pid field is set
+                // (0 when the child has not changed state).
+                return Ok(unsafe { info.si_pid() } != 0);
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+    }
+
+    /// Sends SIGKILL to the command's process group.
+    fn kill_group(&self) {
+        if self.reaped {
+            return;
+        }
+        if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
+            // SAFETY: a plain system call; the child is not reaped, so
+            // its pid still names its own process group.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
+        }
+    }
+
+    fn reap(&mut self) -> io::Result<ExitStatus> {
+        let status = self.child.wait();
+        self.reaped = true;
+        status
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if !self.reaped {
+            self.kill_group();
+            let _ = self.reap();
+        }
+    }
+}
+
+/// Output of one pipe, read by a thread.
+struct Capture {
+    kept: Arc<Mutex<Vec<u8>>>,
+    done: Option<mpsc::Receiver<()>>,
+}
+
+impl Capture {
+    fn start<R: Read + Send + 'static>(pipe: Option<R>) -> Capture {
+        let kept = Arc::new(Mutex::new(Vec::new()));
+        let Some(mut pipe) = pipe else {
+            return Capture { kept, done: None };
+        };
+        let (tx, rx) = mpsc::channel();
+        let shared = Arc::clone(&kept);
+        let spawned = thread::Builder::new()
+            .name("scanner-output".to_string())
+            .spawn(move || {
+                let mut buf = [0u8; 8192];
+                loop {
+                    match pipe.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => {
+                            let Ok(mut kept) = shared.lock() else { break };
+                            let room = MAX_OUTPUT.saturating_sub(kept.len());
+                            let got =
+                                buf.get(..n.min(room)).unwrap_or_default();
+                            kept.extend_from_slice(got);
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(_) => break,
+                    }
+                }
+                let _ = tx.send(());
+            });
+        // Without a thread the pipe is dropped: the command gets EPIPE
+        // on output, which is better than blocking.
+        Capture { kept, done: spawned.ok().map(|_| rx) }
+    }
+
+    /// What was read, waiting for the end of the pipe until `until`.
+    fn finish(self, until: Instant) -> Vec<u8> {
+        if let Some(done) = &self.done {
+            let left = until.saturating_duration_since(Instant::now());
+            let _ = done.recv_timeout(left);
+        }
+        match self.kept.lock() {
+            Ok(mut kept) => std::mem::take(&mut *kept),
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+/// The message as handed to a command: removed when dropped.
+enum Scratch {
+    File(tempfile::TempPath),
+    Directory(tempfile::TempDir),
+}
+
+impl Scratch {
+    fn create(
+        target: Target,
+        message: &[u8],
+        spool: &Path,
+    ) -> io::Result<Scratch> {
+        if !spool.is_dir() {
+            DirBuilder::new().recursive(true).mode(0o700).create(spool)?;
+        }
+        match target {
+            Target::File => {
+                let mut file = tempfile::Builder::new()
+                    .prefix("qmvc-scan-")
+                    .suffix(".eml")
+                    .permissions(fs::Permissions::from_mode(0o600))
+                    .tempfile_in(spool)?;
+                file.write_all(message)?;
+                file.flush()?;
+                Ok(Scratch::File(file.into_temp_path()))
+            }
+            Target::Directory => {
+                let dir = tempfile::Builder::new()
+                    .prefix("qmvc-scan-")
+                    .permissions(fs::Permissions::from_mode(0o700))
+                    .tempdir_in(spool)?;
+                let path = dir.path().join(MESSAGE_FILE);
+                let mut file = OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&path)?;
+                file.write_all(message)?;
+                file.flush()?;
+                Ok(Scratch::Directory(dir))
+            }
+        }
+    }
+
+    /// The path given to the command.
+    fn target(&self) -> &Path {
+        match self {
+            Scratch::File(path) => path,
+            Scratch::Directory(dir) => dir.path(),
+        }
+    }
+}

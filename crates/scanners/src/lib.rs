@@ -24,8 +24,9 @@ pub mod command;
 pub mod testing;
 
 use std::path::Path;
+use std::time::Duration;
 
-use qmvc_profile::EngineDef;
+use qmvc_profile::{EngineDef, Method};
 
 /// What one scanner said about one message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,8 +46,30 @@ pub enum Answer {
 /// Asks the engine of `definition` about `message`. `spool` is the
 /// layer's `tmp/` directory, where command-line engines get their file.
 pub fn scan(definition: &EngineDef, message: &[u8], spool: &Path) -> Answer {
-    let _ = (definition, message, spool);
-    todo!()
+    match &definition.method {
+        Method::Clamd { endpoints, connect_timeout } => clamd::scan(
+            endpoints,
+            *connect_timeout,
+            definition.timeout,
+            message,
+            &definition.unscanned,
+        ),
+        Method::Command { argv, target, clean, infected, virus } => {
+            command::scan(
+                &command::Engine {
+                    argv,
+                    target: *target,
+                    clean,
+                    infected,
+                    virus: virus.as_ref(),
+                    timeout: definition.timeout,
+                    unscanned: &definition.unscanned,
+                },
+                message,
+                spool,
+            )
+        }
+    }
 }
 
 /// What `qmvc -s` reports of one engine.
@@ -63,9 +86,184 @@ pub struct Status {
     pub date: Option<String>,
 }
 
+/// How long `status` waits for a clamd reply or a version command.
+pub const STATUS_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Asks the engine of `definition` whether it answers, and for its
 /// versions.
 pub fn status(definition: &EngineDef) -> Status {
-    let _ = definition;
-    todo!()
+    match &definition.method {
+        Method::Clamd { endpoints, connect_timeout } => clamd::status(
+            endpoints,
+            *connect_timeout,
+            definition.timeout.min(STATUS_TIMEOUT),
+        ),
+        Method::Command { argv, .. } => {
+            command::status(argv, definition.version.as_deref())
+        }
+    }
+}
+
+/// Whether `text` matches the glob `pattern`: `*` matches any run of
+/// characters (also none), every other character only itself; case
+/// matters. This is how names in a definition's `unscanned` are read.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let p = pattern.as_bytes();
+    let t = text.as_bytes();
+    let (mut pi, mut ti) = (0, 0);
+    // Where the last `*` was, and where in `text` it started matching.
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some(b'*') => {
+                star = Some((pi, ti));
+                pi += 1;
+            }
+            Some(&c) if t.get(ti) == Some(&c) => {
+                pi += 1;
+                ti += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    pi = sp + 1;
+                    ti = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p.get(pi..).is_some_and(|rest| rest.iter().all(|&c| c == b'*'))
+}
+
+/// Whether the virus name `name` means "not scanned": it matches one of
+/// the `unscanned` globs.
+pub fn is_unscanned(name: &str, unscanned: &[String]) -> bool {
+    unscanned.iter().any(|g| glob_match(g, name))
+}
+
+/// The answer for the names an engine reported: `Infected` with the
+/// real viruses among them, or `Unscanned` when every name matches an
+/// `unscanned` glob. No names at all count as one unknown virus.
+pub fn classify(names: Vec<String>, unscanned: &[String]) -> Answer {
+    if names.is_empty() {
+        return Answer::Infected(vec!["unknown".to_string()]);
+    }
+    let (not_scanned, real): (Vec<String>, Vec<String>) =
+        names.into_iter().partition(|n| is_unscanned(n, unscanned));
+    if real.is_empty() {
+        Answer::Unscanned(not_scanned.join(", "))
+    } else {
+        Answer::Infected(real)
+    }
+}
+
+/// A duration for messages: `30 s`, `1.5 s`.
+pub(crate) fn seconds(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} s", (d.as_secs_f64() * 1000.0).round() / 1000.0)
+    }
+}
+
+/// Text from an engine made fit for one line of a log: control
+/// characters replaced, at most `max` characters.
+pub(crate) fn one_line(text: &str, max: usize) -> String {
+    let mut out: String = text
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(max)
+        .collect();
+    if text.trim().chars().count() > max {
+        out.push_str("...");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        let yes = [
+            ("Heuristics.Limits.Exceeded*", "Heuristics.Limits.Exceeded"),
+            (
+                "Heuristics.Limits.Exceeded*",
+                "Heuristics.Limits.Exceeded.MaxFileSize",
+            ),
+            ("Heuristics.Encrypted.*", "Heuristics.Encrypted.Zip"),
+            ("*", ""),
+            ("*", "abc"),
+            ("a*b*c", "aXXbYYc"),
+            ("a*b*c", "abbbc"),
+            ("*.UNOFFICIAL", "Foo.UNOFFICIAL"),
+            ("a?c", "a?c"),
+            ("", ""),
+        ];
+        for (p, t) in yes {
+            assert!(glob_match(p, t), "{p} should match {t}");
+        }
+        let no = [
+            ("Heuristics.Encrypted.*", "Heuristics.Encrypted"),
+            ("Heuristics.Encrypted.*", "heuristics.encrypted.Zip"),
+            ("a*b*c", "aXXbYY"),
+            ("a?c", "abc"),
+            ("abc", "abcd"),
+            ("", "a"),
+            ("a.b", "aXb"),
+        ];
+        for (p, t) in no {
+            assert!(!glob_match(p, t), "{p} should not match {t}");
+        }
+    }
+
+    #[test]
+    fn classification() {
+        let globs = vec![
+            "Heuristics.Limits.Exceeded*".to_string(),
+            "Heuristics.Encrypted.*".to_string(),
+        ];
+        let names = |v: &[&str]| -> Vec<String> {
+            v.iter().map(|s| s.to_string()).collect()
+        };
+        assert_eq!(
+            classify(names(&["Eicar"]), &globs),
+            Answer::Infected(names(&["Eicar"]))
+        );
+        assert_eq!(
+            classify(
+                names(&[
+                    "Heuristics.Encrypted.Zip",
+                    "Heuristics.Limits.Exceeded"
+                ]),
+                &globs
+            ),
+            Answer::Unscanned(
+                "Heuristics.Encrypted.Zip, Heuristics.Limits.Exceeded".into()
+            )
+        );
+        assert_eq!(
+            classify(names(&["Heuristics.Encrypted.Zip", "Worm.X"]), &globs),
+            Answer::Infected(names(&["Worm.X"]))
+        );
+        assert_eq!(
+            classify(names(&["Heuristics.Encrypted.Zip"]), &[]),
+            Answer::Infected(names(&["Heuristics.Encrypted.Zip"]))
+        );
+        assert_eq!(
+            classify(vec![], &globs),
+            Answer::Infected(names(&["unknown"]))
+        );
+    }
+
+    #[test]
+    fn helpers() {
+        assert_eq!(seconds(Duration::from_secs(30)), "30 s");
+        assert_eq!(seconds(Duration::from_millis(1500)), "1.5 s");
+        assert_eq!(one_line(" a\tb\nc ", 10), "a b c");
+        assert_eq!(one_line("abcdef", 3), "abc...");
+    }
 }
