@@ -33,6 +33,8 @@ mod lint;
 mod commands;
 // qmvc.log and qmvc.rep: fields, YAML, concurrency.
 mod logs;
+// virusmail: clamd over unix and TCP, command engines, policies, -n, -s.
+mod virus;
 // Hostile input: time, memory and exit code bounds.
 mod hostile;
 // The shared corpus in LF and CRLF form.

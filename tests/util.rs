@@ -132,11 +132,11 @@ impl Dir {
         }
     }
 
-    /// Writes control file `name` of `layer` with mode 0644.
+    /// Writes control file `name` of `layer` with mode 0644; `name` may
+    /// have directories (`scanners.d/clamd.yaml`), which are created.
     pub fn control(&self, layer: Layer, name: &str, text: &str) -> PathBuf {
-        let dir = self.layer(layer).join("control");
-        fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(name);
+        let path = self.layer(layer).join("control").join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(&path, text).unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
         path
@@ -145,6 +145,26 @@ impl Dir {
     /// Writes the system layer's `filters`.
     pub fn filters(&self, text: &str) -> PathBuf {
         self.control(Layer::System, "filters", text)
+    }
+
+    /// Configures the virus scanners of the system layer: `scanners`
+    /// with one line `ENGINE ; INITIAL ; ENGINE scanner ;` per entry in
+    /// order, and `scanners.d/ENGINE.yaml` with its definition.
+    pub fn scanners(&self, list: &[(&str, char, &str)]) {
+        self.scanners_in(Layer::System, list);
+    }
+
+    /// [`Dir::scanners`] for `layer`.
+    pub fn scanners_in(&self, layer: Layer, list: &[(&str, char, &str)]) {
+        let mut lines =
+            String::from("# Engine ; Initial ; Full name ; Comment\n");
+        for (engine, initial, yaml) in list {
+            lines.push_str(&format!(
+                "{engine} ; {initial} ; {engine} scanner ;\n"
+            ));
+            self.control(layer, &format!("scanners.d/{engine}.yaml"), yaml);
+        }
+        self.control(layer, "scanners", &lines);
     }
 
     /// A path under the temporary directory.

@@ -128,7 +128,21 @@ fn deliver(
     let raw = input::read_stdin()
         .map_err(|e| format!("reading the message: {e}"))?;
     let message = Message::parse(&raw, &profile.settings.message);
-    let spool = layers.state_dir().join("tmp");
+    // `-t` writes nothing into the layers: a command-line scanner gets
+    // its file in a private directory of the system's that goes again.
+    let scratch = if test {
+        Some(
+            tempfile::Builder::new().prefix("qmvc-t.").tempdir().map_err(
+                |e| format!("cannot make a temporary directory: {e}"),
+            )?,
+        )
+    } else {
+        None
+    };
+    let spool = match &scratch {
+        Some(dir) => dir.path().to_path_buf(),
+        None => layers.state_dir().join("tmp"),
+    };
     let mut probes =
         probes::System { message: &raw, spool: &spool, dry_run: test };
     let options = EvalOptions { noscan: options.noscan };

@@ -195,10 +195,10 @@ impl Verdict {
         let Some(hit) = hit else {
             return "message accepted".to_string();
         };
-        let what = hit
-            .matches
-            .first()
-            .and_then(|m| m.filename.clone().or_else(|| m.pattern.clone()));
+        let what = hit.matches.first().and_then(|m| {
+            let named = m.virus.clone().or_else(|| m.filename.clone());
+            named.or_else(|| m.pattern.clone())
+        });
         match what {
             Some(w) => format!("{} ({})", hit.condition.name(), w),
             None => hit.condition.name().to_string(),
