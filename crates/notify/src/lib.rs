@@ -1,0 +1,182 @@
+/*!
+Notifications of qmvc: what a Reaction sends, and how it leaves.
+
+This crate owns
+- rendering a notification from a Handlebars template and the facts of
+  one message ([`Facts`], [`compose`]) into a proper RFC 5322 / MIME
+  message: Date, Message-ID, From, To, a Subject RFC 2047-encoded when it
+  is not ASCII, `Auto-Submitted: auto-replied`, a UTF-8 body — with no CR,
+  LF or other control character from the message ever reaching a header
+  line, whatever encoding it arrived in,
+- the backscatter rules: when the sender must not be told
+  ([`sender_refusal`]),
+- guard forwarding: the original message with one trace header, and loop
+  detection by that trace ([`forward`]),
+- expanding `$LOCAL`, `$EXT`, `$HOST`, `$USER` in a guard address and
+  nothing else ([`expand_address`]),
+- handing a message to the injector: no shell, the recipient as argument,
+  the null envelope sender ([`inject`]).
+
+It does not decide which reactions are due (the engine does) nor where
+templates come from (the profile's layers; the caller passes their text).
+*/
+#![deny(missing_docs)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use qmvc_message::Header;
+use serde::Serialize;
+
+/// One thing that matched, as templates see it.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Finding {
+    /// The condition (`badfilename`).
+    pub condition: String,
+    /// What matched: pattern, glob, type or keyword.
+    pub pattern: String,
+    /// The file name concerned, if any.
+    pub filename: String,
+    /// The part id, if any.
+    pub part: String,
+    /// The virus name, if any.
+    pub virus: String,
+    /// The scanner that found it, if any.
+    pub scanner: String,
+    /// Any other detail.
+    pub detail: String,
+}
+
+/// The facts of one message that a template may use. Every string is as
+/// decoded from the message (attacker data): templates print it in a
+/// text/plain body, and [`compose`] keeps it out of header lines.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Facts {
+    /// Envelope sender (may be empty).
+    pub sender: String,
+    /// Original recipient.
+    pub recipient: String,
+    /// Decoded Subject of the message.
+    pub subject: String,
+    /// Decoded From of the message.
+    pub from: String,
+    /// Message-ID of the message.
+    pub message_id: String,
+    /// Date field of the message.
+    pub date: String,
+    /// Size in bytes.
+    pub size: usize,
+    /// The met conditions joined by `+` (`badfilename+virusmail`).
+    pub result: String,
+    /// The condition this notification is for.
+    pub condition: String,
+    /// Its action (`block`, `keep`).
+    pub action: String,
+    /// What matched, for every met condition.
+    pub findings: Vec<Finding>,
+    /// The virus names found.
+    pub viruses: Vec<String>,
+    /// This host's name (`$HOST` of qmail, else the system's).
+    pub host: String,
+    /// The guard's address (From of notifications).
+    pub guard: String,
+    /// When qmvc handled the message (RFC 5322 date).
+    pub now: String,
+}
+
+/// Which notification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `notifyrecipient`.
+    NotifyRecipient,
+    /// `notifysender`.
+    NotifySender,
+    /// `informguard`.
+    InformGuard,
+}
+
+impl Kind {
+    /// The template name (`tpl/LANG/NAME.hbs`).
+    pub fn template(self) -> &'static str {
+        match self {
+            Kind::NotifyRecipient => "notifyrecipient",
+            Kind::NotifySender => "notifysender",
+            Kind::InformGuard => "informguard",
+        }
+    }
+}
+
+/// Renders `template` (Handlebars; its first line is `Subject: ...`, then
+/// an empty line, then the body) with `facts`, and builds the message
+/// from `from` to `to`. `Err` says what is wrong with the template.
+pub fn compose(
+    template: &str,
+    facts: &Facts,
+    from: &str,
+    to: &str,
+) -> Result<Vec<u8>, String> {
+    let _ = (template, facts, from, to);
+    todo!()
+}
+
+/// Why the sender of a message with envelope sender `sender` and header
+/// `header` must not be notified, if so: empty sender, `#@[]`, a
+/// MAILER-DAEMON or postmaster, `Precedence: bulk|list|junk`, a
+/// `List-Id`, or `Auto-Submitted` other than `no`.
+pub fn sender_refusal(sender: &str, header: &Header<'_>) -> Option<String> {
+    let _ = (sender, header);
+    todo!()
+}
+
+/// The name of the trace header [`forward`] adds.
+pub const TRACE: &str = "X-QMVC-Forwarded";
+
+/// The original message with one trace header (`X-QMVC-Forwarded: GUARD`)
+/// in front, to forward to `guard`; `None` when the message already
+/// carries that trace for `guard` (a forwarding loop).
+pub fn forward(
+    original: &[u8],
+    header: &Header<'_>,
+    guard: &str,
+) -> Option<Vec<u8>> {
+    let _ = (original, header, guard);
+    todo!()
+}
+
+/// The values `$LOCAL`, `$EXT`, `$HOST`, `$USER` expand to.
+#[derive(Clone, Debug, Default)]
+pub struct AddressVars {
+    /// `LOCAL`.
+    pub local: String,
+    /// `EXT`.
+    pub ext: String,
+    /// `HOST`.
+    pub host: String,
+    /// `USER`.
+    pub user: String,
+}
+
+/// Expands `$LOCAL`, `$EXT`, `$HOST`, `$USER` in `address` and nothing
+/// else. `Err` when the result is not a safe address (empty, white space
+/// or control characters, a leading `-`, no or several `@`...).
+pub fn expand_address(
+    address: &str,
+    vars: &AddressVars,
+) -> Result<String, String> {
+    let _ = (address, vars);
+    todo!()
+}
+
+/// Hands `message` to `injector` (no shell): `injector -a -f '' RECIPIENT`
+/// as qmail-inject wants it (null envelope sender, recipient from the
+/// argument only), message on standard input, output discarded, killed
+/// after `timeout`. `Err` when it cannot be run, fails or times out.
+pub fn inject(
+    injector: &Path,
+    recipient: &str,
+    message: &[u8],
+    timeout: Duration,
+) -> Result<(), String> {
+    let _ = (injector, recipient, message, timeout);
+    todo!()
+}
