@@ -166,7 +166,8 @@ pub fn evaluate(
 /// Marks each reaction of each hit: the sender and the recipient are
 /// notified at most once per message, for the first condition that asks;
 /// `goodmail` keeps a badbodytext line's reactions unless it was met
-/// through a command and is the only condition met.
+/// through a command and is the only condition met; the sender of a virus
+/// is told only with the option `virussender`.
 fn plan_reactions(profile: &Profile, hits: &mut [Hit]) {
     let alone = hits.len() == 1;
     let mut sender_done = false;
@@ -181,17 +182,22 @@ fn plan_reactions(profile: &Profile, hits: &mut [Hit]) {
                 Reaction::NotifyRecipient => Some(&mut recipient_done),
                 _ => None,
             };
+            let virus_sender = *reaction == Reaction::NotifySender
+                && hit.condition == Condition::VirusMail
+                && !rule.options.virussender;
             let status = if goodmail_blocks {
                 ReactionStatus::Goodmail
+            } else if virus_sender {
+                ReactionStatus::VirusSender
             } else if let Some(done) = once {
                 if *done {
                     ReactionStatus::AlreadyNotified
                 } else {
                     *done = true;
-                    ReactionStatus::NotSent
+                    ReactionStatus::Due
                 }
             } else {
-                ReactionStatus::NotSent
+                ReactionStatus::Due
             };
             hit.reactions
                 .push(ReactionPlan { reaction: reaction.clone(), status });

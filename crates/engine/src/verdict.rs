@@ -60,25 +60,39 @@ pub struct Match {
     pub detail: Option<String>,
 }
 
-/// Whether a reaction will be carried out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What becomes of a reaction: planned by the engine, then carried out
+/// (or refused) by the caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReactionStatus {
-    /// Due; this version of qmvc records it without sending.
-    NotSent,
+    /// Due: to be carried out (`qmvc -t` shows it so).
+    Due,
     /// Left out: the sender or recipient is already notified for an
     /// earlier condition.
     AlreadyNotified,
     /// Left out by `goodmail`.
     Goodmail,
+    /// Left out: the sender of a virus is not notified without the
+    /// option `virussender` (the address is almost always forged).
+    VirusSender,
+    /// Sent to this address.
+    Sent(String),
+    /// Not sent, for this reason (a backscatter rule, a forwarding loop,
+    /// an address that did not expand safely).
+    Refused(String),
 }
 
 impl ReactionStatus {
-    /// As written in qmvc.rep.
-    pub fn name(self) -> &'static str {
+    /// As written in qmvc.rep and by `qmvc -t`.
+    pub fn describe(&self) -> String {
         match self {
-            ReactionStatus::NotSent => "not sent",
-            ReactionStatus::AlreadyNotified => "already notified",
-            ReactionStatus::Goodmail => "left out (goodmail)",
+            ReactionStatus::Due => "due".into(),
+            ReactionStatus::AlreadyNotified => "already notified".into(),
+            ReactionStatus::Goodmail => "left out (goodmail)".into(),
+            ReactionStatus::VirusSender => {
+                "left out (virus sender; option virussender)".into()
+            }
+            ReactionStatus::Sent(to) => format!("sent to {to}"),
+            ReactionStatus::Refused(why) => format!("not sent: {why}"),
         }
     }
 }

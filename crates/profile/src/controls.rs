@@ -25,6 +25,12 @@ pub enum Control {
     /// `scanners`: the virus scanners, each defined in
     /// `scanners.d/ENGINE.yaml`.
     Scanners,
+    /// `injector`: the program that sends notifications.
+    Injector,
+    /// `guard`: the From address of notifications.
+    Guard,
+    /// `language`: the default language of notifications.
+    Language,
     /// `limits`: resource bounds.
     Limits,
 }
@@ -40,6 +46,9 @@ pub const CONTROLS: &[Control] = &[
     Control::BadLoaderTypes,
     Control::NoScanTypes,
     Control::Scanners,
+    Control::Injector,
+    Control::Guard,
+    Control::Language,
     Control::Limits,
 ];
 
@@ -56,6 +65,9 @@ impl Control {
             Control::BadLoaderTypes => "badloadertypes",
             Control::NoScanTypes => "noscantypes",
             Control::Scanners => "scanners",
+            Control::Injector => "injector",
+            Control::Guard => "guard",
+            Control::Language => "language",
             Control::Limits => "limits",
         }
     }
@@ -89,6 +101,13 @@ impl Control {
             }
             Control::Scanners => {
                 include_str!("../../../control-defaults/scanners")
+            }
+            Control::Injector => {
+                include_str!("../../../control-defaults/injector")
+            }
+            Control::Guard => include_str!("../../../control-defaults/guard"),
+            Control::Language => {
+                include_str!("../../../control-defaults/language")
             }
             Control::Limits => {
                 include_str!("../../../control-defaults/limits")

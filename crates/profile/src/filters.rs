@@ -116,6 +116,9 @@ pub struct FilterOptions {
     pub goodmail: bool,
     /// Language of this line's notifications (`lang=LL`).
     pub lang: Option<String>,
+    /// virusmail only: `notifysender` may notify the sender of a virus
+    /// (whose address is almost always forged: backscatter).
+    pub virussender: bool,
 }
 
 /// One line of `filters`.
@@ -219,6 +222,16 @@ fn parse_line(
             ),
         );
         options.goodmail = false;
+    }
+    if options.virussender && !conditions.contains(&Condition::VirusMail) {
+        sink.report(
+            line,
+            format!(
+                "option virussender is only for virusmail, not {condition}; \
+                 remove it"
+            ),
+        );
+        options.virussender = false;
     }
     let origin = sink.origin(line);
     Some(
@@ -379,7 +392,8 @@ fn parse_options(
         match (key.as_str(), value) {
             ("quitasap", None) => options.quitasap = true,
             ("goodmail", None) => options.goodmail = true,
-            ("quitasap" | "goodmail", Some(_)) => sink.report(
+            ("virussender", None) => options.virussender = true,
+            ("quitasap" | "goodmail" | "virussender", Some(_)) => sink.report(
                 line,
                 format!("option {key} takes no value; remove \"=...\""),
             ),
@@ -405,7 +419,7 @@ fn parse_options(
                 line,
                 format!(
                     "unknown option \"{item}\" (expected quitasap, \
-                     goodmail, lang=LL)"
+                     goodmail, virussender, lang=LL)"
                 ),
             ),
         }
@@ -415,7 +429,7 @@ fn parse_options(
 
 /// A language tag `LL` or `LL-RR` (2 to 8 letters, region 2 letters) in
 /// its canonical form: language lower-case, region upper-case.
-fn check_lang(value: &str) -> Option<String> {
+pub(crate) fn check_lang(value: &str) -> Option<String> {
     let (language, region) = match value.split_once('-') {
         Some((language, region)) => (language, Some(region)),
         None => (value, None),

@@ -113,6 +113,45 @@ impl Layers {
     /// The file at `relative` under `control/` in the most specific layer
     /// that has it.
     fn find(&self, relative: &str) -> Result<Option<Source>, ReadError> {
+        self.find_in("control", relative)
+    }
+
+    /// Reads the template `tpl/LANG/NAME.hbs` from the most specific
+    /// layer that has it, else `built_in_text` (the copy shipped in
+    /// `templates/`, compiled in) when there is one; `None` when neither
+    /// has it. `lang` and `name` are checked before they become a path.
+    pub fn read_template(
+        &self,
+        lang: &str,
+        name: &str,
+        built_in_text: Option<&'static str>,
+    ) -> Result<Option<Source>, ReadError> {
+        let relative = format!("{lang}/{name}.hbs");
+        let safe = |s: &str| {
+            !s.is_empty()
+                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        };
+        if !safe(lang) || !safe(name) {
+            return Err(ReadError {
+                file: format!("tpl/{relative}"),
+                reason: "not a template name (#4.3.0)".into(),
+            });
+        }
+        if let Some(source) = self.find_in("tpl", &relative)? {
+            return Ok(Some(source));
+        }
+        Ok(built_in_text.map(|text| Source {
+            text: Cow::Borrowed(text),
+            file: format!("(built-in)/tpl/{relative}"),
+            layer: Layer::BuiltIn,
+        }))
+    }
+
+    fn find_in(
+        &self,
+        base: &str,
+        relative: &str,
+    ) -> Result<Option<Source>, ReadError> {
         let layers = [
             (Layer::User, self.user.as_deref()),
             (Layer::Domain, self.domain.as_deref()),
@@ -120,7 +159,7 @@ impl Layers {
         ];
         for (layer, dir) in layers {
             let Some(dir) = dir else { continue };
-            let path = dir.join("control").join(relative);
+            let path = dir.join(base).join(relative);
             if let Some(text) = read_file(&path)? {
                 let file = path.display().to_string();
                 return Ok(Some(Source {

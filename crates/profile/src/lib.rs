@@ -27,6 +27,7 @@ mod load;
 mod loaders;
 mod mailheaders;
 mod patterns;
+mod reactions;
 mod scanners;
 #[cfg(test)]
 mod tests;
@@ -115,6 +116,28 @@ pub enum Scope {
     All,
 }
 
+/// What the Reactions need besides the filter lines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReactionSettings {
+    /// The program notifications and forwards are handed to.
+    pub injector: std::path::PathBuf,
+    /// The From address of notifications; `None`: MAILER-DAEMON at this
+    /// host.
+    pub guard: Option<String>,
+    /// The language of notifications without `lang=LL`.
+    pub language: String,
+}
+
+impl Default for ReactionSettings {
+    fn default() -> ReactionSettings {
+        ReactionSettings {
+            injector: "/var/qmail/bin/qmail-inject".into(),
+            guard: None,
+            language: "en".into(),
+        }
+    }
+}
+
 /// The effective profile: every setting typed and checked.
 #[derive(Debug, Default)]
 pub struct Profile {
@@ -138,6 +161,8 @@ pub struct Profile {
     pub scanners: Vec<Scanner>,
     /// Resource bounds and time-outs from `limits`.
     pub settings: Settings,
+    /// `injector`, `guard` and `language`, for the Reactions.
+    pub reactions: ReactionSettings,
 }
 
 impl Profile {

@@ -17,9 +17,9 @@ before it is used.
 
 use crate::lines::Sink;
 use crate::{
-    definitions, filters, globs, limits, loaders, mailheaders, scanners, text,
-    Condition, Control, EngineDef, Layers, Origin, Problem, Profile,
-    ReadError, Scanner, Scope, Source, BUILT_IN_ENGINES, CONTROLS,
+    definitions, filters, globs, limits, loaders, mailheaders, reactions,
+    scanners, text, Condition, Control, EngineDef, Layers, Origin, Problem,
+    Profile, ReadError, Scanner, Scope, Source, BUILT_IN_ENGINES, CONTROLS,
 };
 
 /// The control file that condition `condition` needs, if any.
@@ -33,6 +33,18 @@ fn control_of(condition: Condition) -> Option<Control> {
         Condition::BadLoaderType => Some(Control::BadLoaderTypes),
         Condition::VirusMail => Some(Control::Scanners),
     }
+}
+
+fn is_reaction_control(control: Control) -> bool {
+    matches!(control, Control::Injector | Control::Guard | Control::Language)
+}
+
+/// Whether a delivery may send mail: a filter line has reactions, or a
+/// badbodytexts command (plainmail, say) may want the injector.
+fn needs_reactions(profile: &Profile) -> bool {
+    profile.filters.iter().any(|r| {
+        !r.reactions.is_empty() || r.condition == Condition::BadBodyText
+    })
 }
 
 /// See [`Profile::load`].
@@ -63,6 +75,8 @@ pub(crate) fn load(
             Scope::All => true,
             Scope::Needed { noscan } => {
                 (control == Control::NoScanTypes && noscan)
+                    || (is_reaction_control(control)
+                        && needs_reactions(&profile))
                     || profile
                         .filters
                         .iter()
@@ -135,6 +149,15 @@ fn parse_into(
         }
         // Read with the definitions it names, by load_scanners.
         Control::Scanners => {}
+        Control::Injector => {
+            reactions::parse_injector(text, sink, &mut profile.reactions)
+        }
+        Control::Guard => {
+            reactions::parse_guard(text, sink, &mut profile.reactions)
+        }
+        Control::Language => {
+            reactions::parse_language(text, sink, &mut profile.reactions)
+        }
     }
 }
 

@@ -422,7 +422,8 @@ fn filters_good_lines() {
         FilterOptions {
             quitasap: true,
             goodmail: false,
-            lang: Some("de-CH".into())
+            lang: Some("de-CH".into()),
+            virussender: false,
         }
     );
     let rule = profile.rule(Condition::BadBodyText).expect("rule");
@@ -482,7 +483,7 @@ fn filters_bad_lines() {
                 (5, "reactions are only allowed with block and keep, not with bounce; remove the reactions or change the action"),
                 (6, "bad address \"\" for informguard: the address is missing (expected informguard=LOCAL@DOMAIN)"),
                 (7, "bad language \"x\" (expected lang=LL, 2 to 8 letters with an optional region, e.g. lang=en or lang=de-CH)"),
-                (7, "unknown option \"fast\" (expected quitasap, goodmail, lang=LL)"),
+                (7, "unknown option \"fast\" (expected quitasap, goodmail, virussender, lang=LL)"),
                 (7, "option goodmail is only for badbodytext, not errormail; remove it"),
                 (8, "reaction notifyrecipient takes no address; remove \"=...\""),
                 (8, "unknown reaction \"tellme\" (expected notifyrecipient, notifysender, informguard=ADDRESS, forwardguard=ADDRESS)"),
@@ -912,4 +913,64 @@ fn limits_bad_lines() {
     let mut want = crate::Settings::default();
     want.message.parts = 2;
     assert_eq!(profile.settings, want);
+}
+
+#[test]
+fn reaction_controls() {
+    let fixture = Fixture::new();
+    fixture.system(
+        "filters",
+        "badfilename ; block ; notifyrecipient ;\n\
+         virusmail ; keep ; notifysender ; virussender\n\
+         badsubject ; block ; ; virussender\n",
+    );
+    fixture.system("injector", "/usr/local/bin/inject\n");
+    fixture.system("guard", "virus-guard@example.com\n");
+    fixture.system("language", "DE\n");
+    let (profile, problems) = fixture.lint();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("virussender is only for virusmail"));
+    assert_eq!(
+        profile.reactions.injector,
+        PathBuf::from("/usr/local/bin/inject")
+    );
+    assert_eq!(
+        profile.reactions.guard.as_deref(),
+        Some("virus-guard@example.com")
+    );
+    assert_eq!(profile.reactions.language, "de");
+    assert!(
+        profile.rule(Condition::VirusMail).expect("rule").options.virussender
+    );
+
+    let bad = Fixture::new();
+    bad.system("injector", "qmail-inject\n/second\n");
+    bad.system("guard", "not an address\n");
+    bad.system("language", "xx_yy\n");
+    let (_, problems) = bad.lint();
+    let messages: Vec<&str> = problems.iter().map(|p| p.as_str()).collect();
+    assert_eq!(messages.len(), 4, "{messages:?}");
+}
+
+#[test]
+fn templates_are_layered() {
+    let fixture = Fixture::new();
+    let user = fixture.layers.user.clone().expect("user");
+    let dir = user.join("tpl").join("de");
+    fs::create_dir_all(&dir).expect("mkdir");
+    fs::write(dir.join("notifysender.hbs"), "Subject: x\n\nmine\n")
+        .expect("write");
+    let layers = &fixture.layers;
+    let mine =
+        layers.read_template("de", "notifysender", Some("built")).expect("ok");
+    assert_eq!(mine.expect("found").text, "Subject: x\n\nmine\n");
+    let built =
+        layers.read_template("de", "informguard", Some("built")).expect("ok");
+    assert_eq!(built.expect("found").layer, Layer::BuiltIn);
+    assert!(layers
+        .read_template("fr", "informguard", None)
+        .expect("ok")
+        .is_none());
+    assert!(layers.read_template("../x", "informguard", None).is_err());
+    assert!(layers.read_template("de", "a/b", None).is_err());
 }
