@@ -8,12 +8,13 @@ use std::process::Command;
 
 use crate::util::{note, Dir, ROOT};
 
-const PAGES: [&str; 5] = [
+const PAGES: [&str; 6] = [
     "man/qmvc.8",
     "man/qmvc-control.5",
     "man/qmvc-filters.5",
     "man/qmvc-log.5",
     "man/qmvc-scanners.5",
+    "man/qmvc-templates.5",
 ];
 
 fn page(name: &str) -> String {
@@ -62,6 +63,9 @@ fn control_page_names_every_control_file() {
         "noscantypes",
         "limits",
         "scanners",
+        "injector",
+        "guard",
+        "language",
     ] {
         assert!(registry.contains(&name), "{name} is not in CONTROLS");
     }

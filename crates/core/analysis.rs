@@ -59,7 +59,7 @@ struct ReactionReport {
     reaction: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     address: Option<String>,
-    status: &'static str,
+    status: String,
 }
 
 #[derive(Serialize)]
@@ -147,7 +147,7 @@ pub fn yaml(facts: &Facts, verdict: &Verdict) -> String {
                     .map(|r| ReactionReport {
                         reaction: r.reaction.name(),
                         address: address(&r.reaction),
-                        status: r.status.name(),
+                        status: r.status.describe(),
                     })
                     .collect(),
                 matches: hit.matches.iter().map(match_report).collect(),
@@ -269,7 +269,7 @@ pub fn text(
                         out,
                         "      reaction: {}{to} ({})",
                         r.reaction.name(),
-                        r.status.name()
+                        r.status.describe()
                     );
                 }
             }

@@ -15,7 +15,7 @@ use qmvc_profile::{Action, Layers, Profile, Scope};
 use crate::analysis::{self, Facts};
 use crate::cli::{self, Mode, Options};
 use crate::envelope::Envelope;
-use crate::{actions, input, logs, probes, stamp};
+use crate::{actions, input, logs, probes, reactions, stamp};
 
 /// How old a file in `tmp/` must be before `-z` removes it.
 const STALE: Duration = Duration::from_secs(30 * 3600);
@@ -143,10 +143,14 @@ fn deliver(
         Some(dir) => dir.path().to_path_buf(),
         None => layers.state_dir().join("tmp"),
     };
-    let mut probes =
-        probes::System { message: &raw, spool: &spool, dry_run: test };
+    let mut probes = probes::System {
+        message: &raw,
+        spool: &spool,
+        injector: &profile.reactions.injector,
+        dry_run: test,
+    };
     let options = EvalOptions { noscan: options.noscan };
-    let verdict = evaluate(&message, &profile, &options, &mut probes)?;
+    let mut verdict = evaluate(&message, &profile, &options, &mut probes)?;
 
     let mut facts = Facts {
         time: stamp::now_iso(),
@@ -182,7 +186,21 @@ fn deliver(
             |e| format!("cannot keep the analysis in inspect/: {e}"),
         )?;
     }
+    // Reactions after everything local: a local write that fails defers
+    // the delivery before any mail went out, so a retry sends nothing
+    // twice. The analyses kept above show them as due; qmvc.rep says
+    // what became of them.
+    let delivery = reactions::Delivery {
+        profile: &profile,
+        layers: &layers,
+        envelope,
+        message: &message,
+        raw: &raw,
+    };
+    reactions::carry_out(&delivery, &mut verdict)?;
     if recorded {
+        facts.seconds = started.elapsed().as_secs_f64();
+        let document = analysis::yaml(&facts, &verdict);
         logs::append(state, "qmvc.rep", document.as_bytes())
             .map_err(|e| format!("cannot write log/qmvc.rep: {e}"))?;
     }
@@ -238,19 +256,20 @@ fn lint(options: &Options) -> u8 {
             return 1;
         }
     };
-    match Profile::load(&layers, Scope::All) {
+    let (profile, problems) = match Profile::load(&layers, Scope::All) {
+        Ok(loaded) => loaded,
         Err(e) => {
             println!("{e}");
-            1
+            return 1;
         }
-        Ok((_, problems)) if problems.is_empty() => 0,
-        Ok((_, problems)) => {
-            for p in &problems {
-                println!("{p}");
-            }
-            1
-        }
+    };
+    let mut report: Vec<String> =
+        problems.iter().map(ToString::to_string).collect();
+    report.extend(reactions::lint(&profile, &layers));
+    for line in &report {
+        println!("{line}");
     }
+    u8::from(!report.is_empty())
 }
 
 /// `-s`: for each configured scanner, whether it answers, its engine

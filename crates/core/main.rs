@@ -15,6 +15,7 @@ mod envelope;
 mod input;
 mod logs;
 mod probes;
+mod reactions;
 mod signals;
 mod stamp;
 

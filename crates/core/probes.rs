@@ -25,6 +25,9 @@ pub struct System<'a> {
     pub message: &'a [u8],
     /// The layer's `tmp/`, where command-line scanners get their file.
     pub spool: &'a Path,
+    /// The injector, given to commands as `QMVC_INJECTOR` (plainmail
+    /// sends with it).
+    pub injector: &'a Path,
     /// `-t`: commands are not run (they may have effects of their own,
     /// such as plainmail forwarding); they count as not met.
     pub dry_run: bool,
@@ -38,7 +41,7 @@ impl Probes for System<'_> {
         if self.dry_run {
             return Ok(CommandOutcome::NotRun);
         }
-        run(rule, self.message)
+        run(rule, self.message, self.injector)
     }
 
     fn scan(&mut self, scanner: &Scanner) -> ScanOutcome {
@@ -61,9 +64,14 @@ impl Probes for System<'_> {
 /// output discarded (qmail-local reads qmvc's standard output as the
 /// reason; a child must not write there). The child leads its own process
 /// group so that a time-out kills whatever it started, too.
-fn run(rule: &CommandRule, message: &[u8]) -> Result<CommandOutcome, String> {
+fn run(
+    rule: &CommandRule,
+    message: &[u8],
+    injector: &Path,
+) -> Result<CommandOutcome, String> {
     let mut child = Command::new(&rule.program)
         .args(&rule.args)
+        .env("QMVC_INJECTOR", injector)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

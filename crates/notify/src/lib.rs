@@ -22,6 +22,16 @@ templates come from (the profile's layers; the caller passes their text).
 */
 #![deny(missing_docs)]
 
+mod address;
+mod backscatter;
+mod compose;
+mod forward;
+mod headers;
+mod inject;
+mod templates;
+
+pub use templates::built_in;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -109,23 +119,53 @@ impl Kind {
 /// Renders `template` (Handlebars; its first line is `Subject: ...`, then
 /// an empty line, then the body) with `facts`, and builds the message
 /// from `from` to `to`. `Err` says what is wrong with the template.
+///
+/// Leading blank lines and Handlebars comments before the Subject line
+/// are skipped. Every string of `facts` is made one line (control
+/// characters become spaces), cut to 16 KiB, every list to 1000 entries.
+/// The Subject line and the body are rendered separately
+/// (strict mode: an unknown variable is an error; no HTML escaping; no
+/// inline partials; at most 1 MiB each), so no fact can move the end of
+/// the header. The header is `Date`, `Message-ID`, `From`, `To`,
+/// `Subject` (control characters made spaces, at most 200 characters,
+/// RFC 2047 UTF-8 words unless printable ASCII), `Auto-Submitted:
+/// auto-replied`, `MIME-Version`, `Content-Type: text/plain;
+/// charset=utf-8` and `Content-Transfer-Encoding` `7bit` or `8bit`; the
+/// body has LF line ends and no line over 998 bytes. `from` and `to`
+/// must be printable ASCII. Errors about the template name its line
+/// (`line 3, column 7: unknown variable "subjekt"`).
 pub fn compose(
     template: &str,
     facts: &Facts,
     from: &str,
     to: &str,
 ) -> Result<Vec<u8>, String> {
-    let _ = (template, facts, from, to);
-    todo!()
+    compose::compose(template, facts, from, to)
+}
+
+/// Checks `template` as [`compose`] would use it: its layout, its syntax,
+/// and that it renders with facts in which every field and list is set
+/// (so an unknown variable shows, unless it hides in a branch such facts
+/// do not take). For `qmvc -L`; the error is as [`compose`]'s.
+pub fn check_template(template: &str) -> Result<(), String> {
+    compose::check(template)
 }
 
 /// Why the sender of a message with envelope sender `sender` and header
 /// `header` must not be notified, if so: empty sender, `#@[]`, a
 /// MAILER-DAEMON or postmaster, `Precedence: bulk|list|junk`, a
 /// `List-Id`, or `Auto-Submitted` other than `no`.
+///
+/// `MAILER-DAEMON` and `postmaster` are matched on the local part, any
+/// case, with or without a domain; all of RFC 2369's and RFC 2919's
+/// `List-*` fields count (`List-Id`, `List-Help`, `List-Unsubscribe`,
+/// `List-Subscribe`, `List-Post`, `List-Owner`, `List-Archive`); in
+/// `Precedence` and `Auto-Submitted` comments and parameters are ignored.
+/// A sender that is not one plain address ([`check_address`]) is
+/// refused too. The reason is one line of fixed text and at most one
+/// short keyword.
 pub fn sender_refusal(sender: &str, header: &Header<'_>) -> Option<String> {
-    let _ = (sender, header);
-    todo!()
+    backscatter::sender_refusal(sender, header)
 }
 
 /// The name of the trace header [`forward`] adds.
@@ -134,13 +174,28 @@ pub const TRACE: &str = "X-QMVC-Forwarded";
 /// The original message with one trace header (`X-QMVC-Forwarded: GUARD`)
 /// in front, to forward to `guard`; `None` when the message already
 /// carries that trace for `guard` (a forwarding loop).
+///
+/// The trace line ends in CR LF when the original's first line does,
+/// else in LF. Every `X-QMVC-Forwarded` field of `header` counts; it
+/// matches when its value, trimmed, equals `guard` ignoring ASCII case.
+/// A `guard` that is empty or not printable ASCII without spaces is
+/// never forwarded to (`None` as well): it cannot go into a header line.
 pub fn forward(
     original: &[u8],
     header: &Header<'_>,
     guard: &str,
 ) -> Option<Vec<u8>> {
-    let _ = (original, header, guard);
-    todo!()
+    forward::forward(original, header, guard)
+}
+
+/// Checks that `address` is one plain address, as [`expand_address`]
+/// requires of its result and [`inject`] of its recipient: `LOCAL@DOMAIN`
+/// or `LOCAL`, at most 254 bytes, the local part of letters, digits and
+/// ``.!#%&'*+-/=?^_`{}~``, the domain of letters, digits, `.` and `-`,
+/// neither with a leading, trailing or doubled dot, and no leading `-`.
+/// So it cannot pass for an option, a list of addresses or a header.
+pub fn check_address(address: &str) -> Result<(), String> {
+    address::check(address)
 }
 
 /// The values `$LOCAL`, `$EXT`, `$HOST`, `$USER` expand to.
@@ -159,24 +214,32 @@ pub struct AddressVars {
 /// Expands `$LOCAL`, `$EXT`, `$HOST`, `$USER` in `address` and nothing
 /// else. `Err` when the result is not a safe address (empty, white space
 /// or control characters, a leading `-`, no or several `@`...).
+///
+/// A variable name is the longest run of letters, digits and `_` after
+/// `$` and must be one of the four (`$EXT2`, `$ext`, `${EXT}` are
+/// errors). The result must pass [`check_address`].
 pub fn expand_address(
     address: &str,
     vars: &AddressVars,
 ) -> Result<String, String> {
-    let _ = (address, vars);
-    todo!()
+    address::expand_address(address, vars)
 }
 
 /// Hands `message` to `injector` (no shell): `injector -a -f '' RECIPIENT`
 /// as qmail-inject wants it (null envelope sender, recipient from the
 /// argument only), message on standard input, output discarded, killed
 /// after `timeout`. `Err` when it cannot be run, fails or times out.
+///
+/// The injector runs in a process group of its own, which is killed
+/// whole (SIGKILL) at the time-out. Its exit code alone judges it: 0 is
+/// success, anything else an error (`injector /x exited 1`). A recipient
+/// that is not one plain address ([`check_address`]) is refused before
+/// anything runs.
 pub fn inject(
     injector: &Path,
     recipient: &str,
     message: &[u8],
     timeout: Duration,
 ) -> Result<(), String> {
-    let _ = (injector, recipient, message, timeout);
-    todo!()
+    inject::inject(injector, recipient, message, timeout)
 }

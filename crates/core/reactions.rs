@@ -1,0 +1,310 @@
+/*!
+Carrying out the reactions the engine planned: notifications rendered from
+the layered templates, guard forwards, each handed to the injector. A
+reaction that must not go out (a backscatter rule, a forwarding loop, an
+address that does not expand safely) is recorded as refused; an injector
+that fails defers the whole delivery, so that qmail tries again.
+*/
+
+use std::time::Duration;
+
+use qmvc_engine::{Hit, ReactionStatus, Verdict};
+use qmvc_message::Message;
+use qmvc_notify::{AddressVars, Facts, Finding, Kind};
+use qmvc_profile::{Layers, Profile, Reaction};
+
+use crate::envelope::Envelope;
+
+/// How long the injector may take for one message.
+const INJECT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Everything a reaction needs to know about the delivery.
+pub struct Delivery<'a> {
+    pub profile: &'a Profile,
+    pub layers: &'a Layers,
+    pub envelope: &'a Envelope,
+    pub message: &'a Message<'a>,
+    pub raw: &'a [u8],
+}
+
+fn var(name: &str) -> String {
+    std::env::var_os(name)
+        .map(|v| v.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// This host's name for addresses and Message-IDs: `$HOST` when it is a
+/// plain domain name, else the system's.
+pub fn host() -> String {
+    let plain = |h: &str| {
+        !h.is_empty()
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-".contains(&b))
+    };
+    let from_env = var("HOST");
+    if plain(&from_env) {
+        return from_env;
+    }
+    let system = crate::stamp::hostname();
+    if plain(&system) {
+        system
+    } else {
+        "localhost".into()
+    }
+}
+
+/// The facts of the message for the templates.
+fn facts(delivery: &Delivery<'_>, verdict: &Verdict, hit: &Hit) -> Facts {
+    let header = &delivery.message.header;
+    let findings = verdict
+        .hits
+        .iter()
+        .flat_map(|h| {
+            h.matches.iter().map(|m| Finding {
+                condition: h.condition.name().into(),
+                pattern: m.pattern.clone().unwrap_or_default(),
+                filename: m.filename.clone().unwrap_or_default(),
+                part: m.part.clone().unwrap_or_default(),
+                virus: m.virus.clone().unwrap_or_default(),
+                scanner: m.scanner.clone().unwrap_or_default(),
+                detail: m.detail.clone().unwrap_or_default(),
+            })
+        })
+        .collect::<Vec<_>>();
+    let viruses = findings
+        .iter()
+        .filter(|f| !f.virus.is_empty())
+        .map(|f| f.virus.clone())
+        .collect();
+    let host = host();
+    Facts {
+        sender: delivery.envelope.sender.clone(),
+        recipient: delivery.envelope.recipient.clone(),
+        subject: header.value("subject").unwrap_or_default(),
+        from: header.value("from").unwrap_or_default(),
+        message_id: header.value("message-id").unwrap_or_default(),
+        date: header.value("date").unwrap_or_default(),
+        size: delivery.raw.len(),
+        result: verdict.result(),
+        condition: hit.condition.name().into(),
+        action: hit.action.name().into(),
+        findings,
+        viruses,
+        guard: guard(delivery.profile, &host),
+        host,
+        now: chrono::Local::now().to_rfc2822(),
+    }
+}
+
+/// The From address of notifications.
+fn guard(profile: &Profile, host: &str) -> String {
+    profile
+        .reactions
+        .guard
+        .clone()
+        .unwrap_or_else(|| format!("MAILER-DAEMON@{host}"))
+}
+
+/// The template `kind` in `lang` (then its language without region, then
+/// English), from the layers or the built-in copies.
+fn template(
+    layers: &Layers,
+    lang: &str,
+    kind: Kind,
+) -> Result<String, String> {
+    let name = kind.template();
+    let mut tried = vec![lang.to_string()];
+    if let Some((main, _)) = lang.split_once('-') {
+        tried.push(main.to_string());
+    }
+    tried.push("en".into());
+    for lang in &tried {
+        let built_in = qmvc_notify::built_in(lang, name);
+        match layers.read_template(lang, name, built_in) {
+            Ok(Some(source)) => return Ok(source.text.into_owned()),
+            Ok(None) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Err(format!("no template tpl/{lang}/{name}.hbs (nor in English)"))
+}
+
+/// Carries out every due reaction of `verdict`, recording in each plan
+/// what became of it. `Err` defers the delivery: an injector that failed,
+/// a template that cannot be rendered.
+pub fn carry_out(
+    delivery: &Delivery<'_>,
+    verdict: &mut Verdict,
+) -> Result<(), String> {
+    let vars = AddressVars {
+        local: var("LOCAL"),
+        ext: var("EXT"),
+        host: var("HOST"),
+        user: var("USER"),
+    };
+    let injector = &delivery.profile.reactions.injector;
+    let snapshot = verdict.clone();
+    for hit in verdict.hits.iter_mut() {
+        let Some(rule) = delivery.profile.rule(hit.condition) else {
+            continue;
+        };
+        let lang =
+            rule.options.lang.clone().unwrap_or_else(|| {
+                delivery.profile.reactions.language.clone()
+            });
+        let facts = facts(delivery, &snapshot, hit);
+        for plan in hit.reactions.iter_mut() {
+            if plan.status != ReactionStatus::Due {
+                continue;
+            }
+            let outgoing = match &plan.reaction {
+                Reaction::NotifyRecipient => notification(
+                    delivery,
+                    &facts,
+                    &lang,
+                    Kind::NotifyRecipient,
+                    Ok(delivery.envelope.recipient.clone()),
+                ),
+                Reaction::NotifySender => {
+                    let sender = &delivery.envelope.sender;
+                    let header = &delivery.message.header;
+                    match qmvc_notify::sender_refusal(sender, header) {
+                        Some(why) => Err(Refusal::Refused(why)),
+                        None => notification(
+                            delivery,
+                            &facts,
+                            &lang,
+                            Kind::NotifySender,
+                            Ok(sender.clone()),
+                        ),
+                    }
+                }
+                Reaction::InformGuard(address) => notification(
+                    delivery,
+                    &facts,
+                    &lang,
+                    Kind::InformGuard,
+                    qmvc_notify::expand_address(address, &vars),
+                ),
+                Reaction::ForwardGuard(address) => {
+                    forwarding(delivery, &vars, address)
+                }
+            };
+            match outgoing {
+                Ok((to, bytes)) => {
+                    qmvc_notify::inject(injector, &to, &bytes, INJECT_TIMEOUT)
+                        .map_err(|e| {
+                            format!("{} to {to}: {e}", plan.reaction.name())
+                        })?;
+                    plan.status = ReactionStatus::Sent(to);
+                }
+                Err(Refusal::Refused(why)) => {
+                    plan.status = ReactionStatus::Refused(why)
+                }
+                Err(Refusal::Defer(why)) => return Err(why),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Why a reaction does not go out.
+enum Refusal {
+    /// It must not (recorded, the delivery goes on).
+    Refused(String),
+    /// It cannot now (the delivery is deferred).
+    Defer(String),
+}
+
+/// A rendered notification of `kind` to `to`.
+fn notification(
+    delivery: &Delivery<'_>,
+    facts: &Facts,
+    lang: &str,
+    kind: Kind,
+    to: Result<String, String>,
+) -> Result<(String, Vec<u8>), Refusal> {
+    let to = to.map_err(Refusal::Refused)?;
+    if to.is_empty() {
+        return Err(Refusal::Refused("no address".into()));
+    }
+    let text =
+        template(delivery.layers, lang, kind).map_err(Refusal::Defer)?;
+    let bytes = qmvc_notify::compose(&text, facts, &facts.guard, &to)
+        .map_err(|e| {
+            Refusal::Defer(format!("template {}: {e}", kind.template()))
+        })?;
+    Ok((to, bytes))
+}
+
+/// The original message with its trace header, for the guard.
+fn forwarding(
+    delivery: &Delivery<'_>,
+    vars: &AddressVars,
+    address: &str,
+) -> Result<(String, Vec<u8>), Refusal> {
+    let to = qmvc_notify::expand_address(address, vars)
+        .map_err(Refusal::Refused)?;
+    match qmvc_notify::forward(delivery.raw, &delivery.message.header, &to) {
+        Some(bytes) => Ok((to, bytes)),
+        None => Err(Refusal::Refused(format!(
+            "the message already carries {}: {to} (a forwarding loop)",
+            qmvc_notify::TRACE
+        ))),
+    }
+}
+
+/// `qmvc -L`: every template a filter line can use, rendered once with
+/// facts of every kind, each problem as `FILE:0: message`.
+pub fn lint(profile: &Profile, layers: &Layers) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut wanted: Vec<(String, Kind)> = Vec::new();
+    for rule in &profile.filters {
+        let lang = rule
+            .options
+            .lang
+            .clone()
+            .unwrap_or_else(|| profile.reactions.language.clone());
+        for reaction in &rule.reactions {
+            let kind = match reaction {
+                Reaction::NotifyRecipient => Kind::NotifyRecipient,
+                Reaction::NotifySender => Kind::NotifySender,
+                Reaction::InformGuard(_) => Kind::InformGuard,
+                Reaction::ForwardGuard(_) => continue,
+            };
+            if !wanted.contains(&(lang.clone(), kind)) {
+                wanted.push((lang.clone(), kind));
+            }
+        }
+    }
+    for (lang, kind) in wanted {
+        let name = kind.template();
+        let found = layers.read_template(
+            &lang,
+            name,
+            qmvc_notify::built_in(&lang, name),
+        );
+        let source = match found {
+            Ok(Some(source)) => source,
+            Ok(None) => {
+                // The English fall-back serves; say so only if it too is
+                // missing.
+                match template(layers, &lang, kind) {
+                    Ok(_) => continue,
+                    Err(e) => {
+                        problems.push(format!("tpl/{lang}/{name}.hbs:0: {e}"));
+                        continue;
+                    }
+                }
+            }
+            Err(e) => {
+                problems.push(format!("{}:0: {}", e.file, e.reason));
+                continue;
+            }
+        };
+        if let Err(e) = qmvc_notify::check_template(&source.text) {
+            problems.push(format!("{}:0: {e}", source.file));
+        }
+    }
+    problems
+}
