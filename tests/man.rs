@@ -8,7 +8,8 @@ use std::process::Command;
 
 use crate::util::{note, Dir, ROOT};
 
-const PAGES: [&str; 6] = [
+const PAGES: [&str; 7] = [
+    "man/plainmail.8",
     "man/qmvc.8",
     "man/qmvc-control.5",
     "man/qmvc-filters.5",

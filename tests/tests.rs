@@ -33,6 +33,8 @@ mod lint;
 mod commands;
 // qmvc.log and qmvc.rep: fields, YAML, concurrency.
 mod logs;
+// Reactions: notifications, guard forwards, the injector, templates.
+mod reactions;
 // virusmail: clamd over unix and TCP, command engines, policies, -n, -s.
 mod virus;
 // Hostile input: time, memory and exit code bounds.
@@ -41,3 +43,5 @@ mod hostile;
 mod corpus;
 // The man pages.
 mod man;
+// plainmail(8): what it forwards, to whom, how it fails.
+mod plainmail;

@@ -344,6 +344,104 @@ impl Dir {
     }
 }
 
+impl Dir {
+    /// Installs an injector stub that records each call and exits 0, and
+    /// names it in the system layer's `injector`.
+    pub fn injector(&self) -> PathBuf {
+        self.injector_exiting(0)
+    }
+
+    /// Installs an injector stub that exits `code` after recording the
+    /// call: for each call it makes the next free numbered directory
+    /// `ROOT/injected/N/` (`mkdir` is atomic, so concurrent calls never
+    /// share one) holding `argc`, `args` (each argument on its own line,
+    /// so an empty argument is an empty line) and `stdin`. The stub reads
+    /// its whole standard input whatever its exit code, as qmail-inject
+    /// does. It is named in the system layer's `injector`.
+    pub fn injector_exiting(&self, code: i32) -> PathBuf {
+        let calls = self.path("injected");
+        let script = self.script(
+            "inject",
+            &format!(
+                "calls='{calls}'\n\
+                 mkdir -p \"$calls\" || exit 111\n\
+                 n=1\n\
+                 until mkdir \"$calls/$n\" 2>/dev/null; do\n\
+                 \x20 n=$((n + 1))\n\
+                 \x20 [ \"$n\" -gt 10000 ] && exit 111\n\
+                 done\n\
+                 printf '%s\\n' \"$#\" > \"$calls/$n/argc\"\n\
+                 printf '%s\\n' \"$@\" > \"$calls/$n/args\"\n\
+                 cat > \"$calls/$n/stdin\"\n\
+                 exit {code}",
+                calls = calls.display()
+            ),
+        );
+        self.control(
+            Layer::System,
+            "injector",
+            &format!("{}\n", script.display()),
+        );
+        script
+    }
+
+    /// The calls of the injector stub in call order (none when it was
+    /// never called).
+    pub fn injected(&self) -> Vec<Injected> {
+        let mut calls: Vec<(u64, PathBuf)> =
+            entries_in(&self.path("injected"))
+                .into_iter()
+                .map(|p| {
+                    let n = p.file_name().unwrap().to_string_lossy().parse();
+                    (n.expect("injected/: not a call number"), p)
+                })
+                .collect();
+        calls.sort();
+        calls.into_iter().map(|(_, path)| Injected::read(&path)).collect()
+    }
+}
+
+/// One call of the injector stub ([`Dir::injector`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Injected {
+    /// Its arguments (without the program name).
+    pub args: Vec<String>,
+    /// What it read on standard input.
+    pub message: Vec<u8>,
+}
+
+impl Injected {
+    fn read(dir: &Path) -> Injected {
+        let argc: usize = fs::read_to_string(dir.join("argc"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let text = fs::read_to_string(dir.join("args")).unwrap();
+        let args: Vec<String> = match argc {
+            0 => Vec::new(),
+            _ => text
+                .strip_suffix('\n')
+                .unwrap_or(&text)
+                .split('\n')
+                .map(str::to_string)
+                .collect(),
+        };
+        assert_eq!(
+            args.len(),
+            argc,
+            "an injector argument holds a line end: {text:?}"
+        );
+        let message = fs::read(dir.join("stdin")).unwrap();
+        Injected { args, message }
+    }
+
+    /// The message as (lossy) text, for a panic message.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.message).into_owned()
+    }
+}
+
 /// Splits a qmvc.rep text into its YAML documents (each starts `---`).
 pub fn split_documents(text: &str) -> Vec<String> {
     if text.is_empty() {

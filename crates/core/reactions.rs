@@ -158,13 +158,19 @@ pub fn carry_out(
                 continue;
             }
             let outgoing = match &plan.reaction {
-                Reaction::NotifyRecipient => notification(
-                    delivery,
-                    &facts,
-                    &lang,
-                    Kind::NotifyRecipient,
-                    Ok(delivery.envelope.recipient.clone()),
-                ),
+                // The recipient's extension, like the sender, is the
+                // remote stranger's choice: an address that is not plain
+                // is refused, never deferred on every retry.
+                Reaction::NotifyRecipient => {
+                    let to = &delivery.envelope.recipient;
+                    notification(
+                        delivery,
+                        &facts,
+                        &lang,
+                        Kind::NotifyRecipient,
+                        qmvc_notify::check_address(to).map(|()| to.clone()),
+                    )
+                }
                 Reaction::NotifySender => {
                     let sender = &delivery.envelope.sender;
                     let header = &delivery.message.header;
@@ -303,7 +309,15 @@ pub fn lint(profile: &Profile, layers: &Layers) -> Vec<String> {
             }
         };
         if let Err(e) = qmvc_notify::check_template(&source.text) {
-            problems.push(format!("{}:0: {e}", source.file));
+            // Errors read "line N, column M: ..."; lint wants FILE:LINE.
+            let line = e
+                .strip_prefix("line ")
+                .and_then(|rest| {
+                    rest.split(|c: char| !c.is_ascii_digit()).next()
+                })
+                .and_then(|n| n.parse::<usize>().ok())
+                .unwrap_or(0);
+            problems.push(format!("{}:{line}: {e}", source.file));
         }
     }
     problems

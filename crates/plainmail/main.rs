@@ -1,7 +1,172 @@
 /*!
-plainmail: forwards the readable text of a message to an address (stub).
+plainmail: forwards the readable text of a message to an address.
+
+Meant for a `|plainmail ADDRESS:0` line of qmvc's badbodytexts: qmvc runs
+it without a shell, with the message on standard input and the qmail
+environment. It collects the text/plain parts, and the text/html parts
+rendered as text, into a new text/plain message for ADDRESS, hands that to
+the injector, and exits 1 so that the command line is never met: the
+forward is a side effect. Without ADDRESS it exits 0 at once, so that the
+command line is always met and the filters line (with `goodmail`)
+decides, as the plainmail of the old QMVC did.
+
+Exit codes (see plainmail(8)): 0 no ADDRESS, 1 forwarded (or deliberately
+not: the message is a plainmail forward itself), 2 usage, 111 failure.
 */
 
-fn main() -> std::process::ExitCode {
-    std::process::ExitCode::from(111)
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use qmvc_message::{Limits, Message};
+use qmvc_notify::AddressVars;
+
+mod collect;
+mod compose;
+mod render;
+
+/// Most bytes of the message read; the rest is not forwarded.
+const MAX_MESSAGE: usize = 32 << 20;
+
+/// The injector when qmvc does not name one.
+const DEFAULT_INJECTOR: &str = "/var/qmail/bin/qmail-inject";
+
+/// How long the injector may take. qmvc's own `commandtimeout` (30 s by
+/// default) usually ends plainmail first; this bound holds when plainmail
+/// runs on its own or under a longer one.
+const INJECT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Any failure: neither 0 nor 1, so a `:0` or `:1` line is not met. A
+/// panic ends here too, never in exit code 101.
+const EXIT_FAILURE: u8 = 111;
+
+fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("plainmail: internal error: {info}");
+    }));
+    match std::panic::catch_unwind(run) {
+        Ok(code) => ExitCode::from(code),
+        Err(_) => ExitCode::from(EXIT_FAILURE),
+    }
+}
+
+fn run() -> u8 {
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let address = match args.as_slice() {
+        [] => return 0,
+        [address] => address,
+        _ => return usage("more than one argument"),
+    };
+    if let Err(why) = check_argument(address) {
+        return usage(&why);
+    }
+    let address = match qmvc_notify::expand_address(address, &vars()) {
+        Ok(address) => address,
+        Err(why) => return usage(&format!("bad address {address:?}: {why}")),
+    };
+    let (raw, truncated) = match read_message() {
+        Ok(read) => read,
+        Err(e) => {
+            eprintln!("plainmail: cannot read the message: {e}");
+            return EXIT_FAILURE;
+        }
+    };
+    let message = Message::parse(&raw, &Limits::default());
+    if message.header.get(compose::TRACE).is_some() {
+        eprintln!(
+            "plainmail: not forwarded: the message is a plainmail forward \
+             itself"
+        );
+        return 1;
+    }
+    let pieces = collect::pieces(&message);
+    let text = render::text(pieces, truncated);
+    let host = compose::host();
+    let forward = compose::forward(&message.header, &text, &address, &host);
+    let injector = match injector() {
+        Ok(injector) => injector,
+        Err(why) => {
+            eprintln!("plainmail: {why}");
+            return EXIT_FAILURE;
+        }
+    };
+    match qmvc_notify::inject(&injector, &address, &forward, INJECT_TIMEOUT) {
+        Ok(()) => 1,
+        Err(why) => {
+            eprintln!("plainmail: forward to {address} failed: {why}");
+            EXIT_FAILURE
+        }
+    }
+}
+
+fn usage(why: &str) -> u8 {
+    eprintln!("plainmail: {why}\nusage: plainmail [ADDRESS]");
+    2
+}
+
+/// The checks of the argument as given: what could be taken for an
+/// option or break a header line is refused before anything else.
+fn check_argument(address: &str) -> Result<(), String> {
+    if address.is_empty() {
+        return Err("empty address".to_owned());
+    }
+    if address.starts_with('-') {
+        return Err(format!("unknown option {address:?}"));
+    }
+    if address.chars().any(|c| !c.is_ascii_graphic()) {
+        return Err(format!(
+            "bad address {address:?}: white space, control or non-ASCII \
+             characters"
+        ));
+    }
+    Ok(())
+}
+
+/// `$LOCAL`, `$EXT`, `$HOST`, `$USER` from the qmail environment.
+fn vars() -> AddressVars {
+    let get = |name: &str| {
+        std::env::var_os(name)
+            .map(|v| v.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    AddressVars {
+        local: get("LOCAL"),
+        ext: get("EXT"),
+        host: get("HOST"),
+        user: get("USER"),
+    }
+}
+
+/// Reads standard input up to [`MAX_MESSAGE`] bytes; the flag says that
+/// there was more.
+fn read_message() -> std::io::Result<(Vec<u8>, bool)> {
+    let mut raw = Vec::new();
+    let limit = u64::try_from(MAX_MESSAGE).unwrap_or(u64::MAX);
+    std::io::stdin().lock().take(limit + 1).read_to_end(&mut raw)?;
+    let truncated = raw.len() > MAX_MESSAGE;
+    raw.truncate(MAX_MESSAGE);
+    Ok((raw, truncated))
+}
+
+/// `QMVC_INJECTOR` (set by qmvc from its control file `injector`), else
+/// the qmail default. Only an absolute path is run.
+fn injector() -> Result<PathBuf, String> {
+    match std::env::var_os("QMVC_INJECTOR").filter(|v| !v.is_empty()) {
+        None => Ok(PathBuf::from(DEFAULT_INJECTOR)),
+        Some(path) => {
+            let path = PathBuf::from(path);
+            if path.is_absolute() {
+                Ok(path)
+            } else {
+                Err(format!(
+                    "QMVC_INJECTOR {:?} is not an absolute path",
+                    path.display()
+                ))
+            }
+        }
+    }
 }

@@ -173,6 +173,14 @@ pub(crate) fn badbodytext(
                 });
                 return Ok((out, true));
             }
+            // qmail's failure codes: the command did not do its job
+            // (plainmail could not forward, say). Not met, but on record.
+            CommandOutcome::Exited(rc) if rc >= 100 => {
+                verdict.warnings.push(format!(
+                    "{}: command {} exited {rc}",
+                    command.origin, command.program
+                ))
+            }
             CommandOutcome::Exited(_) => {}
             CommandOutcome::NotRun => verdict.skipped.push(format!(
                 "{}: command {} not run in test mode",

@@ -115,7 +115,17 @@ pub(crate) fn check(template: &str) -> Result<(), String> {
         guard: "postmaster@example.com".into(),
         now: "Mon, 1 Jan 2024 12:00:01 +0000".into(),
     };
-    render(template, &facts).map(|_| ())
+    // Both sides of the usual branches: {{#if viruses}} with and without,
+    // {{#if (eq action "keep")}} for both actions. An error in a branch
+    // no delivery takes is still an error an administrator wants to see.
+    let empty = Facts::default();
+    for base in [&facts, &empty] {
+        for action in ["block", "keep"] {
+            let facts = Facts { action: action.into(), ..base.clone() };
+            render(template, &facts)?;
+        }
+    }
+    Ok(())
 }
 
 /// The rendered Subject (without `Subject:`) and body of `template`.
