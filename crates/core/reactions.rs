@@ -33,26 +33,6 @@ fn var(name: &str) -> String {
         .unwrap_or_default()
 }
 
-/// This host's name for addresses and Message-IDs: `$HOST` when it is a
-/// plain domain name, else the system's.
-pub fn host() -> String {
-    let plain = |h: &str| {
-        !h.is_empty()
-            && h.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b".-".contains(&b))
-    };
-    let from_env = var("HOST");
-    if plain(&from_env) {
-        return from_env;
-    }
-    let system = crate::stamp::hostname();
-    if plain(&system) {
-        system
-    } else {
-        "localhost".into()
-    }
-}
-
 /// The facts of the message for the templates.
 fn facts(delivery: &Delivery<'_>, verdict: &Verdict, hit: &Hit) -> Facts {
     let header = &delivery.message.header;
@@ -76,7 +56,7 @@ fn facts(delivery: &Delivery<'_>, verdict: &Verdict, hit: &Hit) -> Facts {
         .filter(|f| !f.virus.is_empty())
         .map(|f| f.virus.clone())
         .collect();
-    let host = host();
+    let host = qmvc_notify::local_host();
     Facts {
         sender: delivery.envelope.sender.clone(),
         recipient: delivery.envelope.recipient.clone(),

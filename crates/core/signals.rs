@@ -5,17 +5,18 @@ TERM from an administrator, a BUS from a message file truncated under the
 map, an ABRT from the runtime).
 */
 
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::Ordering;
+
+use qmvc_process::RUNNING_GROUP;
 
 const REASON: &[u8] =
     b"qmvc: interrupted by a signal; message deferred (#4.3.0)\n";
 
-/// The process group of the badbodytexts command running now, 0 when
-/// none: it must not outlive qmvc.
-pub static CHILD_GROUP: AtomicI32 = AtomicI32::new(0);
-
 extern "C" fn defer(_: libc::c_int) {
-    let group = CHILD_GROUP.load(Ordering::SeqCst);
+    // The process group of the child running now (a badbodytexts
+    // command, a scanner, the injector), 0 when none: it must not
+    // outlive qmvc.
+    let group = RUNNING_GROUP.load(Ordering::SeqCst);
     // SAFETY: kill(2), write(2) and _exit(2) are async-signal-safe; the
     // buffer is a static.
     unsafe {

@@ -85,7 +85,7 @@ fn run() -> u8 {
     }
     let pieces = collect::pieces(&message);
     let text = render::text(pieces, truncated);
-    let host = compose::host();
+    let host = qmvc_notify::local_host();
     let forward = compose::forward(&message.header, &text, &address, &host);
     let injector = match injector() {
         Ok(injector) => injector,

@@ -12,10 +12,6 @@ use crate::AddressVars;
 /// Longest address (RFC 5321 section 4.5.3.1.3, the path less `<>`).
 const MAX_ADDRESS: usize = 254;
 
-/// Characters allowed in a local part besides letters, digits and `.`
-/// (the RFC 5322 atom characters less `$` and `|`, as qmvc -L allows).
-const LOCAL_SPECIALS: &str = "!#%&'*+-/=?^_`{}~";
-
 /// See [`crate::expand_address`].
 pub(crate) fn expand_address(
     address: &str,
@@ -75,63 +71,10 @@ fn expand(address: &str, vars: &AddressVars) -> Result<String, String> {
 }
 
 /// Checks that `address` is `LOCAL@DOMAIN` or `LOCAL` in plain dot-atom
-/// form; see [`crate::check_address`].
+/// form; see [`crate::check_address`]. The rule is the profile's, so that
+/// what `qmvc -L` accepts and what goes to the injector never differ.
 pub(crate) fn check(address: &str) -> Result<(), String> {
-    if address.is_empty() {
-        return Err("it is empty".into());
-    }
-    if address.len() > MAX_ADDRESS {
-        return Err(format!("it is longer than {MAX_ADDRESS} bytes"));
-    }
-    if let Some(c) = address.chars().find(|c| !c.is_ascii_graphic()) {
-        return Err(if c.is_whitespace() {
-            "white space is not allowed".into()
-        } else {
-            format!("the character {c:?} is not allowed")
-        });
-    }
-    let (local, domain) = match address.split_once('@') {
-        Some((local, domain)) => (local, Some(domain)),
-        None => (address, None),
-    };
-    if local.is_empty() {
-        return Err("the local part before '@' is empty".into());
-    }
-    if local.starts_with('-') {
-        return Err("it must not start with '-'".into());
-    }
-    if let Some(c) = local.chars().find(|&c| {
-        !c.is_ascii_alphanumeric() && c != '.' && !LOCAL_SPECIALS.contains(c)
-    }) {
-        return Err(format!(
-            "the character '{c}' is not allowed in the local part"
-        ));
-    }
-    if !dot_atom(local) {
-        return Err("misplaced '.' in the local part".into());
-    }
-    if let Some(domain) = domain {
-        if domain.is_empty() {
-            return Err("the domain after '@' is empty".into());
-        }
-        if let Some(c) = domain
-            .chars()
-            .find(|&c| !c.is_ascii_alphanumeric() && c != '.' && c != '-')
-        {
-            return Err(format!(
-                "the character '{c}' is not allowed in the domain"
-            ));
-        }
-        if !dot_atom(domain) {
-            return Err("misplaced '.' in the domain".into());
-        }
-    }
-    Ok(())
-}
-
-/// Whether `s` has no leading, trailing or doubled dot.
-fn dot_atom(s: &str) -> bool {
-    !s.starts_with('.') && !s.ends_with('.') && !s.contains("..")
+    qmvc_profile::plain_address(address)
 }
 
 /// `s` quoted with escapes and cut, for an error message.

@@ -473,7 +473,7 @@ fn wrap_at(line: &str) -> (&str, &str) {
 }
 
 /// Now as an RFC 5322 date in local time with its zone.
-fn date() -> String {
+pub fn date() -> String {
     let now = chrono::Local::now();
     let mut out = String::with_capacity(32);
     if write!(out, "{}", now.format("%a, %-d %b %Y %H:%M:%S %z")).is_err() {
@@ -485,7 +485,7 @@ fn date() -> String {
 
 /// A new `<UNIQUE@HOST>`: time to the nanosecond, process id, and a
 /// counter for several notifications of one process.
-fn message_id(host: &str) -> String {
+pub fn message_id(host: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let count = COUNTER.fetch_add(1, Ordering::Relaxed);
     let since =

@@ -26,7 +26,7 @@ const MAX_ADDRESS: usize = 900;
 /// Whether `c` may end or split a line somewhere: every Unicode control
 /// character (C0, DEL, C1 including NEL U+0085) and the line and
 /// paragraph separators U+2028, U+2029.
-pub(crate) fn is_breaking(c: char) -> bool {
+pub fn is_breaking(c: char) -> bool {
     c.is_control() || c == '\u{2028}' || c == '\u{2029}'
 }
 
@@ -59,7 +59,7 @@ pub(crate) fn clean_subject(subject: &str) -> String {
 /// The whole `Subject:` field for `subject` (any text), ending in LF:
 /// plain and folded when it is printable ASCII, else RFC 2047 B-encoded
 /// UTF-8 words, one a line.
-pub(crate) fn subject_field(subject: &str) -> String {
+pub fn subject_field(subject: &str) -> String {
     let text = clean_subject(subject);
     if text.is_empty() {
         return "Subject:\n".to_owned();

@@ -27,9 +27,13 @@ mod backscatter;
 mod compose;
 mod forward;
 mod headers;
+mod host;
 mod inject;
 mod templates;
 
+pub use compose::{date, message_id};
+pub use headers::{is_breaking, subject_field};
+pub use host::local_host;
 pub use templates::built_in;
 
 use std::path::Path;

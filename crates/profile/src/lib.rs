@@ -15,6 +15,8 @@ effect on the world beyond reading control files.
 #![deny(missing_docs)]
 
 mod address;
+
+pub use address::plain_address;
 mod command;
 mod controls;
 mod definitions;

@@ -38,23 +38,6 @@ pub(crate) fn parse_injector(
     settings.injector = PathBuf::from(value);
 }
 
-/// Whether `address` is a plausible `local@domain` for a From line.
-pub(crate) fn is_address(address: &str) -> bool {
-    let Some((local, domain)) = address.split_once('@') else {
-        return false;
-    };
-    let local_ok = !local.is_empty()
-        && !local.starts_with('-')
-        && local.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~.-".contains(&b)
-        });
-    let domain_ok = !domain.is_empty()
-        && domain
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b".-".contains(&b));
-    local_ok && domain_ok
-}
-
 /// Parses `guard` into `settings`.
 pub(crate) fn parse_guard(
     text: &str,
@@ -62,7 +45,8 @@ pub(crate) fn parse_guard(
     settings: &mut ReactionSettings,
 ) {
     let Some((line, value)) = single(text, sink) else { return };
-    if !is_address(value) {
+    let plain = crate::plain_address(value);
+    if plain.is_err() || !value.contains('@') {
         sink.report(
             line,
             format!("guard \"{value}\" is not an address (expected local@domain, e.g. postmaster@example.com)"),
