@@ -80,9 +80,8 @@ fn run(
         Err(Error::Spawn(e)) => {
             Err(format!("{}: cannot run {}: {e}", rule.origin, rule.program))
         }
-        Err(Error::Wait(e)) => Err(format!(
-            "{}: waiting for {}: {e}",
-            rule.origin, rule.program
-        )),
+        Err(Error::Wait(e)) => {
+            Err(format!("{}: waiting for {}: {e}", rule.origin, rule.program))
+        }
     }
 }

@@ -4,13 +4,14 @@ or directory (mode 0700, holding `message.eml` mode 0600) in the layer's
 `tmp/`, the command run without a shell with that path in place of each
 `{}` argument, its exit code and output mapped to an [`Answer`].
 
-The command runs with stdin from `/dev/null`, in a process group of its
-own; stdout and stderr are captured by threads, at most [`MAX_OUTPUT`]
-bytes each (the rest is read and dropped, so the command never blocks on
-a full pipe). When the time-out passes, the whole group is killed and the
-answer is [`Answer::Failed`]; when the command ends, whatever it left
-running in its group is killed too. The file or directory is removed on
-every way out, panics included (it is owned by a guard).
+The command runs through [`qmvc_process`]: stdin from `/dev/null`, in a
+process group of its own; stdout and stderr are captured by threads, at
+most [`MAX_OUTPUT`] bytes each (the rest is read and dropped, so the
+command never blocks on a full pipe). When the time-out passes, the
+whole group is killed and the answer is [`Answer::Failed`]; when the
+command ends, whatever it left running in its group is killed too. The
+file or directory is removed on every way out, panics included (it is
+owned by a guard).
 
 The names are the first capture group of the `virus` regex on each
 output line (stdout, then stderr). An exit code in `infected` means
@@ -22,16 +23,14 @@ code, or a signal, is [`Answer::Failed`] with the code and the first line
 of output.
 */
 
+use std::ffi::OsStr;
 use std::fs::{self, DirBuilder, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use qmvc_process::{Error, Spec};
 use qmvc_profile::Target;
 
 use crate::{classify, one_line, seconds, Answer, Status};
@@ -44,10 +43,6 @@ pub const MESSAGE_FILE: &str = "message.eml";
 
 /// How long the version command of `qmvc -s` may take.
 pub const VERSION_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How long output is still collected after the command ended (only a
-/// process that left its group and kept the pipes open makes this wait).
-const OUTPUT_GRACE: Duration = Duration::from_millis(200);
 
 /// The argument replaced by the path to scan.
 pub const PLACEHOLDER: &str = "{}";
@@ -73,13 +68,7 @@ pub struct Engine<'a> {
 }
 
 /// How a command ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Exit {
-    /// It exited with this code.
-    Code(i32),
-    /// A signal ended it.
-    Signal(i32),
-}
+pub use qmvc_process::Exit;
 
 /// What a command did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -259,169 +248,24 @@ pub fn run(argv: &[String], timeout: Duration) -> Result<Output, String> {
     let Some((program, args)) = argv.split_first() else {
         return Err("empty command".to_string());
     };
-    let child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|e| format!("cannot run {program}: {e}"))?;
-    let mut guard = Running { child, reaped: false };
-    let stdout = Capture::start(guard.child.stdout.take());
-    let stderr = Capture::start(guard.child.stderr.take());
-    let deadline = Instant::now() + timeout;
-    let mut pause = Duration::from_millis(1);
-    loop {
-        match guard.has_ended() {
-            Ok(true) => break,
-            Ok(false) => {}
-            Err(e) => return Err(format!("cannot wait for {program}: {e}")),
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            guard.kill_group();
-            let _ = guard.reap();
-            return Err(format!(
-                "{program} timed out after {}",
-                seconds(timeout)
-            ));
-        }
-        thread::sleep(pause.min(left));
-        pause = (pause * 2).min(Duration::from_millis(20));
-    }
-    // Whatever it left running in its group goes with it.
-    guard.kill_group();
-    let status = guard.reap().map_err(|e| format!("cannot wait: {e}"))?;
-    let until = Instant::now() + OUTPUT_GRACE;
-    let exit = match (status.code(), status.signal()) {
-        (Some(code), _) => Exit::Code(code),
-        (None, Some(signal)) => Exit::Signal(signal),
-        (None, None) => Exit::Signal(0),
+    let spec = Spec {
+        program: OsStr::new(program),
+        args,
+        stdin: None,
+        capture: Some(MAX_OUTPUT),
+        env: &[],
+        timeout,
     };
-    Ok(Output {
-        exit,
-        stdout: stdout.finish(until),
-        stderr: stderr.finish(until),
-    })
-}
-
-/// A running command: killed with its group and reaped if dropped
-/// before it was waited for (an early return, a panic).
-struct Running {
-    child: Child,
-    reaped: bool,
-}
-
-impl Running {
-    /// Whether the command has ended, leaving it unreaped so that its
-    /// process group id stays its own.
-    fn has_ended(&mut self) -> io::Result<bool> {
-        let pid: libc::id_t = self.child.id();
-        loop {
-            // SAFETY: waitid writes only into `info`, a zeroed siginfo_t
-            // owned here; WNOWAIT leaves the child to be reaped by
-            // `Child::wait`.
-            let (rc, info) = unsafe {
-                let mut info: libc::siginfo_t = std::mem::zeroed();
-                let rc = libc::waitid(
-                    libc::P_PID,
-                    pid,
-                    &mut info,
-                    libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-                );
-                (rc, info)
-            };
-            if rc == 0 {
-                // SAFETY: after a successful waitid the pid field is set
-                // (0 when the child has not changed state).
-                return Ok(unsafe { info.si_pid() } != 0);
-            }
-            let e = io::Error::last_os_error();
-            if e.kind() != io::ErrorKind::Interrupted {
-                return Err(e);
-            }
-        }
-    }
-
-    /// Sends SIGKILL to the command's process group.
-    fn kill_group(&self) {
-        if self.reaped {
-            return;
-        }
-        if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
-            // SAFETY: a plain system call; the child is not reaped, so
-            // its pid still names its own process group.
-            unsafe {
-                libc::kill(-pid, libc::SIGKILL);
-            }
-        }
-    }
-
-    fn reap(&mut self) -> io::Result<ExitStatus> {
-        let status = self.child.wait();
-        self.reaped = true;
-        status
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if !self.reaped {
-            self.kill_group();
-            let _ = self.reap();
-        }
-    }
-}
-
-/// Output of one pipe, read by a thread.
-struct Capture {
-    kept: Arc<Mutex<Vec<u8>>>,
-    done: Option<mpsc::Receiver<()>>,
-}
-
-impl Capture {
-    fn start<R: Read + Send + 'static>(pipe: Option<R>) -> Capture {
-        let kept = Arc::new(Mutex::new(Vec::new()));
-        let Some(mut pipe) = pipe else {
-            return Capture { kept, done: None };
-        };
-        let (tx, rx) = mpsc::channel();
-        let shared = Arc::clone(&kept);
-        let spawned = thread::Builder::new()
-            .name("scanner-output".to_string())
-            .spawn(move || {
-                let mut buf = [0u8; 8192];
-                loop {
-                    match pipe.read(&mut buf) {
-                        Ok(0) => break,
-                        Ok(n) => {
-                            let Ok(mut kept) = shared.lock() else { break };
-                            let room = MAX_OUTPUT.saturating_sub(kept.len());
-                            let got =
-                                buf.get(..n.min(room)).unwrap_or_default();
-                            kept.extend_from_slice(got);
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(_) => break,
-                    }
-                }
-                let _ = tx.send(());
-            });
-        // Without a thread the pipe is dropped: the command gets EPIPE
-        // on output, which is better than blocking.
-        Capture { kept, done: spawned.ok().map(|_| rx) }
-    }
-
-    /// What was read, waiting for the end of the pipe until `until`.
-    fn finish(self, until: Instant) -> Vec<u8> {
-        if let Some(done) = &self.done {
-            let left = until.saturating_duration_since(Instant::now());
-            let _ = done.recv_timeout(left);
-        }
-        match self.kept.lock() {
-            Ok(mut kept) => std::mem::take(&mut *kept),
-            Err(_) => Vec::new(),
+    match qmvc_process::run(&spec) {
+        Ok(output) => Ok(Output {
+            exit: output.exit,
+            stdout: output.stdout,
+            stderr: output.stderr,
+        }),
+        Err(Error::Spawn(e)) => Err(format!("cannot run {program}: {e}")),
+        Err(Error::Wait(e)) => Err(format!("cannot wait for {program}: {e}")),
+        Err(Error::TimedOut) => {
+            Err(format!("{program} timed out after {}", seconds(timeout)))
         }
     }
 }
