@@ -135,7 +135,7 @@ pub fn matches(pattern: &str, types: &[&str], bytes: &[u8]) -> bool {
 
 /// Whether some pattern of `patterns` could match `prefix` (the start of
 /// a decoded part, as given to [`detect`]): false only when it is certain
-/// that [`matches`]`(p, &detect(prefix), prefix)` is false for every `p`.
+/// that [`matches()`]`(p, &detect(prefix), prefix)` is false for every `p`.
 ///
 /// Why: qmvc runs once per message, and the first [`detect`] costs about
 /// 0.8 ms, tree_magic_mini parsing its whole embedded magic database into

@@ -53,7 +53,7 @@ struct Parts<'t> {
     body_line: usize,
 }
 
-/// Builds the notification; see [`crate::compose`].
+/// Builds the notification; see [`crate::compose()`].
 pub(crate) fn compose(
     template: &str,
     facts: &Facts,

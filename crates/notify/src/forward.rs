@@ -7,7 +7,7 @@ use qmvc_message::Header;
 
 use crate::TRACE;
 
-/// See [`crate::forward`].
+/// See [`crate::forward()`].
 pub(crate) fn forward(
     original: &[u8],
     header: &Header<'_>,

@@ -3,7 +3,7 @@ Notifications of qmvc: what a Reaction sends, and how it leaves.
 
 This crate owns
 - rendering a notification from a Handlebars template and the facts of
-  one message ([`Facts`], [`compose`]) into a proper RFC 5322 / MIME
+  one message ([`Facts`], [`compose()`]) into a proper RFC 5322 / MIME
   message: Date, Message-ID, From, To, a Subject RFC 2047-encoded when it
   is not ASCII, `Auto-Submitted: auto-replied`, a UTF-8 body — with no CR,
   LF or other control character from the message ever reaching a header
@@ -11,11 +11,11 @@ This crate owns
 - the backscatter rules: when the sender must not be told
   ([`sender_refusal`]),
 - guard forwarding: the original message with one trace header, and loop
-  detection by that trace ([`forward`]),
+  detection by that trace ([`forward()`]),
 - expanding `$LOCAL`, `$EXT`, `$HOST`, `$USER` in a guard address and
   nothing else ([`expand_address`]),
 - handing a message to the injector: no shell, the recipient as argument,
-  the null envelope sender ([`inject`]).
+  the null envelope sender ([`inject()`]).
 
 It does not decide which reactions are due (the engine does) nor where
 templates come from (the profile's layers; the caller passes their text).
@@ -63,7 +63,7 @@ pub struct Finding {
 
 /// The facts of one message that a template may use. Every string is as
 /// decoded from the message (attacker data): templates print it in a
-/// text/plain body, and [`compose`] keeps it out of header lines.
+/// text/plain body, and [`compose()`] keeps it out of header lines.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Facts {
     /// Envelope sender (may be empty).
@@ -147,10 +147,10 @@ pub fn compose(
     compose::compose(template, facts, from, to)
 }
 
-/// Checks `template` as [`compose`] would use it: its layout, its syntax,
+/// Checks `template` as [`compose()`] would use it: its layout, its syntax,
 /// and that it renders with facts in which every field and list is set
 /// (so an unknown variable shows, unless it hides in a branch such facts
-/// do not take). For `qmvc -L`; the error is as [`compose`]'s.
+/// do not take). For `qmvc -L`; the error is as [`compose()`]'s.
 pub fn check_template(template: &str) -> Result<(), String> {
     compose::check(template)
 }
@@ -172,7 +172,7 @@ pub fn sender_refusal(sender: &str, header: &Header<'_>) -> Option<String> {
     backscatter::sender_refusal(sender, header)
 }
 
-/// The name of the trace header [`forward`] adds.
+/// The name of the trace header [`forward()`] adds.
 pub const TRACE: &str = "X-QMVC-Forwarded";
 
 /// The original message with one trace header (`X-QMVC-Forwarded: GUARD`)
@@ -193,7 +193,7 @@ pub fn forward(
 }
 
 /// Checks that `address` is one plain address, as [`expand_address`]
-/// requires of its result and [`inject`] of its recipient: `LOCAL@DOMAIN`
+/// requires of its result and [`inject()`] of its recipient: `LOCAL@DOMAIN`
 /// or `LOCAL`, at most 254 bytes, the local part of letters, digits and
 /// ``.!#%&'*+-/=?^_`{}~``, the domain of letters, digits, `.` and `-`,
 /// neither with a leading, trailing or doubled dot, and no leading `-`.
