@@ -6,36 +6,18 @@ filter off silently.
 */
 
 use crate::mail::Mail;
-use crate::util::{Dir, Layer, Output};
+use crate::util::{assert_lint, Dir, Layer, Output};
 
 fn lint(dir: &Dir, args: &[&str]) -> Output {
     dir.qmvc(args).run()
 }
 
-/// Checks that `-L` exits 1 and prints a line `FILE:LINE: ...` containing
-/// `needle` for control file `name` of the system layer.
+/// `-L` reports a problem at `line` of the system layer's control file
+/// `name` that contains `needle`.
 #[track_caller]
 fn assert_problem(dir: &Dir, name: &str, line: usize, needle: &str) {
-    let out = lint(dir, &["-L"]);
-    out.assert_code(1);
     let path = dir.layer(Layer::System).join("control").join(name);
-    let prefix = format!("{}:{line}: ", path.display());
-    assert!(
-        out.stdout
-            .lines()
-            .any(|l| l.starts_with(&prefix) && l.contains(needle)),
-        "no line {prefix}...{needle}...\n{}",
-        out.describe()
-    );
-    for l in out.stdout.lines() {
-        let mut fields = l.splitn(3, ':');
-        let (file, number) = (fields.next(), fields.next());
-        assert!(file.is_some_and(|f| !f.is_empty()), "{l}");
-        assert!(
-            number.is_some_and(|n| n.parse::<usize>().is_ok()),
-            "not FILE:LINE: message: {l}"
-        );
-    }
+    assert_lint(&lint(dir, &["-L"]), &path, Some(line), needle);
 }
 
 qmvctest!(unknown_action, |dir: Dir| {

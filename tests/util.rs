@@ -788,3 +788,36 @@ pub fn note(text: &str) {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "NOTE: {text}");
 }
+
+/// Checks that the lint run `out` exited 1 with a line
+/// `FILE:LINE: message` for `file` (at `line`, when given) that contains
+/// `needle`, and that every line it printed has that form.
+#[track_caller]
+pub fn assert_lint(
+    out: &Output,
+    file: &Path,
+    line: Option<usize>,
+    needle: &str,
+) {
+    out.assert_code(1);
+    let prefix = match line {
+        Some(n) => format!("{}:{n}: ", file.display()),
+        None => format!("{}:", file.display()),
+    };
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with(&prefix) && l.contains(needle)),
+        "no line {prefix}...{needle}...\n{}",
+        out.describe()
+    );
+    for l in out.stdout.lines() {
+        let mut fields = l.splitn(3, ':');
+        let (name, number) = (fields.next(), fields.next());
+        assert!(name.is_some_and(|f| !f.is_empty()), "{l}");
+        assert!(
+            number.is_some_and(|n| n.parse::<usize>().is_ok()),
+            "not FILE:LINE: message: {l}"
+        );
+    }
+}

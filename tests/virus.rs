@@ -23,7 +23,9 @@ use qmvc_profile::Endpoint;
 use qmvc_scanners::testing::{self, Clamd};
 
 use crate::mail::{self, Mail, Part};
-use crate::util::{entries_in, files_in, note, Delivery, Dir, Layer, Outcome};
+use crate::util::{
+    assert_lint, entries_in, files_in, note, Delivery, Dir, Layer, Outcome,
+};
 
 /// The filter, then the Maildir.
 const DOTQMAIL: &str = "|qmvc\n./Maildir/\n";
@@ -1227,30 +1229,12 @@ qmvctest!(keep_stores_virusmail_in_save_virus, |dir: Dir| {
 
 // -L
 
-/// Checks that `-L` exits 1 with a line `FILE:LINE: ...` containing
-/// `needle`, where FILE is `name` in the system layer's control/.
+/// `-L` reports a problem at `line` of the system layer's control file
+/// `name` that contains `needle`.
 #[track_caller]
 fn assert_problem(dir: &Dir, name: &str, line: usize, needle: &str) {
-    let out = dir.qmvc(&["-L"]).run();
-    out.assert_code(1);
     let path = dir.layer(Layer::System).join("control").join(name);
-    let prefix = format!("{}:{line}: ", path.display());
-    assert!(
-        out.stdout
-            .lines()
-            .any(|l| l.starts_with(&prefix) && l.contains(needle)),
-        "no line {prefix}...{needle}...\n{}",
-        out.describe()
-    );
-    for l in out.stdout.lines() {
-        let mut fields = l.splitn(3, ':');
-        let (file, number) = (fields.next(), fields.next());
-        assert!(file.is_some_and(|f| !f.is_empty()), "{l}");
-        assert!(
-            number.is_some_and(|n| n.parse::<usize>().is_ok()),
-            "not FILE:LINE: message: {l}"
-        );
-    }
+    assert_lint(&dir.qmvc(&["-L"]).run(), &path, Some(line), needle);
 }
 
 qmvctest!(lint_bad_endpoint, |dir: Dir| {
