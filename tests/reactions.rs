@@ -1203,6 +1203,11 @@ qmvctest!(a_failing_injector_defers, |dir: Dir| {
         fs::read_to_string(dir.layer(Layer::System).join("log/qmvc.error"))
             .unwrap_or_default();
     assert_eq!(errors.lines().count(), 4, "qmvc.error:\n{errors}");
+    // Each deferral is a qmvc.log line: what was met, action defer.
+    let log = dir.log(Layer::System);
+    assert_eq!(log.len(), 4, "{log:?}");
+    assert!(log.iter().all(|l| l.action() == "defer"), "{log:?}");
+    assert!(log.iter().all(|l| l.result() == "badfilename"), "{log:?}");
 });
 
 qmvctest!(a_missing_injector_defers, |dir: Dir| {

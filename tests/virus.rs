@@ -410,7 +410,11 @@ qmvctest!(clamd_down_tempfail_defers, |dir: Dir| {
     let errors = fs::read_to_string(&errors).unwrap_or_default();
     assert_eq!(errors.lines().count(), 1, "qmvc.error: {errors:?}");
     assert!(errors.contains("clamd"), "{errors}");
-    assert!(dir.log(Layer::User).is_empty(), "a deferred run is logged");
+    // SPEC 5: a deferred delivery is a qmvc.log line with action defer.
+    let log = dir.log(Layer::User);
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0].action(), "defer");
+    assert_eq!(log[0].result(), "-");
     assert_eq!(dir.rep_text(Layer::User), "");
 });
 

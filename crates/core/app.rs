@@ -150,8 +150,6 @@ fn deliver(
         dry_run: test,
     };
     let options = EvalOptions { noscan: options.noscan };
-    let mut verdict = evaluate(&message, &profile, &options, &mut probes)?;
-
     let mut facts = Facts {
         time: stamp::now_iso(),
         size: raw.len(),
@@ -159,9 +157,21 @@ fn deliver(
         recipient: envelope.recipient.clone(),
         message_id: message.header.value("message-id").unwrap_or_default(),
         subject: message.header.value("subject").unwrap_or_default(),
-        actions: actions_field(&verdict),
+        actions: String::new(),
         seconds: 0.0,
     };
+    let mut verdict = match evaluate(&message, &profile, &options, &mut probes)
+    {
+        Ok(verdict) => verdict,
+        Err(why) => {
+            if !test {
+                let unknown = ("-", "0", "");
+                log_deferral(&layers, &mut facts, started, unknown);
+            }
+            return Err(Defer(why));
+        }
+    };
+    facts.actions = actions_field(&verdict);
     let exit = verdict.disposition;
     if test {
         let parts = describe_parts(&message, &profile.settings.message);
@@ -171,18 +181,56 @@ fn deliver(
         let _ = out.write_all(text.as_bytes());
         return Ok(exit.code());
     }
+    let done = carry_out(
+        &layers,
+        &profile,
+        envelope,
+        &message,
+        &raw,
+        &mut facts,
+        &mut verdict,
+        started,
+    );
+    if let Err(Defer(why)) = done {
+        let (result, code) = (verdict.result(), verdict.errormail.to_string());
+        let known =
+            (result.as_str(), code.as_str(), verdict.scanners.as_str());
+        log_deferral(&layers, &mut facts, started, known);
+        return Err(Defer(why));
+    }
+    if exit == Disposition::Bounce {
+        let reason = logs::one_line(&verdict.reason());
+        println!("qmvc: message rejected: {reason} (#5.7.1)");
+    }
+    Ok(exit.code())
+}
+
+/// The effects of a verdict, in an order that never repeats mail on a
+/// retry: keep and inspect, then the reactions, then qmvc.rep, warnings
+/// and qmvc.log.
+#[allow(clippy::too_many_arguments)]
+fn carry_out(
+    layers: &Layers,
+    profile: &Profile,
+    envelope: &Envelope,
+    message: &Message<'_>,
+    raw: &[u8],
+    facts: &mut Facts,
+    verdict: &mut Verdict,
+    started: Instant,
+) -> Result<(), Defer> {
     let state = layers.state_dir();
     let recorded = verdict.hits.iter().any(|h| h.action != Action::Trash);
     facts.seconds = started.elapsed().as_secs_f64();
-    let document = analysis::yaml(&facts, &verdict);
+    let document = analysis::yaml(facts, verdict);
     if let Some(condition) = verdict.keep_class() {
         let class = actions::save_class(condition);
-        actions::keep(state, class, &raw, &document).map_err(|e| {
+        actions::keep(state, class, raw, &document).map_err(|e| {
             format!("cannot keep the message in save/{class}: {e}")
         })?;
     }
     if verdict.has(Action::Inspect) {
-        actions::inspect(state, &envelope.sender, &raw, &document).map_err(
+        actions::inspect(state, &envelope.sender, raw, &document).map_err(
             |e| format!("cannot keep the analysis in inspect/: {e}"),
         )?;
     }
@@ -190,30 +238,35 @@ fn deliver(
     // the delivery before any mail went out, so a retry sends nothing
     // twice. The analyses kept above show them as due; qmvc.rep says
     // what became of them.
-    let delivery = reactions::Delivery {
-        profile: &profile,
-        layers: &layers,
-        envelope,
-        message: &message,
-        raw: &raw,
-    };
-    reactions::carry_out(&delivery, &mut verdict)?;
+    let delivery =
+        reactions::Delivery { profile, layers, envelope, message, raw };
+    reactions::carry_out(&delivery, verdict)?;
     if recorded {
         facts.seconds = started.elapsed().as_secs_f64();
-        let document = analysis::yaml(&facts, &verdict);
+        let document = analysis::yaml(facts, verdict);
         logs::append(state, "qmvc.rep", document.as_bytes())
             .map_err(|e| format!("cannot write log/qmvc.rep: {e}"))?;
     }
     for warning in &verdict.warnings {
-        log_error(&layers, envelope, "warning", warning);
+        log_error(layers, envelope, "warning", warning);
     }
     facts.seconds = started.elapsed().as_secs_f64();
-    write_log(state, &facts, &verdict);
-    if exit == Disposition::Bounce {
-        let reason = logs::one_line(&verdict.reason());
-        println!("qmvc: message rejected: {reason} (#5.7.1)");
-    }
-    Ok(exit.code())
+    let errormail = verdict.errormail.to_string();
+    write_log(state, facts, &verdict.result(), &errormail, &verdict.scanners);
+    Ok(())
+}
+
+/// The qmvc.log line of a deferred delivery: action `defer`, with the
+/// conditions met so far when there are any.
+fn log_deferral(
+    layers: &Layers,
+    facts: &mut Facts,
+    started: Instant,
+    (result, errormail, scanners): (&str, &str, &str),
+) {
+    facts.actions = "defer".into();
+    facts.seconds = started.elapsed().as_secs_f64();
+    write_log(layers.state_dir(), facts, result, errormail, scanners);
 }
 
 /// Field 4 of qmvc.log: the actions joined by `+`, `pass` for none.
@@ -228,13 +281,19 @@ fn actions_field(verdict: &Verdict) -> String {
 }
 
 /// The short log line; a failure only warns (it must not defer mail).
-fn write_log(state: &std::path::Path, facts: &Facts, verdict: &Verdict) {
+fn write_log(
+    state: &std::path::Path,
+    facts: &Facts,
+    result: &str,
+    errormail: &str,
+    scanners: &str,
+) {
     let record = logs::line(&[
         &facts.time,
-        &verdict.result(),
-        &verdict.errormail.to_string(),
+        result,
+        errormail,
         &facts.actions,
-        &verdict.scanners,
+        scanners,
         &format!("{:.3}", facts.seconds),
         &facts.size.to_string(),
         &facts.sender,
