@@ -222,7 +222,11 @@ fn carry_out(
     let state = layers.state_dir();
     let recorded = verdict.hits.iter().any(|h| h.action != Action::Trash);
     facts.seconds = started.elapsed().as_secs_f64();
-    let document = analysis::yaml(facts, verdict);
+    // The analysis kept beside a message or in inspect/; most messages
+    // need none, and rendering it is not free.
+    let keeps = verdict.keep_class().is_some() || verdict.has(Action::Inspect);
+    let document =
+        if keeps { analysis::yaml(facts, verdict) } else { String::new() };
     if let Some(condition) = verdict.keep_class() {
         let class = actions::save_class(condition);
         actions::keep(state, class, raw, &document).map_err(|e| {

@@ -214,7 +214,7 @@ pub(crate) fn badfilename(
         names.push((part.id.clone(), name.clone()));
     }
     for (index, part) in content.inspected() {
-        if !archive::is_zip(content.prefix(index)) {
+        if !archive::is_zip(content.head(index).0) {
             continue;
         }
         let whole = part.decode(content.limits.scan_size);
@@ -278,7 +278,8 @@ pub(crate) fn badmimetype(
     for (index, part) in content.inspected() {
         // Loading the magic database costs more than the rest of a
         // delivery; skip it when no listed type can match these bytes.
-        if !magic::could_match(&patterns, content.prefix(index)) {
+        let (head, complete) = content.head(index);
+        if !magic::could_match_head(&patterns, head, complete) {
             continue;
         }
         let types = content.types(index);

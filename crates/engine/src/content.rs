@@ -16,9 +16,15 @@ const LOADER_PEEK: usize = 64;
 /// text.
 const DISGUISE_PEEK: usize = 1024;
 
+/// How much of a part the cheap checks decode: zip and loader
+/// signatures, disguised text, the magic prefilter. [`magic::PREFIX`]
+/// is decoded only when a magic type must really be detected.
+const HEAD: usize = 4096;
+
 /// Lazily computed facts about one attachment part.
 #[derive(Default)]
 pub(crate) struct Facts {
+    head: OnceCell<qmvc_message::Decoded>,
     prefix: OnceCell<Vec<u8>>,
     types: OnceCell<Vec<&'static str>>,
     loader: OnceCell<Option<LoaderType>>,
@@ -58,14 +64,26 @@ impl<'m, 'a> Content<'m, 'a> {
         if part.is_attachment() {
             return true;
         }
-        let prefix = self.prefix(index);
-        let head = prefix.get(..DISGUISE_PEEK).unwrap_or(prefix);
+        let (head, _) = self.head(index);
+        let head = head.get(..DISGUISE_PEEK).unwrap_or(head);
         head.contains(&0)
             || loader::plausible(head.get(..LOADER_PEEK).unwrap_or(head))
     }
 
     fn facts(&self, index: usize) -> Option<&Facts> {
         self.facts.get(index)
+    }
+
+    /// The first [`HEAD`] decoded bytes of part `index`, and whether that
+    /// is all of it.
+    pub(crate) fn head(&self, index: usize) -> (&[u8], bool) {
+        let (Some(facts), Some(part)) =
+            (self.facts(index), self.message.parts.get(index))
+        else {
+            return (&[], true);
+        };
+        let head = facts.head.get_or_init(|| part.decode(HEAD));
+        (&head.bytes, !head.truncated)
     }
 
     /// The first [`magic::PREFIX`] decoded bytes of part `index`.
@@ -91,8 +109,8 @@ impl<'m, 'a> Content<'m, 'a> {
     pub(crate) fn loader(&self, index: usize) -> Option<LoaderType> {
         let facts = self.facts(index)?;
         *facts.loader.get_or_init(|| {
-            let prefix = self.prefix(index);
-            let peek = prefix.get(..LOADER_PEEK).unwrap_or(prefix);
+            let (head, _) = self.head(index);
+            let peek = head.get(..LOADER_PEEK).unwrap_or(head);
             if !loader::plausible(peek) {
                 return None;
             }

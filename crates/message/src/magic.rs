@@ -165,7 +165,20 @@ pub fn matches(pattern: &str, types: &[&str], bytes: &[u8]) -> bool {
 /// corpus attachments, system programs, libraries and files, and inputs
 /// built from every rule of the database.
 pub fn could_match(patterns: &[&str], prefix: &[u8]) -> bool {
-    prefilter::could_match(patterns, prefix)
+    prefilter::could_match(patterns, prefix, true)
+}
+
+/// [`could_match`] on the first bytes of a part only: `complete` says
+/// whether `head` is the whole decoded part. When it is not, a rule that
+/// reaches past its end counts as possible, so that the answer stays
+/// safe while the part need not be decoded further (a few KiB instead of
+/// [`PREFIX`] for most attachments).
+pub fn could_match_head(
+    patterns: &[&str],
+    head: &[u8],
+    complete: bool,
+) -> bool {
+    prefilter::could_match(patterns, head, complete)
 }
 
 /// Whether `text` matches `pattern`, where `*` stands for any run of

@@ -510,3 +510,18 @@ fn timing() {
     let _ = magic::detect(&inputs[0]);
     eprintln!("first detect: {:?}", start.elapsed());
 }
+
+#[test]
+fn a_truncated_head_stays_safe() {
+    let listed = ["application/x-msdownload", "application/x-executable"];
+    // A rule that reaches past a truncated head counts as possible...
+    let pdf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n";
+    assert!(magic::could_match_head(&listed, b"", false));
+    // ...while a complete part is judged on what it is.
+    assert!(!magic::could_match_head(&listed, pdf, true));
+    // A head of a few KiB is enough to rule out the executables.
+    let mut long = pdf.to_vec();
+    long.resize(4096, b'x');
+    assert!(!magic::could_match_head(&listed, &long, false));
+    assert!(magic::could_match_head(&listed, b"MZ\x90\x00", false));
+}

@@ -70,8 +70,13 @@ impl Walk {
     }
 }
 
-/// See [`super::could_match`].
-pub(super) fn could_match(patterns: &[&str], prefix: &[u8]) -> bool {
+/// See [`super::could_match`]; `complete` says whether `prefix` is the
+/// whole content (else a rule that reaches past its end may match).
+pub(super) fn could_match(
+    patterns: &[&str],
+    prefix: &[u8],
+    complete: bool,
+) -> bool {
     let mut walk = Walk::new();
     // The names the patterns match, found by their literal head.
     for pattern in patterns {
@@ -98,7 +103,9 @@ pub(super) fn could_match(patterns: &[&str], prefix: &[u8]) -> bool {
     // detected from `prefix`.
     while let Some(name) = walk.pop() {
         if BASETYPES.contains(&name)
-            || rules(name).iter().any(|r| r.may_match(prefix))
+            || rules(name).iter().any(|r| {
+                r.may_match(prefix) || (!complete && r.reaches_past(prefix))
+            })
         {
             return true;
         }
@@ -143,6 +150,14 @@ fn rules(name: u16) -> &'static [Rule] {
 }
 
 impl Rule {
+    /// Whether a match of this rule could lie (partly) beyond `bytes`.
+    fn reaches_past(&self, bytes: &[u8]) -> bool {
+        let extent = (self.offset as usize)
+            .saturating_add(self.range as usize)
+            .saturating_add(self.value.len());
+        extent > bytes.len()
+    }
+
     /// False only if tree_magic_mini certainly finds no match of this
     /// rule in `bytes`.
     fn may_match(&self, bytes: &[u8]) -> bool {
