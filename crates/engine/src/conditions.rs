@@ -41,7 +41,7 @@ pub(crate) fn errormail(
     };
     let header = &message.header;
     if settings.strict_header {
-        for defect in &header.defects {
+        for defect in header.defects.iter().chain(&header.address_defects()) {
             flag(1, format!("header syntax: {defect}"));
         }
     }
@@ -144,6 +144,7 @@ pub(crate) fn badbodytext(
             let Some(text) = part.text(content.limits.scan_size) else {
                 continue;
             };
+            let before = out.len();
             text_matches(&patterns, &text, Some(&part.id), &mut out);
             // Markup must not hide a phrase: `kill the <b>boss</b>`.
             if part.mime_type == "text/html" {
@@ -151,7 +152,8 @@ pub(crate) fn badbodytext(
                 let mut found = Vec::new();
                 text_matches(&patterns, &shown, Some(&part.id), &mut found);
                 for m in found {
-                    if !out.contains(&m) {
+                    // Only this part's matches can be the same one.
+                    if !out.get(before..).unwrap_or_default().contains(&m) {
                         out.push(m);
                     }
                 }
@@ -363,12 +365,11 @@ pub(crate) fn harmless(content: &Content<'_, '_>, profile: &Profile) -> bool {
     }
     let listed =
         |t: &str| profile.noscantypes.iter().any(|g| glob(&g.pattern, t));
-    let inspected: Vec<usize> = content.inspected().map(|(i, _)| i).collect();
     content.message.parts.iter().enumerate().all(|(index, part)| {
         if part.kind != PartKind::Leaf {
             return true;
         }
-        if inspected.contains(&index) {
+        if content.is_inspected(index, part) {
             content.types(index).first().is_some_and(|t| listed(t))
         } else {
             listed(&part.mime_type)

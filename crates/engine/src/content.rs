@@ -57,7 +57,8 @@ impl<'m, 'a> Content<'m, 'a> {
         parts.filter(|(index, part)| self.is_inspected(*index, part))
     }
 
-    fn is_inspected(&self, index: usize, part: &Part<'_>) -> bool {
+    /// Whether part `index` is one of [`Content::inspected`].
+    pub(crate) fn is_inspected(&self, index: usize, part: &Part<'_>) -> bool {
         if part.kind != PartKind::Leaf {
             return false;
         }

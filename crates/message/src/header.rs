@@ -47,6 +47,13 @@ impl<'a> Header<'a> {
         self.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name))
     }
 
+    /// Strict header syntax beyond [`Header::defects`]: From, Sender,
+    /// Reply-To, To, Cc and Bcc that do not parse as address lists.
+    /// Separate because only `header=strict` needs it.
+    pub fn address_defects(&self) -> Vec<String> {
+        crate::structured::defects(self)
+    }
+
     /// The decoded value of the first field named `name`.
     pub fn value(&self, name: &str) -> Option<String> {
         self.get(name).map(Field::decoded)

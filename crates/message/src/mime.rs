@@ -154,8 +154,7 @@ impl<'a> Message<'a> {
     /// Parses `raw`. Never fails and never panics: what cannot be
     /// understood becomes a [`Defect`].
     pub fn parse(raw: &'a [u8], limits: &Limits) -> Message<'a> {
-        let (mut header, body) = Header::parse(raw);
-        header.defects.extend(crate::structured::defects(&header));
+        let (header, body) = Header::parse(raw);
         if raw.len() > limits.scan_size {
             return Message {
                 raw,
