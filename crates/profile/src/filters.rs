@@ -211,27 +211,23 @@ fn parse_line(
         }
     };
     let reactions = parse_reactions(reactions, action, line, sink);
-    let goodmail_allowed = conditions.contains(&Condition::BadBodyText);
     let mut options = parse_options(options, line, sink);
-    if options.goodmail && !goodmail_allowed {
-        sink.report(
-            line,
-            format!(
-                "option goodmail is only for badbodytext, not {condition}; \
-                 remove it"
-            ),
-        );
-        options.goodmail = false;
-    }
-    if options.virussender && !conditions.contains(&Condition::VirusMail) {
-        sink.report(
-            line,
-            format!(
-                "option virussender is only for virusmail, not {condition}; \
-                 remove it"
-            ),
-        );
-        options.virussender = false;
+    // Options that belong to one condition only.
+    let owned = [
+        ("goodmail", Condition::BadBodyText, &mut options.goodmail),
+        ("virussender", Condition::VirusMail, &mut options.virussender),
+    ];
+    for (name, owner, flag) in owned {
+        if *flag && !conditions.contains(&owner) {
+            sink.report(
+                line,
+                format!(
+                    "option {name} is only for {}, not {condition}; remove it",
+                    owner.name()
+                ),
+            );
+            *flag = false;
+        }
     }
     let origin = sink.origin(line);
     Some(
