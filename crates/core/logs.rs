@@ -20,20 +20,50 @@ pub fn ensure_dir(dir: &Path) -> io::Result<()> {
     DirBuilder::new().recursive(true).mode(0o700).create(dir)
 }
 
+/// How often a record follows a log that is being archived before qmvc
+/// gives up; archiving renames a log once a day, so two tries suffice.
+const REOPEN_TRIES: usize = 8;
+
 /// Appends `record` to `LAYER/log/NAME` as one locked write.
+///
+/// qmvcmonth(8) archives a log by renaming it while it holds the lock; a
+/// process that opened the old file before the rename sees, once it has
+/// the lock, that the name now means another file (or none), and opens
+/// the name again, so no record lands in a log already archived.
 pub fn append(layer: &Path, name: &str, record: &[u8]) -> io::Result<PathBuf> {
     let dir = layer.join("log");
     ensure_dir(&dir)?;
     let path = dir.join(name);
-    let mut file: File = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .open(&path)?;
-    file.lock()?;
-    let written = file.write_all(record);
-    let _ = file.unlock();
-    written.map(|()| path)
+    for _ in 0..REOPEN_TRIES {
+        let mut file: File = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(&path)?;
+        file.lock()?;
+        if !still_named(&file, &path) {
+            let _ = file.unlock();
+            continue;
+        }
+        let written = file.write_all(record);
+        let _ = file.unlock();
+        return written.map(|()| path);
+    }
+    Err(io::Error::other(format!(
+        "{} was replaced {REOPEN_TRIES} times while qmvc wrote to it",
+        path.display()
+    )))
+}
+
+/// Whether `path` still names the open `file`.
+fn still_named(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(open), Ok(named)) => {
+            open.dev() == named.dev() && open.ino() == named.ino()
+        }
+        _ => false,
+    }
 }
 
 /// A log field as qmvc-log(5) defines it: white space and control

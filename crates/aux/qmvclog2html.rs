@@ -1,0 +1,6 @@
+//! qmvclog2html(8): see `qmvc_report::log2html`.
+
+fn main() -> std::process::ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    std::process::ExitCode::from(qmvc_report::log2html::main(&args))
+}

@@ -1,0 +1,6 @@
+//! qmvcportal(8): see `qmvc_report::portal`.
+
+fn main() -> std::process::ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    std::process::ExitCode::from(qmvc_report::portal::main(&args))
+}

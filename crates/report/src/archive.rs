@@ -1,0 +1,3 @@
+/*!
+`qmvcmonth -a`: archiving a layer's logs. TODO.
+*/

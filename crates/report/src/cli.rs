@@ -1,0 +1,187 @@
+/*!
+What every aux program shares on its command line: the layer directory
+(default: the system layer), `-d DOMAIN`, and the exit-code contract.
+*/
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::PathBuf;
+
+/// Success.
+pub const EXIT_OK: u8 = 0;
+/// A usage error: an unknown flag, a bad value. Retrying cannot help.
+pub const EXIT_USAGE: u8 = 100;
+/// A failure that may pass: a file that cannot be read or written.
+pub const EXIT_FAILURE: u8 = 111;
+
+/// The longest `-d DOMAIN`.
+const DOMAIN_MAX: usize = 253;
+
+/// A failed run: what to print and the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    /// [`EXIT_USAGE`] or [`EXIT_FAILURE`].
+    pub code: u8,
+    /// One line saying what is wrong and what to do.
+    pub message: String,
+}
+
+impl Failure {
+    /// A usage error.
+    pub fn usage(message: impl Into<String>) -> Failure {
+        Failure { code: EXIT_USAGE, message: message.into() }
+    }
+
+    /// A failure of the run.
+    pub fn failed(message: impl Into<String>) -> Failure {
+        Failure { code: EXIT_FAILURE, message: message.into() }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The system layer: `$QMVCHOME` if set and not empty, else `/var/qmvc`,
+/// as qmvc(8) finds it.
+pub fn system_layer() -> PathBuf {
+    std::env::var_os("QMVCHOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/qmvc"))
+}
+
+/// The layer operand: at most one; the system layer when absent.
+pub fn layer(free: &[String]) -> Result<PathBuf, Failure> {
+    match free {
+        [] => Ok(system_layer()),
+        [one] if !one.is_empty() => Ok(PathBuf::from(one)),
+        [_] => Err(Failure::usage("the layer directory is empty")),
+        more => Err(Failure::usage(format!(
+            "one layer directory expected, {} given",
+            more.len()
+        ))),
+    }
+}
+
+/// `-d DOMAIN`: a name for titles and a prefix for file names, so it is
+/// held to letters, digits, `.`, `-` and `_`, not starting with `.`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Domain(Option<String>);
+
+impl Domain {
+    /// No `-d`.
+    pub fn none() -> Domain {
+        Domain(None)
+    }
+
+    /// Checks the value of `-d`.
+    pub fn parse(value: Option<String>) -> Result<Domain, Failure> {
+        let Some(name) = value else { return Ok(Domain(None)) };
+        let good = !name.is_empty()
+            && name.len() <= DOMAIN_MAX
+            && !name.starts_with('.')
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        if good {
+            Ok(Domain(Some(name)))
+        } else {
+            Err(Failure::usage(format!(
+                "-d {name:?}: a domain name is letters, digits, '.', '-' \
+                 and '_', not starting with '.', at most {DOMAIN_MAX} bytes"
+            )))
+        }
+    }
+
+    /// The name, if `-d` was given.
+    pub fn name(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+
+    /// The file-name prefix: `DOMAIN_`, or nothing.
+    pub fn prefix(&self) -> String {
+        match &self.0 {
+            Some(name) => format!("{name}_"),
+            None => String::new(),
+        }
+    }
+
+    /// `TITLE for DOMAIN`, or `TITLE`.
+    pub fn title(&self, title: &str) -> String {
+        match &self.0 {
+            Some(name) => format!("{title} for {name}"),
+            None => title.to_string(),
+        }
+    }
+}
+
+/// Parses `args` (without the program name) with `options`; a usage
+/// error names the program and shows `usage`.
+pub fn parse(
+    program: &str,
+    usage: &str,
+    options: &getopts::Options,
+    args: &[OsString],
+) -> Result<getopts::Matches, Failure> {
+    let mut strings = Vec::with_capacity(args.len());
+    for arg in args {
+        match arg.to_str() {
+            Some(s) => strings.push(s.to_string()),
+            None => {
+                return Err(Failure::usage(format!(
+                    "{program}: an argument is not UTF-8\nusage: {usage}"
+                )))
+            }
+        }
+    }
+    options
+        .parse(&strings)
+        .map_err(|e| Failure::usage(format!("{program}: {e}\nusage: {usage}")))
+}
+
+/// Runs a program's body: prints a failure as `PROGRAM: message` on
+/// standard error and maps it to its exit code; a panic is
+/// [`EXIT_FAILURE`], never 101.
+pub fn run(program: &str, body: impl FnOnce() -> Result<(), Failure>) -> u8 {
+    let name = program.to_string();
+    std::panic::set_hook(Box::new(move |info| {
+        eprintln!("{name}: internal error: {info}");
+    }));
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+        Ok(Ok(())) => EXIT_OK,
+        Ok(Err(failure)) => {
+            if failure.message.starts_with(program) {
+                eprintln!("{}", failure.message);
+            } else {
+                eprintln!("{program}: {}", failure.message);
+            }
+            failure.code
+        }
+        Err(_) => EXIT_FAILURE,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domains_are_checked() {
+        assert_eq!(Domain::parse(None).unwrap().prefix(), "");
+        let d = Domain::parse(Some("fehcom".into())).unwrap();
+        assert_eq!(d.prefix(), "fehcom_");
+        assert_eq!(d.title("qmvc log"), "qmvc log for fehcom");
+        for bad in ["", "../x", ".hidden", "a/b", "a b", "<x>"] {
+            assert!(Domain::parse(Some(bad.into())).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn one_layer_at_most() {
+        assert!(layer(&["a".into(), "b".into()]).is_err());
+        assert_eq!(layer(&["/x".into()]).unwrap(), PathBuf::from("/x"));
+    }
+}

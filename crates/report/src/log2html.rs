@@ -1,0 +1,11 @@
+/*!
+qmvclog2html: TODO.
+*/
+
+use std::ffi::OsString;
+
+/// Runs qmvclog2html with `args` (without the program name); the exit code.
+pub fn main(args: &[OsString]) -> u8 {
+    let _ = args;
+    crate::cli::EXIT_FAILURE
+}

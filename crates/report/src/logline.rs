@@ -1,0 +1,188 @@
+/*!
+One line of `qmvc.log` (qmvc-log(5)): eleven tab-separated fields, of
+which these programs read every one; fields after the eleventh (a later
+version's) are ignored, and a line with fewer is skipped as damaged.
+*/
+
+use crate::dates::{self, Day};
+
+/// The conditions that make a message a badmail.
+pub const BADMAIL: [&str; 5] = [
+    "badsubject",
+    "badbodytext",
+    "badfilename",
+    "badmimetype",
+    "badloadertype",
+];
+
+/// A parsed `qmvc.log` line, borrowing from it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record<'a> {
+    /// Field 1, as written.
+    pub time: &'a str,
+    /// The day of field 1.
+    pub day: Day,
+    /// The hour of field 1.
+    pub hour: u8,
+    /// Field 2: `clear`, `-` or conditions joined by `+`.
+    pub result: &'a str,
+    /// Field 3.
+    pub errormail: u32,
+    /// Field 4: actions joined by `+`.
+    pub action: &'a str,
+    /// Field 5.
+    pub scanners: &'a str,
+    /// Field 6, in seconds.
+    pub seconds: f64,
+    /// Field 7, in bytes.
+    pub size: u64,
+    /// Field 8.
+    pub sender: &'a str,
+    /// Field 9.
+    pub recipient: &'a str,
+    /// Field 10.
+    pub message_id: &'a str,
+    /// Field 11.
+    pub subject: &'a str,
+}
+
+/// What a message was, for counting: one class per message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Class {
+    /// No condition met.
+    Clear,
+    /// A virusmail (whatever else it was).
+    Virus,
+    /// A badmail, not a virusmail.
+    Bad,
+    /// Only errormail.
+    Error,
+    /// Deferred (action `defer`) with nothing met yet, or anything else.
+    Other,
+}
+
+impl<'a> Record<'a> {
+    /// Parses a line (without its newline); `None` when it is not one.
+    pub fn parse(line: &'a str) -> Option<Record<'a>> {
+        let mut fields = line.split('\t');
+        let mut next = || fields.next();
+        let time = next()?;
+        let (day, hour) = dates::day_and_hour(time)?;
+        let result = next()?;
+        let errormail = next()?.parse().ok()?;
+        let action = next()?;
+        let scanners = next()?;
+        let seconds: f64 = next()?.parse().ok()?;
+        if !seconds.is_finite() || seconds < 0.0 {
+            return None;
+        }
+        let size = next()?.parse().ok()?;
+        Some(Record {
+            time,
+            day,
+            hour,
+            result,
+            errormail,
+            action,
+            scanners,
+            seconds,
+            size,
+            sender: next()?,
+            recipient: next()?,
+            message_id: next()?,
+            subject: next()?,
+        })
+    }
+
+    /// The conditions met, in evaluation order.
+    pub fn conditions(&self) -> impl Iterator<Item = &'a str> {
+        let result = self.result;
+        let none = result == "clear" || result == "-";
+        result.split('+').filter(move |c| !none && !c.is_empty())
+    }
+
+    /// The actions taken.
+    pub fn actions(&self) -> impl Iterator<Item = &'a str> {
+        self.action.split('+').filter(|a| !a.is_empty())
+    }
+
+    /// Whether the delivery was deferred (exit 111).
+    pub fn deferred(&self) -> bool {
+        self.actions().any(|a| a == "defer")
+    }
+
+    /// The message's class: virusmail over badmail over errormail.
+    pub fn class(&self) -> Class {
+        let mut bad = false;
+        let mut error = false;
+        for condition in self.conditions() {
+            match condition {
+                "virusmail" => return Class::Virus,
+                "errormail" => error = true,
+                c if BADMAIL.contains(&c) => bad = true,
+                _ => {}
+            }
+        }
+        if bad {
+            Class::Bad
+        } else if error {
+            Class::Error
+        } else if self.result == "clear" {
+            Class::Clear
+        } else {
+            Class::Other
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LINE: &str = "2026-11-22T14:03:05+01:00\terrormail+badfilename\t4\tblock\tC\t0.012\t2048\tjoe@example.com\tann@example.org\t<1@x>\tHello_there";
+
+    #[test]
+    fn parses_a_line() {
+        let r = Record::parse(LINE).unwrap();
+        assert_eq!(r.hour, 14);
+        assert_eq!(r.errormail, 4);
+        assert_eq!(r.size, 2048);
+        assert_eq!(r.subject, "Hello_there");
+        assert_eq!(
+            r.conditions().collect::<Vec<_>>(),
+            ["errormail", "badfilename"]
+        );
+        assert_eq!(r.class(), Class::Bad);
+        let more = format!("{LINE}\tfuture");
+        assert_eq!(Record::parse(&more).unwrap().subject, "Hello_there");
+    }
+
+    #[test]
+    fn classes() {
+        let with = |result: &str, action: &str| {
+            let line = LINE
+                .replace("errormail+badfilename", result)
+                .replace("\tblock\t", &format!("\t{action}\t"));
+            Record::parse(&line).unwrap().class()
+        };
+        assert_eq!(with("clear", "pass"), Class::Clear);
+        assert_eq!(with("errormail+virusmail", "keep"), Class::Virus);
+        assert_eq!(with("errormail", "inspect"), Class::Error);
+        assert_eq!(with("-", "defer"), Class::Other);
+    }
+
+    #[test]
+    fn damaged_lines_are_skipped() {
+        for bad in [
+            "",
+            "x",
+            "2026-11-22T14:03:05Z\tclear\t0",
+            &LINE.replace("0.012", "NaN"),
+            &LINE.replace("0.012", "-1"),
+            &LINE.replace("\t4\t", "\tfour\t"),
+            &LINE.replace("\tHello_there", ""),
+        ] {
+            assert!(Record::parse(bad).is_none(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,194 @@
+/*!
+Files in and out: the `html/` directory of a layer, pages and databases
+replaced atomically (a temporary file in the same directory, renamed
+over the old one, so a web server never serves half a page), and logs
+opened for reading whether plain or gzip-compressed (archived by
+`qmvcmonth -a`).
+*/
+
+use std::fs::{self, DirBuilder, File, Permissions};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::cli::Failure;
+
+/// The buffer of a log reader.
+const READ_BUFFER: usize = 256 << 10;
+
+/// `LAYER/html`, created (mode 0755) when missing.
+pub fn html_dir(layer: &Path) -> Result<PathBuf, Failure> {
+    let dir = layer.join("html");
+    DirBuilder::new().recursive(true).mode(0o755).create(&dir).map_err(
+        |e| {
+            Failure::failed(format!(
+                "cannot create {}: {e}; check that the layer directory \
+                 exists and is writable",
+                dir.display()
+            ))
+        },
+    )?;
+    Ok(dir)
+}
+
+/// A file being written under a temporary name in its final directory;
+/// [`Replacement::commit`] renames it over `path`, dropping it without
+/// commit removes it.
+pub struct Replacement {
+    path: PathBuf,
+    file: BufWriter<tempfile::NamedTempFile>,
+}
+
+impl Replacement {
+    /// Starts replacing `path` (mode 0644 once committed).
+    pub fn new(path: &Path) -> Result<Replacement, Failure> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let temp = tempfile::Builder::new()
+            .prefix(".tmp-")
+            .tempfile_in(dir)
+            .map_err(|e| failed("create a file in", dir, &e))?;
+        Ok(Replacement {
+            path: path.to_path_buf(),
+            file: BufWriter::with_capacity(256 << 10, temp),
+        })
+    }
+
+    /// Where it goes.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends `bytes`.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<(), Failure> {
+        self.file.write_all(bytes).map_err(|e| failed("write", &self.path, &e))
+    }
+
+    /// Appends all of `reader` (a table written aside, say).
+    pub fn copy_from(
+        &mut self,
+        reader: &mut impl Read,
+    ) -> Result<(), Failure> {
+        io::copy(reader, &mut self.file)
+            .map(|_| ())
+            .map_err(|e| failed("write", &self.path, &e))
+    }
+
+    /// Flushes, sets mode 0644 and renames the file into place.
+    pub fn commit(self) -> Result<(), Failure> {
+        let path = self.path;
+        let temp = self
+            .file
+            .into_inner()
+            .map_err(|e| failed("write", &path, e.error()))?;
+        temp.as_file()
+            .set_permissions(Permissions::from_mode(0o644))
+            .map_err(|e| failed("set the mode of", &path, &e))?;
+        temp.persist(&path)
+            .map_err(|e| failed("rename a new file to", &path, &e.error))?;
+        Ok(())
+    }
+}
+
+/// Replaces `path` with `bytes` atomically.
+pub fn replace(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    let mut out = Replacement::new(path)?;
+    out.write(bytes)?;
+    out.commit()
+}
+
+/// Opens a log for reading, decompressing it when it starts with the
+/// gzip magic. A missing file is `Ok(None)`: no log yet is no mail yet.
+pub fn open_log(path: &Path) -> Result<Option<Box<dyn BufRead>>, Failure> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(failed("open", path, &e)),
+    };
+    let mut reader = BufReader::with_capacity(READ_BUFFER, file);
+    let gzip = reader
+        .fill_buf()
+        .map_err(|e| failed("read", path, &e))?
+        .starts_with(&[0x1f, 0x8b]);
+    if gzip {
+        let decoder = flate2::bufread::MultiGzDecoder::new(reader);
+        Ok(Some(Box::new(BufReader::with_capacity(READ_BUFFER, decoder))))
+    } else {
+        Ok(Some(Box::new(reader)))
+    }
+}
+
+/// Reads the next line of a log into `line` (cleared first), lossily as
+/// UTF-8 when it is not; `Ok(false)` at the end.
+pub fn next_line(
+    reader: &mut dyn BufRead,
+    buf: &mut Vec<u8>,
+    path: &Path,
+) -> Result<bool, Failure> {
+    buf.clear();
+    match reader.read_until(b'\n', buf) {
+        Ok(0) => Ok(false),
+        Ok(_) => {
+            if buf.last() == Some(&b'\n') {
+                buf.pop();
+            }
+            Ok(true)
+        }
+        Err(e) => Err(failed("read", path, &e)),
+    }
+}
+
+/// Whether a regular file exists at `path`.
+pub fn exists(path: &Path) -> bool {
+    fs::metadata(path).map(|m| m.is_file()).unwrap_or(false)
+}
+
+/// `cannot VERB PATH: ERROR`.
+pub fn failed(verb: &str, path: &Path, error: &io::Error) -> Failure {
+    Failure::failed(format!("cannot {verb} {}: {error}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replace_and_read_back_plain_and_gzip() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("p");
+        replace(&plain, b"a\nb").unwrap();
+        let mode = fs::metadata(&plain).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+        let gz = dir.path().join("g.gz");
+        let mut enc = flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::fast(),
+        );
+        enc.write_all(b"a\nb").unwrap();
+        let mut bytes = enc.finish().unwrap();
+        // A second member, as appending to an archive would make.
+        let mut enc = flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::fast(),
+        );
+        enc.write_all(b"\nc\n").unwrap();
+        bytes.extend(enc.finish().unwrap());
+        fs::write(&gz, bytes).unwrap();
+        for (path, want) in
+            [(&plain, vec!["a", "b"]), (&gz, vec!["a", "b", "c"])]
+        {
+            let mut r = open_log(path).unwrap().unwrap();
+            let mut buf = Vec::new();
+            let mut lines = Vec::new();
+            while next_line(&mut *r, &mut buf, path).unwrap() {
+                lines.push(String::from_utf8(buf.clone()).unwrap());
+            }
+            assert_eq!(lines, want);
+        }
+        assert!(open_log(&dir.path().join("none")).unwrap().is_none());
+        assert!(fs::read_dir(dir.path()).unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".tmp-")));
+    }
+}

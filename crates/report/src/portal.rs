@@ -1,0 +1,11 @@
+/*!
+qmvcportal: TODO.
+*/
+
+use std::ffi::OsString;
+
+/// Runs qmvcportal with `args` (without the program name); the exit code.
+pub fn main(args: &[OsString]) -> u8 {
+    let _ = args;
+    crate::cli::EXIT_FAILURE
+}
