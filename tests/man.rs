@@ -8,15 +8,16 @@ use std::process::Command;
 
 use crate::util::{note, Dir, ROOT};
 
-const PAGES: [&str; 7] = [
-    "man/plainmail.8",
-    "man/qmvc.8",
-    "man/qmvc-control.5",
-    "man/qmvc-filters.5",
-    "man/qmvc-log.5",
-    "man/qmvc-scanners.5",
-    "man/qmvc-templates.5",
-];
+/// Every page under `man/`, so a new page is linted the day it lands.
+fn pages() -> Vec<String> {
+    let mut pages: Vec<String> = fs::read_dir(format!("{ROOT}/man"))
+        .unwrap()
+        .map(|e| format!("man/{}", e.unwrap().file_name().to_string_lossy()))
+        .collect();
+    pages.sort();
+    assert!(pages.len() >= 7, "man/ lost pages: {pages:?}");
+    pages
+}
 
 fn page(name: &str) -> String {
     fs::read_to_string(format!("{ROOT}/{name}")).unwrap()
@@ -26,7 +27,7 @@ fn page(name: &str) -> String {
 fn mandoc_lint_is_clean() {
     let run = Command::new("mandoc")
         .args(["-Tlint", "-Wwarning"])
-        .args(PAGES)
+        .args(pages())
         .current_dir(ROOT)
         .output();
     let out = match run {

@@ -45,3 +45,15 @@ mod corpus;
 mod man;
 // plainmail(8): what it forwards, to whom, how it fails.
 mod plainmail;
+// Logs written for the aux programs' tests.
+mod logbook;
+// qmvclog2html(8): the day page of qmvc.log, -m, -c, -D.
+mod aux_log2html;
+// virulator(8) and blockvirussender(8): qmvc.rep, topvirus_Sender1,
+// badmailfrom.
+mod aux_virulator;
+// qmvcmonth(8) with -a, webcalendar(8), qmvcportal(8).
+mod aux_month;
+// Every generated page in headless Chromium: no script runs, no console
+// error, hostile values shown as text; screenshots.
+mod aux_browser;

@@ -212,6 +212,30 @@ impl Dir {
     pub fn qmvc(&self, args: &[&str]) -> TestCommand<'_> {
         TestCommand {
             dir: self,
+            program: QMVC,
+            args: args.iter().map(|a| a.to_string()).collect(),
+            stdin: None,
+            env: self.environment(),
+        }
+    }
+
+    /// A run of the aux program `name` (qmvclog2html, virulator,
+    /// qmvcmonth, webcalendar, qmvcportal, blockvirussender, plainmail)
+    /// with `args`, in `HOME`, with the cleared qmail environment.
+    pub fn aux(&self, name: &str, args: &[&str]) -> TestCommand<'_> {
+        let program = match name {
+            "qmvclog2html" => env!("CARGO_BIN_EXE_qmvclog2html"),
+            "virulator" => env!("CARGO_BIN_EXE_virulator"),
+            "qmvcmonth" => env!("CARGO_BIN_EXE_qmvcmonth"),
+            "webcalendar" => env!("CARGO_BIN_EXE_webcalendar"),
+            "qmvcportal" => env!("CARGO_BIN_EXE_qmvcportal"),
+            "blockvirussender" => env!("CARGO_BIN_EXE_blockvirussender"),
+            "plainmail" => env!("CARGO_BIN_EXE_plainmail"),
+            other => panic!("no aux program {other}"),
+        };
+        TestCommand {
+            dir: self,
+            program,
             args: args.iter().map(|a| a.to_string()).collect(),
             stdin: None,
             env: self.environment(),
@@ -606,6 +630,7 @@ impl Output {
 /// A qmvc run being prepared.
 pub struct TestCommand<'a> {
     dir: &'a Dir,
+    program: &'static str,
     args: Vec<String>,
     stdin: Option<PathBuf>,
     env: BTreeMap<String, String>,
@@ -638,7 +663,7 @@ impl TestCommand<'_> {
     }
 
     fn command(&self) -> Command {
-        let mut cmd = Command::new(QMVC);
+        let mut cmd = Command::new(self.program);
         cmd.args(&self.args).current_dir(self.dir.home());
         cmd.env_clear().envs(&self.env);
         match &self.stdin {

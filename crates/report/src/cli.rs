@@ -164,6 +164,47 @@ pub fn run(program: &str, body: impl FnOnce() -> Result<(), Failure>) -> u8 {
     }
 }
 
+/// Which days a report covers: `-c` today, `-D DAY` that day, neither
+/// every day its log holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Days {
+    /// Every day found in the log, a page each.
+    All,
+    /// One day.
+    One(crate::dates::Day),
+}
+
+impl Days {
+    /// From `-c` and `-D DAY` (which exclude each other).
+    pub fn from_flags(
+        current: bool,
+        day: Option<String>,
+    ) -> Result<Days, Failure> {
+        match (current, day) {
+            (true, Some(_)) => {
+                Err(Failure::usage("-c and -D exclude each other"))
+            }
+            (true, None) => Ok(Days::One(crate::dates::today())),
+            (false, Some(text)) => crate::dates::parse_day(&text)
+                .map(Days::One)
+                .ok_or_else(|| {
+                    Failure::usage(format!(
+                        "-D {text:?}: a day is YYYY-MM-DD, such as 2026-11-22"
+                    ))
+                }),
+            (false, None) => Ok(Days::All),
+        }
+    }
+
+    /// Whether a record of `day` is reported.
+    pub fn contains(self, day: crate::dates::Day) -> bool {
+        match self {
+            Days::All => true,
+            Days::One(one) => one == day,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
