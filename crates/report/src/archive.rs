@@ -1,3 +1,327 @@
 /*!
-`qmvcmonth -a`: archiving a layer's logs. TODO.
+`qmvcmonth -a`: archiving a layer's logs without losing a record.
+
+For each of `log/qmvc.log`, `log/qmvc.rep` and `log/qmvc.error` that is
+not empty, the log is opened, locked exclusively (the `flock(2)` qmvc
+takes for every record), renamed to `log/NAME.archiving.PID` and
+unlocked. qmvc checks after taking the lock that the name still means the
+file it opened and opens the name anew otherwise, so no record is written
+into the renamed file after the unlock, and a record written meanwhile
+starts a fresh log. The renamed file is then compressed into
+`log/archive/NAME-YYYY-MM-DD.gz` (or `.1.gz`, `.2.gz`, ... when that
+name is taken), written under a temporary name, synced and renamed into
+place; only then is the renamed log removed.
+
+A `NAME.archiving.*` file left by a run that was killed is archived by
+the next run before the live log, never removed unarchived. Runs in the
+same layer take turns on `log/archive/.lock`, so one never archives what
+another is still compressing.
 */
+
+use std::fs::{self, DirBuilder, File, Permissions};
+use std::io::{self, BufWriter};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use flate2::write::GzEncoder;
+use flate2::Compression;
+
+use crate::cli::Failure;
+use crate::dates::Day;
+use crate::output::failed;
+
+/// The logs archived, in `LAYER/log/`.
+pub const LOGS: [&str; 3] = ["qmvc.log", "qmvc.rep", "qmvc.error"];
+
+/// What follows a log's name while it is set aside: `NAME.archiving.PID`.
+const ASIDE: &str = ".archiving.";
+
+/// How often the log is opened again when it is replaced between our
+/// open and our lock (by hand; qmvc never renames a log).
+const TRIES: usize = 8;
+
+/// The most numbered archives of one log on one day.
+const MAX_NUMBER: u32 = 10_000;
+
+/// Archives the logs of `layer` under the date `day`; returns the
+/// archives written. A layer without `log/` has nothing to archive.
+pub fn archive_logs(layer: &Path, day: Day) -> Result<Vec<PathBuf>, Failure> {
+    let dir = layer.join("log");
+    match fs::metadata(&dir) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => {
+            return Err(Failure::failed(format!(
+                "{} is not a directory",
+                dir.display()
+            )))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(failed("read", &dir, &e)),
+    }
+    let archive = dir.join("archive");
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&archive)
+        .map_err(|e| failed("create", &archive, &e))?;
+    let _turn = take_turn(&archive)?;
+    let mut written = Vec::new();
+    let mut errors = Vec::new();
+    // One log failing (a full disk, say) does not keep the others from
+    // being archived; what failed stays in place for the next run.
+    for name in LOGS {
+        match archive_one(&dir, &archive, name, day) {
+            Ok(mut paths) => written.append(&mut paths),
+            Err(e) => errors.push(e.message),
+        }
+    }
+    if errors.is_empty() {
+        Ok(written)
+    } else {
+        Err(Failure::failed(errors.join("; ")))
+    }
+}
+
+/// The name of the `n`th archive of log `name` on `day`:
+/// `NAME-DAY.gz`, then `NAME-DAY.1.gz`, ...
+pub fn archive_name(name: &str, day: Day, n: u32) -> String {
+    if n == 0 {
+        format!("{name}-{day}.gz")
+    } else {
+        format!("{name}-{day}.{n}.gz")
+    }
+}
+
+/// Waits for other archiving runs in this layer; the turn ends when the
+/// returned file is closed.
+fn take_turn(archive: &Path) -> Result<File, Failure> {
+    crate::output::lock_file(&archive.join(".lock"), 0o600)
+}
+
+/// Archives what an earlier run left set aside, then the live log.
+fn archive_one(
+    dir: &Path,
+    archive: &Path,
+    name: &str,
+    day: Day,
+) -> Result<Vec<PathBuf>, Failure> {
+    let mut written = Vec::new();
+    for aside in leftovers(dir, name)? {
+        written.extend(compress(&aside, archive, name, day)?);
+    }
+    if let Some(aside) = set_aside(dir, name)? {
+        written.extend(compress(&aside, archive, name, day)?);
+    }
+    Ok(written)
+}
+
+/// The regular files `NAME.archiving.*` in `dir`, by name.
+fn leftovers(dir: &Path, name: &str) -> Result<Vec<PathBuf>, Failure> {
+    let start = format!("{name}{ASIDE}");
+    let mut found = Vec::new();
+    let entries = fs::read_dir(dir).map_err(|e| failed("read", dir, &e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| failed("read", dir, &e))?;
+        let file_name = entry.file_name();
+        let is_leftover =
+            file_name.to_str().is_some_and(|n| n.starts_with(&start));
+        let regular = entry.file_type().is_ok_and(|t| t.is_file());
+        if is_leftover && regular {
+            found.push(entry.path());
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Renames the log `name` to a free `NAME.archiving.PID` name while
+/// holding its lock; `None` when it is missing or empty.
+fn set_aside(dir: &Path, name: &str) -> Result<Option<PathBuf>, Failure> {
+    let path = dir.join(name);
+    for _ in 0..TRIES {
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(failed("open", &path, &e)),
+        };
+        file.lock().map_err(|e| failed("lock", &path, &e))?;
+        if !still_named(&file, &path) {
+            continue;
+        }
+        let meta = file.metadata().map_err(|e| failed("read", &path, &e))?;
+        if !meta.is_file() || meta.len() == 0 {
+            return Ok(None);
+        }
+        let aside = free_aside_name(dir, name);
+        fs::rename(&path, &aside).map_err(|e| failed("rename", &path, &e))?;
+        // Closing releases the lock: waiting writers find the name gone
+        // and open a fresh log.
+        let _ = file.unlock();
+        return Ok(Some(aside));
+    }
+    Err(Failure::failed(format!(
+        "{} was replaced {TRIES} times while it was being archived",
+        path.display()
+    )))
+}
+
+/// Whether `path` still names the open `file`.
+fn still_named(file: &File, path: &Path) -> bool {
+    match (file.metadata(), fs::symlink_metadata(path)) {
+        (Ok(open), Ok(named)) => {
+            open.dev() == named.dev() && open.ino() == named.ino()
+        }
+        _ => false,
+    }
+}
+
+/// `NAME.archiving.PID`, or `NAME.archiving.PID.N` if a leftover that
+/// could not be archived holds that name (a rename would replace it).
+fn free_aside_name(dir: &Path, name: &str) -> PathBuf {
+    let base = format!("{name}{ASIDE}{}", std::process::id());
+    let mut candidate = dir.join(&base);
+    let mut n = 0u32;
+    while fs::symlink_metadata(&candidate).is_ok() {
+        n += 1;
+        candidate = dir.join(format!("{base}.{n}"));
+    }
+    candidate
+}
+
+/// Compresses the set-aside log `aside` into a new archive and removes
+/// it; `None` (and the empty file removed) when it holds nothing.
+fn compress(
+    aside: &Path,
+    archive: &Path,
+    name: &str,
+    day: Day,
+) -> Result<Option<PathBuf>, Failure> {
+    let mut input =
+        File::open(aside).map_err(|e| failed("open", aside, &e))?;
+    let size = input.metadata().map_err(|e| failed("read", aside, &e))?.len();
+    if size == 0 {
+        fs::remove_file(aside).map_err(|e| failed("remove", aside, &e))?;
+        return Ok(None);
+    }
+    let temp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(archive)
+        .map_err(|e| failed("create a file in", archive, &e))?;
+    let mut encoder = GzEncoder::new(
+        BufWriter::with_capacity(256 << 10, temp),
+        Compression::default(),
+    );
+    io::copy(&mut input, &mut encoder)
+        .map_err(|e| failed("compress", aside, &e))?;
+    let temp = encoder
+        .finish()
+        .map_err(|e| failed("compress", aside, &e))?
+        .into_inner()
+        .map_err(|e| failed("write into", archive, e.error()))?;
+    temp.as_file()
+        .set_permissions(Permissions::from_mode(0o600))
+        .and_then(|()| temp.as_file().sync_all())
+        .map_err(|e| failed("write into", archive, &e))?;
+    let target = persist(temp, archive, name, day)?;
+    // The new name must be on disk before the only other copy goes.
+    File::open(archive)
+        .and_then(|dir| dir.sync_all())
+        .map_err(|e| failed("sync", archive, &e))?;
+    fs::remove_file(aside).map_err(|e| failed("remove", aside, &e))?;
+    Ok(Some(target))
+}
+
+/// Renames `temp` to the first free archive name, never replacing one.
+fn persist(
+    mut temp: tempfile::NamedTempFile,
+    archive: &Path,
+    name: &str,
+    day: Day,
+) -> Result<PathBuf, Failure> {
+    for n in 0..MAX_NUMBER {
+        let target = archive.join(archive_name(name, day, n));
+        if fs::symlink_metadata(&target).is_ok() {
+            continue;
+        }
+        match temp.persist_noclobber(&target) {
+            Ok(_) => return Ok(target),
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
+                temp = e.file;
+            }
+            Err(e) => {
+                return Err(failed("rename a file to", &target, &e.error))
+            }
+        }
+    }
+    Err(Failure::failed(format!(
+        "{}: {MAX_NUMBER} archives of {name} for {day} exist already",
+        archive.display()
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn day() -> Day {
+        crate::dates::parse_day("2026-11-22").unwrap()
+    }
+
+    fn gunzip(path: &Path) -> String {
+        let mut text = String::new();
+        flate2::read::MultiGzDecoder::new(File::open(path).unwrap())
+            .read_to_string(&mut text)
+            .unwrap();
+        text
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(
+            archive_name("qmvc.log", day(), 0),
+            "qmvc.log-2026-11-22.gz"
+        );
+        assert_eq!(
+            archive_name("qmvc.rep", day(), 2),
+            "qmvc.rep-2026-11-22.2.gz"
+        );
+    }
+
+    #[test]
+    fn logs_move_into_numbered_archives() {
+        let layer = tempfile::tempdir().unwrap();
+        let log = layer.path().join("log");
+        fs::create_dir(&log).unwrap();
+        assert!(archive_logs(layer.path(), day()).unwrap().is_empty());
+        fs::write(log.join("qmvc.log"), "one\n").unwrap();
+        fs::write(log.join("qmvc.error"), "").unwrap();
+        fs::write(log.join("qmvc.rep.archiving.1"), "left\n").unwrap();
+        let first = archive_logs(layer.path(), day()).unwrap();
+        assert_eq!(first.len(), 2, "{first:?}");
+        assert!(!log.join("qmvc.log").exists());
+        assert!(!log.join("qmvc.rep.archiving.1").exists());
+        assert!(log.join("qmvc.error").exists(), "an empty log stays");
+        let archive = log.join("archive");
+        assert_eq!(gunzip(&archive.join("qmvc.log-2026-11-22.gz")), "one\n");
+        assert_eq!(gunzip(&archive.join("qmvc.rep-2026-11-22.gz")), "left\n");
+        fs::write(log.join("qmvc.log"), "two\n").unwrap();
+        archive_logs(layer.path(), day()).unwrap();
+        assert_eq!(gunzip(&archive.join("qmvc.log-2026-11-22.1.gz")), "two\n");
+        let mode = |p: &Path| fs::metadata(p).unwrap().mode() & 0o777;
+        assert_eq!(mode(&archive), 0o700);
+        assert_eq!(mode(&archive.join("qmvc.log-2026-11-22.1.gz")), 0o600);
+        let names: Vec<String> = fs::read_dir(&archive)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(names.iter().all(|n| !n.starts_with(".tmp-")), "{names:?}");
+    }
+
+    #[test]
+    fn no_log_directory_is_nothing_to_do() {
+        let layer = tempfile::tempdir().unwrap();
+        assert!(archive_logs(layer.path(), day()).unwrap().is_empty());
+        assert!(!layer.path().join("log").exists());
+    }
+}

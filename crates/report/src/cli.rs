@@ -205,6 +205,23 @@ impl Days {
     }
 }
 
+/// [`run`] for a program whose `options` are `None` for `-h`: then the
+/// usage goes to standard output and the exit code is 0.
+pub fn run_with<O>(
+    program: &str,
+    usage: &str,
+    options: impl FnOnce() -> Result<Option<O>, Failure>,
+    body: impl FnOnce(&O) -> Result<(), Failure>,
+) -> u8 {
+    run(program, || match options()? {
+        Some(options) => body(&options),
+        None => {
+            println!("usage: {usage}");
+            Ok(())
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -167,6 +167,16 @@ pub struct Series {
     pub class: &'static str,
 }
 
+/// The series of the charts by message class: clear, badmail,
+/// virusmail, errormail, other (deferred before any condition was met).
+pub const CLASSES: [Series; 5] = [
+    Series { name: "clear", class: "clear" },
+    Series { name: "badmail", class: "bad" },
+    Series { name: "virusmail", class: "virus" },
+    Series { name: "errormail", class: "error" },
+    Series { name: "other", class: "other" },
+];
+
 /// One bar of a chart.
 #[derive(Clone, Debug, Default)]
 pub struct Bar {

@@ -16,9 +16,8 @@ are comments; damaged lines are dropped with a warning.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::cli::Failure;
@@ -195,30 +194,11 @@ fn read_lines(path: &Path) -> Result<Vec<(Day, Vec<String>)>, Failure> {
     Ok(out)
 }
 
-/// Holds `FILE.lock` exclusively while alive.
-struct Lock(File);
-
-impl Lock {
-    fn take(path: &Path) -> Result<Lock, Failure> {
-        let mut name = path.as_os_str().to_owned();
-        name.push(".lock");
-        let lock = PathBuf::from(name);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o644)
-            .open(&lock)
-            .map_err(|e| output::failed("open", &lock, &e))?;
-        file.lock().map_err(|e| output::failed("lock", &lock, &e))?;
-        Ok(Lock(file))
-    }
-}
-
-impl Drop for Lock {
-    fn drop(&mut self) {
-        let _ = self.0.unlock();
-    }
+/// Takes `FILE.lock`; held until the returned file closes.
+fn lock(path: &Path) -> Result<File, Failure> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    output::lock_file(&PathBuf::from(name), 0o644)
 }
 
 /// Rewrites `path`: its lines for days not in `days` kept, `lines` added,
@@ -229,7 +209,7 @@ fn replace_days(
     days: &BTreeSet<Day>,
     lines: &str,
 ) -> Result<(), Failure> {
-    let _lock = Lock::take(path)?;
+    let _lock = lock(path)?;
     let old = match fs::read(path) {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
         Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),

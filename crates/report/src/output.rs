@@ -137,6 +137,21 @@ pub fn next_line(
     }
 }
 
+/// Opens (creating with `mode`) the lock file `path` and waits for an
+/// exclusive `flock(2)` on it; the lock ends when the file is closed.
+pub fn lock_file(path: &Path, mode: u32) -> Result<File, Failure> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(mode)
+        .open(path)
+        .map_err(|e| failed("open", path, &e))?;
+    file.lock().map_err(|e| failed("lock", path, &e))?;
+    Ok(file)
+}
+
 /// Whether a regular file exists at `path`.
 pub fn exists(path: &Path) -> bool {
     fs::metadata(path).map(|m| m.is_file()).unwrap_or(false)
