@@ -112,16 +112,17 @@ pub fn render(
 ) -> String {
     let prefix = domain.prefix();
     let title = domain.title(&format!("qmvc calendar {year}"));
-    let nav = [
-        (
-            names::calendar_page(&prefix, year - 1),
-            format!("\u{2039} {}", year - 1),
-        ),
-        (
+    let mut nav = vec![(
+        names::calendar_page(&prefix, year - 1),
+        format!("\u{2039} {}", year - 1),
+    )];
+    // No link into the future: that page cannot exist yet.
+    if year < today.year() {
+        nav.push((
             names::calendar_page(&prefix, year + 1),
             format!("{} \u{203a}", year + 1),
-        ),
-    ];
+        ));
+    }
     let mut out = String::new();
     html::head(&mut out, &title, &nav);
     out.push_str(

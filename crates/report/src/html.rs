@@ -94,7 +94,8 @@ white-space:nowrap}
 td.w{overflow-wrap:anywhere;word-break:break-word;min-width:8rem}
 table.full td{white-space:nowrap}
 table.full td.w{white-space:normal}
-svg.chart{width:100%;height:auto;display:block;margin:.3rem 0}
+svg.chart{width:100%;min-width:34rem;height:auto;display:block;
+margin:.3rem 0}
 svg.chart text{font:11px system-ui,sans-serif;fill:var(--mute)}
 svg.chart .clear{fill:var(--clear)}
 svg.chart .bad{fill:var(--bad)}
@@ -223,6 +224,8 @@ pub fn bar_chart(
     let max = bars.iter().map(total).max().unwrap_or(0).max(1);
     let scale = (HEIGHT - TOP - BOTTOM) / max as f64;
     let base = HEIGHT - BOTTOM;
+    // On a phone the chart keeps a legible size and scrolls sideways.
+    out.push_str("<div class=\"scroll\">");
     let _ = write!(
         out,
         "<svg class=\"chart\" viewBox=\"0 0 {width:.0} {HEIGHT:.0}\" \
@@ -282,7 +285,7 @@ pub fn bar_chart(
         }
         out.push('\n');
     }
-    out.push_str("</svg>\n");
+    out.push_str("</svg></div>\n");
 }
 
 /// A table of `(value, count)` rows with a heading, or a note that there

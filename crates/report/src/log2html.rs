@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use chrono::Datelike;
 
 use crate::cli::{self, Days, Domain, Failure};
-use crate::dates::{Day, Month};
+use crate::dates::{self, Day, Month};
 use crate::html::{self, Bar, Series};
 use crate::logline::{Class, Record};
 use crate::monthdb::{self, DayCounts};
@@ -477,7 +477,8 @@ impl Page<'_> {
         if let Some(before) = day.pred_opt() {
             nav.push((names::log_page(prefix, before), format!("← {before}")));
         }
-        if let Some(after) = day.succ_opt() {
+        // No link into the future: that page cannot exist yet.
+        if let Some(after) = day.succ_opt().filter(|d| *d <= dates::today()) {
             nav.push((names::log_page(prefix, after), format!("{after} →")));
         }
         nav

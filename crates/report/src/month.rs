@@ -120,20 +120,27 @@ pub fn render(
 ) -> String {
     let prefix = domain.prefix();
     let title = domain.title(&format!("qmvc month {}", month.name()));
-    let nav = [
+    let mut nav = vec![
         (
             names::month_page(&prefix, month.previous()),
             format!("\u{2039} {}", month.previous().name()),
-        ),
-        (
-            names::month_page(&prefix, month.next()),
-            format!("{} \u{203a}", month.next().name()),
         ),
         (
             names::calendar_page(&prefix, month.year),
             format!("calendar {}", month.year),
         ),
     ];
+    // No link into the future: that page cannot exist yet.
+    let next = month.next();
+    if next <= crate::dates::Month::of(crate::dates::today()) {
+        nav.insert(
+            1,
+            (
+                names::month_page(&prefix, next),
+                format!("{} \u{203a}", next.name()),
+            ),
+        );
+    }
     let mut out = String::new();
     html::head(&mut out, &title, &nav);
     let sum = total(days.values());

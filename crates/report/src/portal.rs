@@ -481,19 +481,13 @@ pub fn render(qmail: &Path, rows: &[Row], links: &Links) -> String {
         esc(&qmail.join("users/assign").to_string_lossy())
     );
     out.push_str(
-        "<div class=\"scroll\"><table><thead><tr><th>name</th><th>kind</th>\
-         <th>user</th><th>layer</th><th>pages</th></tr></thead>\n<tbody>\n",
+        "<div class=\"scroll\"><table><thead><tr><th>name</th><th>pages</th>\
+         <th>kind</th><th>user</th><th>layer</th></tr></thead>\n<tbody>\n",
     );
     let mut scans: BTreeMap<PathBuf, Newest> = BTreeMap::new();
     for row in rows {
-        let _ = write!(
-            out,
-            "<tr><td class=\"w\">{}</td><td>{}</td><td>{}</td><td class=\"w\">{}</td><td>",
-            esc(&row.name),
-            row.kind.label(),
-            esc(row.user.as_deref().unwrap_or("")),
-            esc(&row.layer.as_deref().map(|l| l.to_string_lossy()).unwrap_or_default()),
-        );
+        // The pages come second, so a phone shows them without scrolling.
+        let _ = write!(out, "<tr><td class=\"w\">{}</td><td>", esc(&row.name));
         if let Some(layer) = &row.layer {
             let newest = scans
                 .entry(layer.clone())
@@ -503,7 +497,17 @@ pub fn render(qmail: &Path, rows: &[Row], links: &Links) -> String {
         if let Some(note) = &row.note {
             let _ = write!(out, "<p class=\"note\">{}</p>", esc(note));
         }
-        out.push_str("</td></tr>\n");
+        let _ = writeln!(
+            out,
+            "</td><td>{}</td><td>{}</td><td class=\"w\">{}</td></tr>",
+            row.kind.label(),
+            esc(row.user.as_deref().unwrap_or("")),
+            esc(&row
+                .layer
+                .as_deref()
+                .map(|l| l.to_string_lossy())
+                .unwrap_or_default()),
+        );
     }
     out.push_str("</tbody></table></div>\n");
     html::tail(&mut out, PROGRAM);

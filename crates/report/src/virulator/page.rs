@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use super::scanners::{self, Status};
 use super::tally::{Badmails, DayTally, Viruses};
 use crate::cli::Domain;
-use crate::dates::{Day, Month};
+use crate::dates::{self, Day, Month};
 use crate::html::{self, esc};
 use crate::names;
 use crate::stats::Top;
@@ -45,7 +45,8 @@ pub fn render(context: &Context<'_>, day: Day, tally: &DayTally) -> String {
     if let Some(before) = day.pred_opt() {
         nav.push((names::virus_page(&prefix, before), format!("← {before}")));
     }
-    if let Some(after) = day.succ_opt() {
+    // No link into the future: that page cannot exist yet.
+    if let Some(after) = day.succ_opt().filter(|d| *d <= dates::today()) {
         nav.push((names::virus_page(&prefix, after), format!("{after} →")));
     }
     let mut out = String::with_capacity(64 << 10);
