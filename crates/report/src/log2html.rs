@@ -2,10 +2,10 @@
 qmvclog2html(8): a page per day of `qmvc.log`.
 
 The log is read once, line by line, plain or gzip-compressed. Each
-reported day keeps bounded counters ([`DayState`]: class counts, an
+reported day keeps bounded counters (`DayState`: class counts, an
 hour-by-hour histogram, top lists and a delay histogram from
 [`crate::stats`]), and the rows of its full table are written aside as
-they come ([`Spool`]), so memory does not grow with the log. Once the log
+they come (`Spool`), so memory does not grow with the log. Once the log
 is read, each day's page is written atomically: the summary, then the
 rows copied from the spool. With `-m` each day's counts go to the month
 database ([`monthdb::store_month`]), replacing that day's line.
