@@ -147,6 +147,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_log_renamed_away_is_not_written_to() {
+        let layer = tempfile::tempdir().unwrap();
+        let path = append(layer.path(), "qmvc.log", b"one\n").unwrap();
+        // What qmvcmonth -a does under the lock: the name moves away
+        // while a writer may still hold the old file open.
+        let held = File::open(&path).unwrap();
+        assert!(still_named(&held, &path));
+        let aside = layer.path().join("log/qmvc.log.archiving.1");
+        fs::rename(&path, &aside).unwrap();
+        assert!(!still_named(&held, &path));
+        append(layer.path(), "qmvc.log", b"two\n").unwrap();
+        assert_eq!(fs::read(&aside).unwrap(), b"one\n");
+        assert_eq!(fs::read(&path).unwrap(), b"two\n");
+    }
+
+    #[test]
     fn fields_are_normalised() {
         assert_eq!(field(""), "-");
         assert_eq!(field("a b\tc\r\nd"), "a_b_c__d");
