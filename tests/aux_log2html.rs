@@ -8,47 +8,20 @@ real qmvc binary.
 
 use std::fs;
 use std::io::Write;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::logbook::{self, today, today_at, Entry, Hit, HOSTILE};
+use crate::logbook::{
+    self, assert_card, at, html, html_names, read, today, today_at, Entry,
+    Hit, HOSTILE,
+};
 use crate::mail::Mail;
 use crate::util::{Dir, Layer, Output};
 
 const DAY: &str = "2026-11-20";
 
-fn at(day: &str, hms: &str) -> String {
-    format!("{day}T{hms}+01:00")
-}
-
-fn html(dir: &Dir, name: &str) -> PathBuf {
-    dir.layer(Layer::System).join("html").join(name)
-}
-
 /// The page of `day` (no prefix).
 fn page(dir: &Dir, day: &str) -> String {
-    let path = html(dir, &format!("qmvclog-{day}.html"));
-    fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// The file names in `html/`.
-fn pages(dir: &Dir) -> Vec<String> {
-    let Ok(entries) = fs::read_dir(dir.layer(Layer::System).join("html"))
-    else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = entries
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
-#[track_caller]
-fn assert_card(page: &str, label: &str, n: u64) {
-    let card = format!("<b>{n}</b><span>{label}</span>");
-    assert!(page.contains(&card), "no {card:?} in the page");
+    read(&html(dir, &format!("qmvclog-{day}.html")))
 }
 
 fn run(dir: &Dir, args: &[&str]) -> Output {
@@ -117,7 +90,7 @@ fn a_page_counts_every_class() {
                            virusmail 2"
     ));
     assert!(!page.contains("damaged"));
-    assert!(!pages(&dir).iter().any(|n| n.ends_with(".db")), "no -m");
+    assert!(!html_names(&dir).iter().any(|n| n.ends_with(".db")), "no -m");
 }
 
 #[test]
@@ -133,7 +106,7 @@ fn current_reports_today_only() {
         ],
     );
     run(&dir, &["-c"]);
-    assert_eq!(pages(&dir), [format!("qmvclog-{}.html", today())]);
+    assert_eq!(html_names(&dir), [format!("qmvclog-{}.html", today())]);
     let page = page(&dir, &today());
     assert_card(&page, "received", 2);
     assert_card(&page, "virusmail", 1);
@@ -146,7 +119,7 @@ fn day_option_reports_that_day_only() {
     entries.push(Entry::clear(&at("2026-11-21", "10:00:00")));
     logbook::write(&dir.layer(Layer::System), &entries);
     run(&dir, &["-D", "2026-11-21"]);
-    assert_eq!(pages(&dir), ["qmvclog-2026-11-21.html"]);
+    assert_eq!(html_names(&dir), ["qmvclog-2026-11-21.html"]);
     assert_card(&page(&dir, "2026-11-21"), "received", 1);
 }
 
@@ -160,7 +133,7 @@ fn without_a_day_every_day_gets_a_page() {
     logbook::write(&dir.layer(Layer::System), &entries);
     run(&dir, &[]);
     assert_eq!(
-        pages(&dir),
+        html_names(&dir),
         [
             "qmvclog-2026-11-20.html",
             "qmvclog-2026-11-21.html",
@@ -212,7 +185,7 @@ fn domain_prefixes_names_and_titles() {
     logbook::write(&dir.layer(Layer::System), &day_of_mail());
     run(&dir, &["-m", "-d", "fehcom", "-D", DAY]);
     assert_eq!(
-        pages(&dir),
+        html_names(&dir),
         [
             "fehcom_qmvclog-2026-11-20.html",
             "fehcom_qmvcmonth-2026-11.db",
@@ -243,7 +216,7 @@ fn a_gzip_archive_is_read_with_f() {
         dir.write("archive/qmvc.log-2026-11.gz", &gz.finish().unwrap());
     let archive = archive.to_str().unwrap();
     run(&dir, &["-f", archive]);
-    assert_eq!(pages(&dir), ["qmvclog-2026-11-20.html"]);
+    assert_eq!(html_names(&dir), ["qmvclog-2026-11-20.html"]);
     assert_card(&page(&dir, DAY), "received", 8);
     // A log named with -f must be there.
     let missing = dir.path("archive/none.gz");
@@ -311,7 +284,7 @@ fn no_log_no_page_unless_a_day_is_asked() {
     let dir = Dir::new("l2h-nolog");
     let out = dir.aux("qmvclog2html", &[]).run();
     out.assert_code(0);
-    assert!(pages(&dir).is_empty(), "{:?}", pages(&dir));
+    assert!(html_names(&dir).is_empty(), "{:?}", html_names(&dir));
     run(&dir, &["-c"]);
     let page = page(&dir, &today());
     assert!(page.contains("No mail logged that day."));
@@ -335,7 +308,7 @@ fn usage_errors_exit_100() {
         out.assert_code(100);
         assert!(!out.stderr.is_empty(), "{args:?}: no message");
     }
-    assert!(pages(&dir).is_empty());
+    assert!(html_names(&dir).is_empty());
     let help = dir.aux("qmvclog2html", &["-h"]).run();
     help.assert_code(0);
     assert!(help.stdout.contains("qmvclog2html [-c | -D DAY] [-m]"));
@@ -361,7 +334,7 @@ fn the_layer_operand_is_used() {
     logbook::write(&other, &day_of_mail());
     run(&dir, &["-D", DAY, other.to_str().unwrap()]);
     assert!(other.join("html/qmvclog-2026-11-20.html").is_file());
-    assert!(pages(&dir).is_empty(), "the system layer was touched");
+    assert!(html_names(&dir).is_empty(), "the system layer was touched");
 }
 
 /// Mail through the real qmvc binary: its qmvc.log is what qmvclog2html

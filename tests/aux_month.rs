@@ -21,18 +21,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use crate::logbook::{self, today, today_at, Entry, HOSTILE};
+use crate::logbook::{self, html, read, today, today_at, Entry, HOSTILE};
 use crate::mail::Mail;
 use crate::util::{mode, Dir, Layer, Output};
-
-fn html(dir: &Dir, name: &str) -> PathBuf {
-    dir.layer(Layer::System).join("html").join(name)
-}
-
-fn read(path: &Path) -> String {
-    fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 #[track_caller]
 fn ok(out: Output) -> Output {

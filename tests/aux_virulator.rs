@@ -18,26 +18,16 @@ or news), a failing injector, hostile lines of the sender list skipped.
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::logbook::{self, today, today_at, Entry, Hit, Matched, HOSTILE};
+use crate::logbook::{
+    self, assert_card, at, html, html_names, read, today, today_at, Entry,
+    Hit, Matched, HOSTILE,
+};
 use crate::util::{mode, note, Dir, Layer, Output, QMVC};
 
 const DAY: &str = "2026-11-20";
-
-fn at(day: &str, hms: &str) -> String {
-    format!("{day}T{hms}+01:00")
-}
-
-fn html(dir: &Dir, name: &str) -> PathBuf {
-    dir.layer(Layer::System).join("html").join(name)
-}
-
-fn read(path: &Path) -> String {
-    fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 /// The page of `day` (no prefix).
 fn page(dir: &Dir, day: &str) -> String {
@@ -46,26 +36,13 @@ fn page(dir: &Dir, day: &str) -> String {
 
 /// The virulator pages in `html/`.
 fn pages(dir: &Dir) -> Vec<String> {
-    let Ok(entries) = fs::read_dir(dir.layer(Layer::System).join("html"))
-    else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = entries
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("virulator-") && n.ends_with(".html"))
-        .collect();
-    names.sort();
+    let mut names = html_names(dir);
+    names.retain(|n| n.contains("virulator-") && n.ends_with(".html"));
     names
 }
 
 fn topvirus(dir: &Dir) -> String {
     read(&html(dir, "topvirus_Sender1"))
-}
-
-#[track_caller]
-fn assert_card(page: &str, label: &str, n: u64) {
-    let card = format!("<b>{n}</b><span>{label}</span>");
-    assert!(page.contains(&card), "no {card:?} in the page");
 }
 
 /// The rows of the table under `heading`, as `(value, count)`.

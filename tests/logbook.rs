@@ -9,7 +9,9 @@ condition).
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use crate::util::{Dir, Layer};
 
 /// Values from messages that must show as text on every page.
 pub const HOSTILE: [&str; 2] =
@@ -223,6 +225,42 @@ pub fn write(layer: &Path, entries: &[Entry]) {
             rep.write_all(doc.as_bytes()).unwrap();
         }
     }
+}
+
+/// A time field of `day` (`YYYY-MM-DD`) at `hms`, zone +01:00.
+pub fn at(day: &str, hms: &str) -> String {
+    format!("{day}T{hms}+01:00")
+}
+
+/// `NAME` in the system layer's `html/`.
+pub fn html(dir: &Dir, name: &str) -> PathBuf {
+    dir.layer(Layer::System).join("html").join(name)
+}
+
+/// A file's text; the panic names the file.
+pub fn read(path: &Path) -> String {
+    fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The file names in the system layer's `html/`, sorted.
+pub fn html_names(dir: &Dir) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(dir.layer(Layer::System).join("html"))
+    else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Panics unless a summary card of `page` shows `n` over `label`.
+#[track_caller]
+pub fn assert_card(page: &str, label: &str, n: u64) {
+    let card = format!("<b>{n}</b><span>{label}</span>");
+    assert!(page.contains(&card), "no {card:?} in the page");
 }
 
 /// Today's local date as `YYYY-MM-DD` (what `-c` reports).

@@ -288,6 +288,20 @@ pub fn bar_chart(
     out.push_str("</svg></div>\n");
 }
 
+/// A row of summary cards: each a big value over its label.
+pub fn cards(out: &mut String, cards: &[(String, &str)]) {
+    out.push_str("<div class=\"cards\">\n");
+    for (value, label) in cards {
+        let _ = writeln!(
+            out,
+            "<div class=\"card\"><b>{}</b><span>{}</span></div>",
+            esc(value),
+            esc(label)
+        );
+    }
+    out.push_str("</div>\n");
+}
+
 /// A table of `(value, count)` rows with a heading, or a note that there
 /// is nothing to show.
 pub fn count_table(

@@ -542,26 +542,20 @@ impl Page<'_> {
 
 fn cards(out: &mut String, state: &DayState) {
     let c = &state.counts;
-    out.push_str("<h2>Summary</h2>\n<div class=\"cards\">\n");
-    let mut card = |value: &str, label: &str| {
-        let _ = writeln!(
-            out,
-            "<div class=\"card\"><b>{}</b><span>{}</span></div>",
-            html::esc(value),
-            html::esc(label)
-        );
-    };
-    card(&c.received.to_string(), "received");
-    card(&c.clear.to_string(), "clear");
-    card(&c.bad.to_string(), "badmail");
-    card(&c.virus.to_string(), "virusmail");
-    card(&c.error.to_string(), "errormail");
+    out.push_str("<h2>Summary</h2>\n");
+    let mut cards = vec![
+        (c.received.to_string(), "received"),
+        (c.clear.to_string(), "clear"),
+        (c.bad.to_string(), "badmail"),
+        (c.virus.to_string(), "virusmail"),
+        (c.error.to_string(), "errormail"),
+    ];
     if c.other > 0 {
-        card(&c.other.to_string(), "other");
+        cards.push((c.other.to_string(), "other"));
     }
-    card(&c.deferred.to_string(), "deferred");
-    card(&human_size(state.size), "total size");
-    out.push_str("</div>\n");
+    cards.push((c.deferred.to_string(), "deferred"));
+    cards.push((human_size(state.size), "total size"));
+    html::cards(out, &cards);
 }
 
 fn hours(out: &mut String, state: &DayState) {

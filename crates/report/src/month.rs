@@ -164,8 +164,7 @@ pub fn render(
 }
 
 fn cards(out: &mut String, sum: &DayCounts, days: usize) {
-    out.push_str("<div class=\"cards\">");
-    for (value, label) in [
+    let cards = [
         (sum.received, "received"),
         (sum.clear, "clear"),
         (sum.bad, "badmail"),
@@ -173,13 +172,8 @@ fn cards(out: &mut String, sum: &DayCounts, days: usize) {
         (sum.error, "errormail"),
         (sum.deferred, "deferred"),
         (days as u64, "days with data"),
-    ] {
-        let _ = write!(
-            out,
-            "<div class=\"card\"><b>{value}</b><span>{label}</span></div>"
-        );
-    }
-    out.push_str("</div>\n");
+    ];
+    html::cards(out, &cards.map(|(n, label)| (n.to_string(), label)));
 }
 
 /// A bar for every day of the month; days with data link to their page.

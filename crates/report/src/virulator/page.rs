@@ -77,18 +77,12 @@ pub fn render(context: &Context<'_>, day: Day, tally: &DayTally) -> String {
 }
 
 fn cards(out: &mut String, tally: &DayTally) {
-    out.push_str("<div class=\"cards\">");
-    for (count, label) in [
+    let cards = [
         (tally.virusmails, "virusmails"),
         (tally.badmails, "badmails (not virus)"),
         (tally.reports, "reports in all"),
-    ] {
-        let _ = write!(
-            out,
-            "<div class=\"card\"><b>{count}</b><span>{label}</span></div>"
-        );
-    }
-    out.push_str("</div>\n");
+    ];
+    html::cards(out, &cards.map(|(n, label)| (n.to_string(), label)));
 }
 
 /// A top list as a table; its heading says when rare values were
