@@ -25,6 +25,10 @@ use std::time::{Duration, Instant};
 
 use qmvc_profile::{Endpoint, EngineDef, Method, Policy};
 
+mod encode;
+
+pub use encode::{base64, zip};
+
 /// Where Debian installs clamd.
 pub const CLAMD: &str = "/usr/sbin/clamd";
 

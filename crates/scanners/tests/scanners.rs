@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use qmvc_profile::{Endpoint, EngineDef, Method, Target};
 use qmvc_scanners::testing::{
-    clamd_available, clamd_def, eicar, engine_def, free_port, Clamd,
-    EICAR_FOUND,
+    base64, clamd_available, clamd_def, eicar, engine_def, free_port, zip,
+    Clamd, EICAR_FOUND,
 };
 use qmvc_scanners::{clamd, scan, status, Answer};
 
@@ -60,32 +60,6 @@ fn plain(body: &[u8]) -> Vec<u8> {
     m
 }
 
-fn base64(data: &[u8]) -> String {
-    const ABC: &[u8] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for (i, chunk) in data.chunks(3).enumerate() {
-        if i > 0 && i % 19 == 0 {
-            out.push('\n');
-        }
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n =
-            (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for k in 0..4 {
-            if k <= chunk.len() {
-                out.push(ABC[((n >> (18 - 6 * k)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 /// Every byte but letters and digits as `=XX`, soft line breaks.
 fn quoted_printable(data: &[u8]) -> String {
     let mut out = String::new();
@@ -104,71 +78,6 @@ fn quoted_printable(data: &[u8]) -> String {
         out.push_str(&piece);
     }
     out
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc =
-                if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-        }
-    }
-    !crc
-}
-
-/// A zip archive holding `data` as `name`, stored (not compressed).
-fn stored_zip(name: &str, data: &[u8]) -> Vec<u8> {
-    let crc = crc32(data);
-    let size = data.len() as u32;
-    let name_len = name.len() as u16;
-    let mut z = Vec::new();
-    // Local file header.
-    z.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
-    z.extend_from_slice(&10u16.to_le_bytes()); // version needed
-    z.extend_from_slice(&0u16.to_le_bytes()); // flags
-    z.extend_from_slice(&0u16.to_le_bytes()); // stored
-    z.extend_from_slice(&0u16.to_le_bytes()); // time
-    z.extend_from_slice(&0x21u16.to_le_bytes()); // date
-    z.extend_from_slice(&crc.to_le_bytes());
-    z.extend_from_slice(&size.to_le_bytes());
-    z.extend_from_slice(&size.to_le_bytes());
-    z.extend_from_slice(&name_len.to_le_bytes());
-    z.extend_from_slice(&0u16.to_le_bytes());
-    z.extend_from_slice(name.as_bytes());
-    z.extend_from_slice(data);
-    let central = z.len() as u32;
-    // Central directory header.
-    z.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
-    z.extend_from_slice(&20u16.to_le_bytes()); // made by
-    z.extend_from_slice(&10u16.to_le_bytes()); // needed
-    z.extend_from_slice(&0u16.to_le_bytes());
-    z.extend_from_slice(&0u16.to_le_bytes());
-    z.extend_from_slice(&0u16.to_le_bytes());
-    z.extend_from_slice(&0x21u16.to_le_bytes());
-    z.extend_from_slice(&crc.to_le_bytes());
-    z.extend_from_slice(&size.to_le_bytes());
-    z.extend_from_slice(&size.to_le_bytes());
-    z.extend_from_slice(&name_len.to_le_bytes());
-    z.extend_from_slice(&0u16.to_le_bytes()); // extra
-    z.extend_from_slice(&0u16.to_le_bytes()); // comment
-    z.extend_from_slice(&0u16.to_le_bytes()); // disk
-    z.extend_from_slice(&0u16.to_le_bytes()); // internal attributes
-    z.extend_from_slice(&0u32.to_le_bytes()); // external attributes
-    z.extend_from_slice(&0u32.to_le_bytes()); // local header offset
-    z.extend_from_slice(name.as_bytes());
-    let central_size = z.len() as u32 - central;
-    // End of central directory.
-    z.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
-    z.extend_from_slice(&0u16.to_le_bytes());
-    z.extend_from_slice(&0u16.to_le_bytes());
-    z.extend_from_slice(&1u16.to_le_bytes());
-    z.extend_from_slice(&1u16.to_le_bytes());
-    z.extend_from_slice(&central_size.to_le_bytes());
-    z.extend_from_slice(&central.to_le_bytes());
-    z.extend_from_slice(&0u16.to_le_bytes());
-    z
 }
 
 /// A multipart message: a text part and one attachment part.
@@ -283,13 +192,13 @@ fn clamd_decodes_base64_zip_and_quoted_printable() {
     assert!(!contains(&b64, eicar()));
     assert_eq!(scan(&def, &b64, &spool), infected(EICAR_FOUND));
 
-    let zip = stored_zip("eicar.com", eicar());
-    assert!(contains(&zip, eicar()));
+    let archive = zip(&[("eicar.com", eicar())]);
+    assert!(contains(&archive, eicar()));
     let zipped = with_part(
         "Content-Type: application/zip; name=\"x.zip\"\n\
          Content-Transfer-Encoding: base64\n\
          Content-Disposition: attachment; filename=\"x.zip\"",
-        &base64(&zip),
+        &base64(&archive),
     );
     assert!(!contains(&zipped, eicar()));
     assert_eq!(scan(&def, &zipped, &spool), infected(EICAR_FOUND));
@@ -303,7 +212,7 @@ fn clamd_decodes_base64_zip_and_quoted_printable() {
     assert_eq!(scan(&def, &qp, &spool), infected(EICAR_FOUND));
 
     // The same carriers with harmless content are clean.
-    let harmless = stored_zip("hello.txt", b"Hello, Bob, nothing here.");
+    let harmless = zip(&[("hello.txt", b"Hello, Bob, nothing here.")]);
     let clean = with_part(
         "Content-Type: application/zip; name=\"x.zip\"\n\
          Content-Transfer-Encoding: base64",
