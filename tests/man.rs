@@ -108,6 +108,36 @@ fn qmvc_page_documents_every_option() {
 }
 
 #[test]
+fn aux_pages_document_every_option() {
+    let dir = Dir::new("man-aux-options");
+    for program in [
+        "qmvclog2html",
+        "virulator",
+        "qmvcmonth",
+        "webcalendar",
+        "qmvcportal",
+        "blockvirussender",
+    ] {
+        let text = page(&format!("man/{program}.8"));
+        let help = dir.aux(program, &["-h"]).run();
+        help.assert_code(0);
+        let usage = &help.stdout;
+        let letters = usage
+            .match_indices('-')
+            .filter_map(|(i, _)| usage[i + 1..].chars().next())
+            .filter(char::is_ascii_alphabetic);
+        for letter in letters.chain(['h']) {
+            let item = format!(".TP\n.B \\-{letter}\n");
+            let item_with_argument = format!(".TP\n.BI \\-{letter} ");
+            assert!(
+                text.contains(&item) || text.contains(&item_with_argument),
+                "{program}(8) has no .TP item for -{letter}"
+            );
+        }
+    }
+}
+
+#[test]
 fn qmvc_page_documents_the_exit_codes() {
     let text = page("man/qmvc.8");
     let section = text
