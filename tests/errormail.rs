@@ -55,6 +55,18 @@ qmvctest!(bit_1_line_over_998_octets, |dir: Dir| {
     assert_eq!(code(&dir, "header=strict\n", &good), 0);
 });
 
+qmvctest!(bit_1_date_grammar, |dir: Dir| {
+    // RFC 5322 section 3.3 with the obsolete forms of section 4.3.
+    let bad = Mail::new().header("Date", "yesterday afternoon").bytes();
+    check_bit(&dir, "header=strict\n", 1, &bad);
+    let resent = Mail::new().add_header("Resent-Date", "2026-12-06").bytes();
+    assert_eq!(code(&dir, "header=strict\n", &resent), 1);
+    for good in ["6 Dec 26 18:00 GMT", "Sun (day), 6 Dec 2026 18:00:00 EST"] {
+        let mail = Mail::new().header("Date", good).bytes();
+        assert_eq!(code(&dir, "header=strict\n", &mail), 0, "{good}");
+    }
+});
+
 qmvctest!(bit_2_date_required, |dir: Dir| {
     check_bit(
         &dir,

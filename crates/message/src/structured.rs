@@ -1,11 +1,11 @@
 /*!
-Syntax of the address fields of the top-level header, for strict header
-syntax (errormail bit 1): From, Sender, Reply-To, To, Cc and Bcc must parse
-as RFC 5322 address lists. mailparse does the parsing; this module bounds
-what it is given and turns a failure or a panic into a defect.
-
-(The Date field is only checked for presence: mailparse's date parser is
-lenient by design, it takes "yesterday" for a date.)
+Syntax of the structured fields of the top-level header, for strict
+header syntax (errormail bit 1): From, Sender, Reply-To, To, Cc and Bcc
+must parse as RFC 5322 address lists, and Date and Resent-Date must follow
+the RFC 5322 date-time grammar ([`crate::date`]). mailparse parses the
+addresses; this module bounds what it is given and turns a failure or a
+panic into a defect. (mailparse's date parser is lenient by design, it
+takes "yesterday" for a date, so dates have a grammar of their own.)
 */
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -16,6 +16,9 @@ use crate::Header;
 const ADDRESS_FIELDS: [&str; 6] =
     ["From", "Sender", "Reply-To", "To", "Cc", "Bcc"];
 
+/// Fields that hold a date-time (RFC 5322 section 3.6.1, 3.6.6).
+const DATE_FIELDS: [&str; 2] = ["Date", "Resent-Date"];
+
 /// Longest value handed to the parser: a longer address list is a defect
 /// of its own (no real one comes near).
 const MAX_VALUE: usize = 64 << 10;
@@ -24,6 +27,22 @@ const MAX_VALUE: usize = 64 << 10;
 pub(crate) fn defects(header: &Header<'_>) -> Vec<String> {
     let mut out = Vec::new();
     for field in &header.fields {
+        let is_date =
+            DATE_FIELDS.iter().any(|n| field.name.eq_ignore_ascii_case(n));
+        if is_date {
+            let why = match std::str::from_utf8(field.raw) {
+                Ok(value) if value.trim().is_empty() => None,
+                Ok(value) => crate::date::date_problem(value),
+                Err(_) => Some("raw 8-bit bytes in a date"),
+            };
+            if let Some(why) = why {
+                out.push(format!(
+                    "{}: not an RFC 5322 date ({why})",
+                    field.name
+                ));
+            }
+            continue;
+        }
         let is_address =
             ADDRESS_FIELDS.iter().any(|n| field.name.eq_ignore_ascii_case(n));
         if !is_address {
@@ -79,6 +98,8 @@ mod tests {
     fn bad_fields_are_defects() {
         assert_eq!(check("From: <<<@@@\n\n").len(), 1);
         assert_eq!(check("To: a@b, \"unclosed <c@d>\n\n").len(), 1);
+        assert_eq!(check("Date: yesterday afternoon\n\n").len(), 1);
+        assert_eq!(check("Resent-Date: 2003-07-01\n\n").len(), 1);
     }
 
     #[test]
