@@ -252,6 +252,38 @@ qmvctest!(filename_only_in_content_type, |dir: Dir| {
     assert_met(&dir, &with_attachment(part), "badfilename");
 });
 
+qmvctest!(filename_every_declared_name_counts, |dir: Dir| {
+    // The sender must not choose which of two names a check sees.
+    only(&dir, "badfilename", "badfilenames", "*.exe\n");
+    let both = harmless_part(&[
+        ("Content-Type", "application/octet-stream; name=\"invoice.exe\""),
+        ("Content-Disposition", "attachment; filename=\"invoice.pdf\""),
+    ]);
+    assert_met(&dir, &with_attachment(both), "badfilename");
+    let twice = harmless_part(&[
+        ("Content-Type", "application/octet-stream"),
+        (
+            "Content-Disposition",
+            "attachment; filename=\"a.pdf\"; filename=\"a.exe\"",
+        ),
+    ]);
+    assert_met(&dir, &with_attachment(twice), "badfilename");
+    let two_fields = harmless_part(&[
+        ("Content-Type", "application/octet-stream"),
+        ("Content-Disposition", "attachment; filename=\"a.pdf\""),
+        ("Content-Disposition", "attachment; filename=\"a.exe\""),
+    ]);
+    assert_met(&dir, &with_attachment(two_fields), "badfilename");
+});
+
+qmvctest!(filename_windows_suffixes_are_ignored, |dir: Dir| {
+    only(&dir, "badfilename", "badfilenames", "*.exe\n");
+    for name in ["a.exe.", "a.exe . .", "a.exe::$DATA", "a.exe:$DATA"] {
+        let part = Part::attachment(name, "application/octet-stream", b"x");
+        assert_met(&dir, &with_attachment(part), "badfilename");
+    }
+});
+
 qmvctest!(filename_lookalike_is_not_met, |dir: Dir| {
     only(&dir, "badfilename", "badfilenames", "*.exe\n");
     let part = Part::attachment("setup.exe.txt", "text/plain", b"hello\n");

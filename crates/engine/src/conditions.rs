@@ -212,8 +212,9 @@ pub(crate) fn badfilename(
 ) -> Vec<Match> {
     let mut names: Vec<(String, String)> = Vec::new();
     for part in &content.message.parts {
-        let Some(name) = &part.filename else { continue };
-        names.push((part.id.clone(), name.clone()));
+        for name in &part.names {
+            names.push((part.id.clone(), name.clone()));
+        }
     }
     for (index, part) in content.inspected() {
         if !archive::is_zip(content.head(index).0) {
@@ -247,11 +248,13 @@ pub(crate) fn badfilename(
         let lowered = name.to_lowercase();
         let base = lowered.rsplit(['/', '\\']).next().unwrap_or(&lowered);
         let mut hits = set.matches(&lowered);
-        if base != lowered {
-            hits.extend(set.matches(base));
-            hits.sort_unstable();
-            hits.dedup();
+        for variant in [base, windows_name(base)] {
+            if variant != lowered {
+                hits.extend(set.matches(variant));
+            }
         }
+        hits.sort_unstable();
+        hits.dedup();
         for hit in hits {
             let Some(glob) = profile.badfilenames.get(hit) else { continue };
             out.push(Match {
@@ -264,6 +267,23 @@ pub(crate) fn badfilename(
         }
     }
     out
+}
+
+/// `name` as Windows would open it: without an NTFS stream suffix
+/// (`:$DATA`, `::$DATA`) and without trailing dots and spaces, so that
+/// `a.exe.` and `a.exe::$DATA` meet `*.exe`.
+fn windows_name(name: &str) -> &str {
+    let mut name = name;
+    loop {
+        let before = name.len();
+        name = name.trim_end_matches(['.', ' ']);
+        if let Some(stem) = name.strip_suffix(":$data") {
+            name = stem.trim_end_matches(':');
+        }
+        if name.len() == before {
+            return name;
+        }
+    }
 }
 
 /// badmimetype: each attachment's magic type against badmimetypes.
@@ -461,7 +481,17 @@ fn glob(pattern: &str, text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::glob;
+    use super::{glob, windows_name};
+
+    #[test]
+    fn stream_suffixes_and_trailing_dots_go() {
+        assert_eq!(windows_name("a.exe."), "a.exe");
+        assert_eq!(windows_name("a.exe . ."), "a.exe");
+        assert_eq!(windows_name("a.exe::$data"), "a.exe");
+        assert_eq!(windows_name("a.exe:$data. "), "a.exe");
+        assert_eq!(windows_name("a.pdf"), "a.pdf");
+        assert_eq!(windows_name("..."), "");
+    }
 
     #[test]
     fn type_globs() {

@@ -33,7 +33,9 @@ mod structured;
 pub use decode::{decode_words, Decoded};
 pub use header::{Field, Header};
 pub use html::html_text;
-pub use mime::{Defect, DefectKind, Encoding, Message, Part, PartKind};
+pub use mime::{
+    Defect, DefectKind, Encoding, Message, Part, PartKind, MAX_NAMES,
+};
 
 /// Resource bounds for one message. Every one of them is a control-file
 /// setting (`limits`); the defaults suit a busy real server.

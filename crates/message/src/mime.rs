@@ -7,7 +7,7 @@ use memchr::memmem;
 
 use crate::decode::{self, to_utf8};
 use crate::header::MAX_FIELDS;
-use crate::params::Params;
+use crate::params::{Params, MAX_PARAMS};
 use crate::{Decoded, Header, Limits};
 
 /// Why a message is not strict MIME.
@@ -85,8 +85,14 @@ pub struct Part<'a> {
     pub disposition: Option<String>,
     /// Decoded file name: Content-Disposition `filename`, else
     /// Content-Type `name`; RFC 2231 (continuations, charsets) and
-    /// RFC 2047 decoded.
+    /// RFC 2047 decoded. The name shown; checks use [`Part::names`].
     pub filename: Option<String>,
+    /// Every name the part declares, without duplicates: each
+    /// `filename` of each Content-Disposition field, then each `name` of
+    /// each Content-Type field, in all their forms (RFC 2231 extended
+    /// and continued, plain with RFC 2047 words). The first is
+    /// [`Part::filename`]. At most [`MAX_NAMES`].
+    pub names: Vec<String>,
     /// The raw (still transfer-encoded) body of the part.
     pub body: &'a [u8],
 }
@@ -205,6 +211,10 @@ impl<'a> Message<'a> {
 /// Most header fields recorded over all parts of one message, so that
 /// thousands of parts with thousands of fields each cannot exhaust memory.
 const TOTAL_FIELDS: usize = 200_000;
+
+/// Most names one part records (see [`Part::names`]): a real part has one
+/// or two.
+pub const MAX_NAMES: usize = 16;
 
 /// A part found but not yet parsed.
 struct Pending<'a> {
@@ -335,6 +345,49 @@ impl<'a> Walk<'a, '_> {
         }
     }
 
+    /// Every name that `header` declares for its part (see
+    /// [`Part::names`]); a parameter list cut short is a limit defect.
+    fn declared_names(
+        &mut self,
+        header: &Header<'a>,
+        id: &str,
+    ) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for (field_name, param) in
+            [("content-disposition", "filename"), ("content-type", "name")]
+        {
+            for field in &header.fields {
+                if !field.name.eq_ignore_ascii_case(field_name) {
+                    continue;
+                }
+                let params = Params::parse(field.raw);
+                if params.dropped > 0 {
+                    let detail = format!(
+                        "{}: {} parameters past the first {MAX_PARAMS} \
+                         not read",
+                        field.name, params.dropped
+                    );
+                    self.defect(DefectKind::Limit, id, detail);
+                }
+                for name in params.get_all(param) {
+                    let name = name.trim();
+                    if name.is_empty() || names.iter().any(|n| n == name) {
+                        continue;
+                    }
+                    if names.len() >= MAX_NAMES {
+                        let detail = format!(
+                            "more than {MAX_NAMES} declared names not read"
+                        );
+                        self.defect(DefectKind::Limit, id, detail);
+                        return names;
+                    }
+                    names.push(name.to_owned());
+                }
+            }
+        }
+        names
+    }
+
     /// The part described by `header`, and its boundary if it is a
     /// multipart (empty otherwise).
     fn describe(
@@ -372,18 +425,8 @@ impl<'a> Walk<'a, '_> {
             .as_ref()
             .map(|d| d.value.clone())
             .filter(|d| !d.is_empty());
-        let filename = disposition_params
-            .as_ref()
-            .and_then(|d| d.get("filename"))
-            .map(|f| f.trim().to_owned())
-            .filter(|f| !f.is_empty())
-            .or_else(|| {
-                content_type
-                    .as_ref()
-                    .and_then(|c| c.get("name"))
-                    .map(|f| f.trim().to_owned())
-                    .filter(|f| !f.is_empty())
-            });
+        let names = self.declared_names(&header, &pending.id);
+        let filename = names.first().cloned();
         let encoding = match header.get("content-transfer-encoding") {
             None => Encoding::Identity,
             Some(field) => {
@@ -434,6 +477,7 @@ impl<'a> Walk<'a, '_> {
             encoding,
             disposition,
             filename,
+            names,
             body,
         };
         (part, boundary)

@@ -12,7 +12,14 @@ pub(crate) struct Params {
     /// The main value, lower-cased and trimmed (`multipart/mixed`).
     pub value: String,
     list: Vec<Param>,
+    /// Parameters past [`MAX_PARAMS`], not recorded.
+    pub dropped: usize,
 }
+
+/// Most parameters one field value records: real mail has a handful, and
+/// a hostile list of millions would otherwise cost memory many times its
+/// size. The rest are counted in [`Params::dropped`].
+pub(crate) const MAX_PARAMS: usize = 64;
 
 #[derive(Debug)]
 struct Param {
@@ -62,6 +69,7 @@ impl Params {
             String::from_utf8_lossy(text.get(start..pos).unwrap_or_default())
                 .to_lowercase();
         let mut list = Vec::new();
+        let mut dropped = 0;
         loop {
             pos = skip_separators(text, pos);
             if pos >= text.len() {
@@ -92,12 +100,17 @@ impl Params {
                 value = trim(text.get(pos..end).unwrap_or_default()).to_vec();
                 pos = end;
             }
-            if !name.is_empty() {
-                let name = String::from_utf8_lossy(name).to_ascii_lowercase();
-                list.push(Param { name, value });
+            if name.is_empty() {
+                continue;
             }
+            if list.len() >= MAX_PARAMS {
+                dropped += 1;
+                continue;
+            }
+            let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+            list.push(Param { name, value });
         }
-        Params { value, list }
+        Params { value, list, dropped }
     }
 
     /// The raw bytes of the plain parameter `name` (lower-case), without
@@ -118,6 +131,30 @@ impl Params {
             return Some(v);
         }
         self.raw(name).map(decode_words)
+    }
+
+    /// Every decoded value that parameter `name` (lower-case) has: each
+    /// RFC 2231 extended value, the continuation, and each plain copy, in
+    /// that order, without duplicates. A sender who names a part twice
+    /// must not choose which name a check sees.
+    pub fn get_all(&self, name: &str) -> Vec<String> {
+        let extended = format!("{name}*");
+        let mut out: Vec<String> = Vec::new();
+        let mut add = |v: String| {
+            if !out.contains(&v) {
+                out.push(v);
+            }
+        };
+        for p in self.list.iter().filter(|p| p.name == extended) {
+            add(extended_value(&p.value));
+        }
+        if let Some(v) = self.continued(name) {
+            add(v);
+        }
+        for p in self.list.iter().filter(|p| p.name == name) {
+            add(decode_words(&p.value));
+        }
+        out
     }
 
     /// RFC 2231 section 3 and 4.1: the sections `name*0`, `name*1`, ...
@@ -313,6 +350,24 @@ mod tests {
         assert_eq!(p.get("name").as_deref(), Some("a"));
         let p = Params::parse(b"a; name*1=a; name*01=b");
         assert_eq!(p.get("name"), None);
+    }
+
+    #[test]
+    fn every_copy_of_a_name() {
+        let p = Params::parse(
+            b"attachment; filename=\"a.pdf\"; filename*=UTF-8''b%2Eexe; \
+              filename=c.scr; filename=\"a.pdf\"",
+        );
+        assert_eq!(p.get_all("filename"), ["b.exe", "a.pdf", "c.scr"]);
+        assert_eq!(p.get("filename").as_deref(), Some("b.exe"));
+    }
+
+    #[test]
+    fn parameter_lists_are_bounded() {
+        let raw = "application/x; a=b".repeat(1) + &"; x=y".repeat(10_000);
+        let p = Params::parse(raw.as_bytes());
+        assert_eq!(p.list.len(), MAX_PARAMS);
+        assert_eq!(p.dropped, 10_001 - MAX_PARAMS);
     }
 
     #[test]
