@@ -364,7 +364,7 @@ mod tests {
 
     #[test]
     fn parameter_lists_are_bounded() {
-        let raw = "application/x; a=b".repeat(1) + &"; x=y".repeat(10_000);
+        let raw = "application/x; a=b".to_string() + &"; x=y".repeat(10_000);
         let p = Params::parse(raw.as_bytes());
         assert_eq!(p.list.len(), MAX_PARAMS);
         assert_eq!(p.dropped, 10_001 - MAX_PARAMS);
