@@ -221,7 +221,8 @@ pub(crate) fn badfilename(
             continue;
         }
         let whole = part.decode(content.limits.scan_size);
-        let listing = archive::list_zip(&whole.bytes, content.limits);
+        let listing =
+            archive::list_zip(&whole.bytes, content.limits, &content.inflate);
         if let Some(why) = listing.truncated {
             skipped
                 .push(format!("part {}: archive listing cut: {why}", part.id));

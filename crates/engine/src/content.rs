@@ -5,6 +5,7 @@ each worked out at most once per part and only when a condition asks.
 
 use std::cell::OnceCell;
 
+use qmvc_message::archive::Budget;
 use qmvc_message::loader::{self, LoaderType};
 use qmvc_message::{magic, Limits, Message, Part, PartKind};
 
@@ -34,6 +35,8 @@ pub(crate) struct Facts {
 pub(crate) struct Content<'m, 'a> {
     pub(crate) message: &'m Message<'a>,
     pub(crate) limits: &'m Limits,
+    /// What may still be inflated from the message's archives.
+    pub(crate) inflate: Budget,
     facts: Vec<Facts>,
 }
 
@@ -43,7 +46,8 @@ impl<'m, 'a> Content<'m, 'a> {
         limits: &'m Limits,
     ) -> Content<'m, 'a> {
         let facts = message.parts.iter().map(|_| Facts::default()).collect();
-        Content { message, limits, facts }
+        let inflate = Budget::new(limits.archive_bytes);
+        Content { message, limits, inflate, facts }
     }
 
     /// The parts whose content type and loader type are worth knowing,

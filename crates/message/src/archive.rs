@@ -3,6 +3,7 @@ Member names of zip archives, nested archives followed to a bounded depth.
 */
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::io::{Cursor, Read};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -35,6 +36,34 @@ pub struct Member {
     pub path: Vec<String>,
 }
 
+/// What may still be inflated from archives for one message: the
+/// `limits` key `archivebytes`. Every byte inflated from every archive of
+/// the message counts against it, whatever part or nesting level it came
+/// from, so that no arrangement of many small bombs costs more CPU than
+/// one large one. Once it is used up, nested archives are no longer
+/// opened and the listing says so ([`Listing::truncated`]).
+#[derive(Debug)]
+pub struct Budget {
+    left: Cell<usize>,
+}
+
+impl Budget {
+    /// A budget of `bytes`.
+    pub fn new(bytes: usize) -> Budget {
+        Budget { left: Cell::new(bytes) }
+    }
+
+    /// The bytes that may still be inflated.
+    pub fn left(&self) -> usize {
+        self.left.get()
+    }
+
+    /// Counts `bytes` inflated.
+    fn charge(&self, bytes: usize) {
+        self.left.set(self.left.get().saturating_sub(bytes));
+    }
+}
+
 /// Whether `bytes` start like a zip archive (local file header or empty
 /// archive signature).
 pub fn is_zip(bytes: &[u8]) -> bool {
@@ -42,24 +71,20 @@ pub fn is_zip(bytes: &[u8]) -> bool {
 }
 
 /// Lists the members of the zip archive `bytes`, and of zip archives
-/// inside it to [`Limits::archive_depth`].
-pub fn list_zip(bytes: &[u8], limits: &Limits) -> Listing {
+/// inside it to [`Limits::archive_depth`], inflating at most what is
+/// `budget` (the message's, shared by all its archives) allows.
+pub fn list_zip(bytes: &[u8], limits: &Limits, budget: &Budget) -> Listing {
     let mut listing = Listing::default();
     // The zip reader is careful, but this is attacker input: a panic in
     // it must not take the delivery down.
     let walked = catch_unwind(AssertUnwindSafe(|| {
-        walk(bytes, limits, &mut listing);
+        walk(bytes, limits, budget, &mut listing);
     }));
     if walked.is_err() && listing.error.is_none() {
         listing.error = Some("the zip reader failed".to_owned());
     }
     listing
 }
-
-/// Nested archives are read into memory; all of them together get this
-/// many times [`Limits::archive_member_size`], so that a thousand small
-/// members that each inflate to the bound cannot take minutes.
-const TOTAL_FACTOR: usize = 4;
 
 /// An archive still to list.
 struct Pending<'b> {
@@ -68,8 +93,12 @@ struct Pending<'b> {
     depth: usize,
 }
 
-fn walk(bytes: &[u8], limits: &Limits, listing: &mut Listing) {
-    let mut budget = limits.archive_member_size.saturating_mul(TOTAL_FACTOR);
+fn walk(
+    bytes: &[u8],
+    limits: &Limits,
+    budget: &Budget,
+    listing: &mut Listing,
+) {
     let mut stack = vec![Pending {
         bytes: Cow::Borrowed(bytes),
         path: Vec::new(),
@@ -103,11 +132,22 @@ fn walk(bytes: &[u8], limits: &Limits, listing: &mut Listing) {
             let mut inner = pending.path.clone();
             inner.push(name.clone());
             listing.members.push(Member { name, path: pending.path.clone() });
-            let room = limits.archive_member_size.min(budget);
+            let room = limits.archive_member_size.min(budget.left());
             let deep = pending.depth >= limits.archive_depth;
-            match read_nested(&mut archive, index, (!deep).then_some(room)) {
+            let found =
+                read_nested(&mut archive, index, (!deep).then_some(room));
+            budget.charge(found.inflated);
+            match found.nested {
                 Nested::No => {}
                 Nested::Failed(e) => note(&mut listing.error, &inner, &e),
+                Nested::TooLarge if room < limits.archive_member_size => {
+                    let what = format!(
+                        "not opened: the message's budget of {} inflated \
+                         bytes (archivebytes) is used up",
+                        limits.archive_bytes
+                    );
+                    note(&mut listing.truncated, &inner, &what);
+                }
                 Nested::TooLarge => {
                     let what = format!("larger than {room} bytes");
                     note(&mut listing.truncated, &inner, &what);
@@ -120,7 +160,6 @@ fn walk(bytes: &[u8], limits: &Limits, listing: &mut Listing) {
                     note(&mut listing.truncated, &inner, &what);
                 }
                 Nested::Yes(data) => {
-                    budget = budget.saturating_sub(data.len());
                     nested.push(Pending {
                         bytes: Cow::Owned(data),
                         path: inner,
@@ -148,6 +187,13 @@ enum Nested {
     Failed(String),
 }
 
+/// What a member turned out to be, and how many bytes were inflated to
+/// find out (every one of them is charged to the budget).
+struct Found {
+    nested: Nested,
+    inflated: usize,
+}
+
 /// Reads member `index` if it is a zip archive itself (its name ends in
 /// `.zip` or its content starts like one), at most `room` bytes; with no
 /// room it only finds out whether it is one.
@@ -155,6 +201,25 @@ fn read_nested(
     archive: &mut ZipArchive<Cursor<&[u8]>>,
     index: usize,
     room: Option<usize>,
+) -> Found {
+    let mut data = Vec::new();
+    let nested = inflate_nested(archive, index, room, &mut data);
+    let inflated = data.len();
+    let nested = match nested {
+        // The bytes are in `data`, not yet in the variant.
+        Nested::Yes(_) => Nested::Yes(data),
+        other => other,
+    };
+    Found { nested, inflated }
+}
+
+/// [`read_nested`] into `data`; `Nested::Yes` comes back empty, the
+/// bytes are in `data`.
+fn inflate_nested(
+    archive: &mut ZipArchive<Cursor<&[u8]>>,
+    index: usize,
+    room: Option<usize>,
+    data: &mut Vec<u8>,
 ) -> Nested {
     let named_zip = archive
         .name_for_index(index)
@@ -166,27 +231,26 @@ fn read_nested(
         Err(e) if named_zip => return Nested::Failed(e.to_string()),
         Err(_) => return Nested::No,
     };
-    let mut data = Vec::new();
-    if let Err(e) = (&mut file).take(4).read_to_end(&mut data) {
+    if let Err(e) = (&mut file).take(4).read_to_end(data) {
         return match named_zip {
             true => Nested::Failed(e.to_string()),
             false => Nested::No,
         };
     }
-    if !named_zip && !is_zip(&data) {
+    if !named_zip && !is_zip(data) {
         return Nested::No;
     }
     let Some(room) = room else { return Nested::Unread };
     // One byte more than allowed tells a member at the bound from one
     // beyond it; `take` stops a zip bomb there.
     let want = room.saturating_sub(data.len()).saturating_add(1) as u64;
-    if let Err(e) = (&mut file).take(want).read_to_end(&mut data) {
+    if let Err(e) = (&mut file).take(want).read_to_end(data) {
         return Nested::Failed(e.to_string());
     }
     if data.len() > room {
         return Nested::TooLarge;
     }
-    Nested::Yes(data)
+    Nested::Yes(Vec::new())
 }
 
 /// Records `what` for the archive at `path` in `slot`: the first note

@@ -58,6 +58,9 @@ pub struct Limits {
     /// Largest decompressed member read from a zip archive to look inside
     /// it (nested archives only; names are listed without decompressing).
     pub archive_member_size: usize,
+    /// Most bytes inflated from all archives of one message together
+    /// ([`archive::Budget`]).
+    pub archive_bytes: usize,
 }
 
 impl Default for Limits {
@@ -69,6 +72,7 @@ impl Default for Limits {
             archive_members: 1_000,
             archive_depth: 3,
             archive_member_size: 16 << 20,
+            archive_bytes: 256 << 20,
         }
     }
 }

@@ -274,7 +274,11 @@ fn zip_members() {
         assert_eq!(types(a[0])[0], "application/zip");
         let bytes = a[0].decode(usize::MAX).bytes;
         assert!(archive::is_zip(&bytes));
-        archive::list_zip(&bytes, &Limits::default())
+        archive::list_zip(
+            &bytes,
+            &Limits::default(),
+            &archive::Budget::new(256 << 20),
+        )
     };
     let l = listing("30-zip-setup-exe.eml");
     let names: Vec<_> = l.members.iter().map(|m| m.name.as_str()).collect();

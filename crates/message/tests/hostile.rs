@@ -31,7 +31,11 @@ fn exercise(part: &Part<'_>) {
         let _ = loader::plausible(&decoded.bytes);
         let _ = loader::detect(&decoded.bytes);
         if archive::is_zip(&decoded.bytes) {
-            let _ = archive::list_zip(&decoded.bytes, &Limits::default());
+            let _ = archive::list_zip(
+                &decoded.bytes,
+                &Limits::default(),
+                &archive::Budget::new(256 << 20),
+            );
         }
     }
 }
@@ -370,7 +374,11 @@ fn random_binaries() {
         let seed = rng.below(seeds.len());
         let bytes = mutated(&mut rng, &seeds[seed]);
         let _ = loader::detect(&bytes);
-        let _ = archive::list_zip(&bytes, &Limits::default());
+        let _ = archive::list_zip(
+            &bytes,
+            &Limits::default(),
+            &archive::Budget::new(256 << 20),
+        );
         if round % 10 == 0 {
             let types = magic::detect(&bytes);
             assert!(!types.is_empty());

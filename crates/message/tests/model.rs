@@ -251,7 +251,11 @@ fn nested_zips() {
         inner = zip_of(&[(&name, b"x"), (&nested, &inner)], stored);
     }
     let limits = Limits::default();
-    let l = archive::list_zip(&inner, &limits);
+    let l = archive::list_zip(
+        &inner,
+        &limits,
+        &archive::Budget::new(limits.archive_bytes),
+    );
     let names: Vec<String> = l
         .members
         .iter()
@@ -276,7 +280,11 @@ fn nested_zips() {
     // Content that is a zip under another name is followed too.
     let hidden = zip_of(&[("a.exe", b"MZ")], CompressionMethod::Deflated);
     let outer = zip_of(&[("data.bin", &hidden)], CompressionMethod::Deflated);
-    let l = archive::list_zip(&outer, &limits);
+    let l = archive::list_zip(
+        &outer,
+        &limits,
+        &archive::Budget::new(limits.archive_bytes),
+    );
     assert_eq!(l.members.len(), 2);
     assert_eq!(l.members[1].name, "a.exe");
     assert_eq!(l.members[1].path, ["data.bin"]);
@@ -289,7 +297,11 @@ fn zip_bounds() {
         names.iter().map(|n| (n.as_str(), &b""[..])).collect();
     let many = zip_of(&entries, CompressionMethod::Stored);
     let limits = Limits { archive_members: 20, ..Limits::default() };
-    let l = archive::list_zip(&many, &limits);
+    let l = archive::list_zip(
+        &many,
+        &limits,
+        &archive::Budget::new(limits.archive_bytes),
+    );
     assert_eq!(l.members.len(), 20);
     assert!(l.truncated.is_some());
 
@@ -299,21 +311,100 @@ fn zip_bounds() {
     drop(zeros);
     assert!(bomb.len() < 1 << 20);
     let limits = Limits { archive_member_size: 1 << 20, ..Limits::default() };
-    let l = archive::list_zip(&bomb, &limits);
+    let l = archive::list_zip(
+        &bomb,
+        &limits,
+        &archive::Budget::new(limits.archive_bytes),
+    );
     assert_eq!(l.members.len(), 1);
     assert!(l.truncated.is_some_and(|t| t.contains("bomb.zip")));
 
-    let l = archive::list_zip(b"PK\x03\x04 not really a zip", &limits);
+    let l = archive::list_zip(
+        b"PK\x03\x04 not really a zip",
+        &limits,
+        &archive::Budget::new(limits.archive_bytes),
+    );
     assert!(l.error.is_some() && l.members.is_empty());
     let good = zip_of(&[("a.txt", b"hello")], CompressionMethod::Deflated);
-    let l = archive::list_zip(&good[..good.len() - 10], &limits);
+    let l = archive::list_zip(
+        &good[..good.len() - 10],
+        &limits,
+        &archive::Budget::new(limits.archive_bytes),
+    );
     assert!(l.error.is_some());
-    let l = archive::list_zip(b"", &limits);
+    let l = archive::list_zip(
+        b"",
+        &limits,
+        &archive::Budget::new(limits.archive_bytes),
+    );
     assert!(l.error.is_some());
     // A damaged nested archive is an error of the listing.
     let outer =
         zip_of(&[("in.zip", b"PK\x03\x04broken")], CompressionMethod::Stored);
-    let l = archive::list_zip(&outer, &limits);
+    let l = archive::list_zip(
+        &outer,
+        &limits,
+        &archive::Budget::new(limits.archive_bytes),
+    );
     assert_eq!(l.members.len(), 1);
     assert!(l.error.is_some_and(|e| e.starts_with("in.zip: ")));
+}
+
+#[test]
+fn one_inflate_budget_per_message() {
+    // Ten archives, each holding a nested zip of 1 MiB: a budget of
+    // 3 MiB opens three of them, charged across listings, then stops.
+    let filler = vec![b'a'; 1 << 20];
+    let inner = zip_of(&[("a.txt", &filler)], CompressionMethod::Stored);
+    let outer = zip_of(&[("in.zip", &inner)], CompressionMethod::Deflated);
+    let limits = Limits { archive_bytes: 3 << 20, ..Limits::default() };
+    let budget = archive::Budget::new(limits.archive_bytes);
+    let mut opened = 0;
+    let mut refused = 0;
+    for _ in 0..10 {
+        let l = archive::list_zip(&outer, &limits, &budget);
+        match l.truncated {
+            None => {
+                assert_eq!(l.members.len(), 2);
+                opened += 1;
+            }
+            Some(why) => {
+                assert!(why.contains("archivebytes"), "{why}");
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!((opened, refused), (2, 8), "{}", budget.left());
+    // A member found too large is charged too: nothing is free.
+    let limits = Limits {
+        archive_member_size: 1 << 19,
+        archive_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    let budget = archive::Budget::new(limits.archive_bytes);
+    let l = archive::list_zip(&outer, &limits, &budget);
+    assert!(l.truncated.is_some());
+    assert!(budget.left() <= (1 << 20) - (1 << 19), "{}", budget.left());
+}
+
+#[test]
+fn many_bombs_cost_one_budget() {
+    // A 31 MB message could hold some 2000 archives each with a nested
+    // 16 MiB bomb: with a budget per listing that was 32 GB to inflate.
+    // One budget per message stops it at archivebytes.
+    let zeros = vec![0u8; 16 << 20];
+    let bomb = zip_of(&[("bomb.zip", &zeros)], CompressionMethod::Deflated);
+    drop(zeros);
+    let limits = Limits::default();
+    let budget = archive::Budget::new(limits.archive_bytes);
+    let start = std::time::Instant::now();
+    let mut cut = 0;
+    for _ in 0..2000 {
+        let l = archive::list_zip(&bomb, &limits, &budget);
+        cut += usize::from(l.truncated.is_some());
+    }
+    let bound = if cfg!(debug_assertions) { 60 } else { 1 };
+    assert!(start.elapsed().as_secs() < bound, "{:?}", start.elapsed());
+    assert_eq!(budget.left(), 0);
+    assert!(cut >= 1984, "{cut}");
 }

@@ -52,7 +52,7 @@ fn to_usize(value: u64) -> usize {
 }
 
 /// Every key of `limits`.
-const KEYS: [Key; 7] = [
+const KEYS: [Key; 8] = [
     Key {
         name: "scansize",
         unit: Unit::Bytes,
@@ -96,6 +96,13 @@ const KEYS: [Key; 7] = [
         set: |s, v| s.message.archive_member_size = to_usize(v),
     },
     Key {
+        name: "archivebytes",
+        unit: Unit::Bytes,
+        min: 0,
+        max: u64::MAX,
+        set: |s, v| s.message.archive_bytes = to_usize(v),
+    },
+    Key {
         name: "commandtimeout",
         unit: Unit::Seconds,
         min: 1,
@@ -106,7 +113,7 @@ const KEYS: [Key; 7] = [
 
 /// The keys, for messages.
 const KEY_WORDS: &str = "scansize, mimedepth, parts, archivemembers, \
-     archivedepth, archivemembersize, commandtimeout";
+     archivedepth, archivemembersize, archivebytes, commandtimeout";
 
 /// Parses `limits` over the defaults. A later line for the same key wins;
 /// lint reports the repetition.
