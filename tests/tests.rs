@@ -57,3 +57,5 @@ mod aux_month;
 // Every generated page in headless Chromium: no script runs, no console
 // error, hostile values shown as text; screenshots.
 mod aux_browser;
+// Exit codes with standard output and error closed or a broken pipe.
+mod streams;
