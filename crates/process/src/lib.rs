@@ -31,6 +31,7 @@ pipe delays the answer by at most [`OUTPUT_GRACE`] and is not waited for.
 
 mod child;
 mod pipes;
+pub mod stdio;
 
 use std::ffi::OsStr;
 use std::fmt;
