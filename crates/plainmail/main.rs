@@ -86,7 +86,14 @@ fn run() -> u8 {
     let pieces = collect::pieces(&message);
     let text = render::text(pieces, truncated);
     let host = qmvc_notify::local_host();
-    let forward = compose::forward(&message.header, &text, &address, &host);
+    let forward =
+        match compose::forward(&message.header, &text, &address, &host) {
+            Ok(forward) => forward,
+            Err(why) => {
+                eprintln!("plainmail: cannot forward to {address}: {why}");
+                return EXIT_FAILURE;
+            }
+        };
     let injector = match injector() {
         Ok(injector) => injector,
         Err(why) => {

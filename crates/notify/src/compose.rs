@@ -17,20 +17,17 @@ inline partials are refused (no recursion), and the rendered text may
 not pass [`MAX_RENDERED`] bytes.
 */
 
-use std::fmt::Write as _;
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use handlebars::{
     no_escape, Context, Decorator, Handlebars, RenderContext, RenderError,
     RenderErrorReason, Template,
 };
 
-use crate::headers::{
-    check_address_field, is_breaking, safe_host, subject_field,
-};
-use crate::{Facts, Finding};
+use crate::error::{ComposeError, TemplateError};
+use crate::headers::is_breaking;
+use crate::outgoing::MAX_LINE;
+use crate::{AutoSubmitted, Facts, Finding, Outgoing};
 
 /// Most bytes a rendered Subject line or body may have.
 pub(crate) const MAX_RENDERED: usize = 1 << 20;
@@ -40,9 +37,6 @@ pub(crate) const MAX_TEXT: usize = 16 << 10;
 
 /// Most findings and most virus names that a template sees.
 pub(crate) const MAX_LIST: usize = 1000;
-
-/// Longest body line (RFC 5322 section 2.1.1, without the line end).
-const MAX_LINE: usize = 998;
 
 /// A template split into its Subject line and its body, with the line
 /// numbers at which each starts in the file (for error messages).
@@ -59,36 +53,16 @@ pub(crate) fn compose(
     facts: &Facts,
     from: &str,
     to: &str,
-) -> Result<Vec<u8>, String> {
-    check_address_field("From", from)?;
-    check_address_field("To", to)?;
+) -> Result<Vec<u8>, ComposeError> {
+    let outgoing = Outgoing::new(from, to, AutoSubmitted::Replied)?;
     let (subject, body) = render(template, facts)?;
-    let body = clean_body(&body);
-    let mut out = String::with_capacity(body.len() + 512);
-    out.push_str("Date: ");
-    out.push_str(&date());
-    out.push_str("\nMessage-ID: ");
-    out.push_str(&message_id(&facts.host));
-    out.push_str("\nFrom: ");
-    out.push_str(from);
-    out.push_str("\nTo: ");
-    out.push_str(to);
-    out.push('\n');
-    out.push_str(&subject_field(&subject));
-    out.push_str("Auto-Submitted: auto-replied\n");
-    out.push_str("MIME-Version: 1.0\n");
-    out.push_str("Content-Type: text/plain; charset=utf-8\n");
-    out.push_str("Content-Transfer-Encoding: ");
-    out.push_str(if body.is_ascii() { "7bit" } else { "8bit" });
-    out.push_str("\n\n");
-    out.push_str(&body);
-    Ok(out.into_bytes())
+    Ok(outgoing.host(&facts.host).subject(&subject).build(&clean_body(&body)))
 }
 
 /// Checks a template: its layout, its syntax, and that it renders with
 /// facts in which every field is set (so that an unknown variable shows
 /// up, unless it hides in a branch that such facts do not take).
-pub(crate) fn check(template: &str) -> Result<(), String> {
+pub(crate) fn check(template: &str) -> Result<(), TemplateError> {
     let finding = Finding {
         condition: "badfilename".into(),
         pattern: "*.exe".into(),
@@ -129,7 +103,10 @@ pub(crate) fn check(template: &str) -> Result<(), String> {
 }
 
 /// The rendered Subject (without `Subject:`) and body of `template`.
-fn render(template: &str, facts: &Facts) -> Result<(String, String), String> {
+fn render(
+    template: &str,
+    facts: &Facts,
+) -> Result<(String, String), TemplateError> {
     let parts = split(template)?;
     let facts = bounded(facts);
     let registry = registry();
@@ -176,27 +153,31 @@ fn render_part(
     facts: &BoundedFacts,
     first_line: usize,
     column_shift: usize,
-) -> Result<String, String> {
-    let at = |line: usize, column: usize| {
-        let column = if line == 1 { column + column_shift } else { column };
-        format!(
-            "line {}, column {column}: ",
-            (first_line + line).saturating_sub(1)
-        )
+) -> Result<String, TemplateError> {
+    let at = |place: Option<(usize, usize)>, reason: String| match place {
+        Some((line, column)) => TemplateError {
+            line: Some((first_line + line).saturating_sub(1)),
+            column: Some(if line == 1 {
+                column + column_shift
+            } else {
+                column
+            }),
+            reason,
+        },
+        None => TemplateError::whole(reason),
     };
     if let Err(e) = Template::compile(source) {
-        let place = e.pos().map(|(l, c)| at(l, c)).unwrap_or_default();
-        return Err(format!("{place}{}", e.reason()));
+        return Err(at(e.pos(), e.reason().to_string()));
     }
     let mut out = Capped { buf: Vec::new() };
     match registry.render_template_to_write(source, facts, &mut out) {
         Ok(()) => Ok(String::from_utf8_lossy(&out.buf).into_owned()),
         Err(e) => {
             let place = match (e.line_no, e.column_no) {
-                (Some(l), Some(c)) => at(l, c),
-                _ => String::new(),
+                (Some(l), Some(c)) => Some((l, c)),
+                _ => None,
             };
-            Err(format!("{place}{}", describe(e.reason())))
+            Err(at(place, describe(e.reason())))
         }
     }
 }
@@ -236,16 +217,17 @@ impl io::Write for Capped {
 }
 
 /// Splits `template` into the Subject line and the body.
-fn split(template: &str) -> Result<Parts<'_>, String> {
+fn split(template: &str) -> Result<Parts<'_>, TemplateError> {
     let text = template.strip_prefix('\u{feff}').unwrap_or(template);
     let mut rest = text;
     let mut line_no = 1;
     // Leading blank lines and Handlebars comments.
     let subject = loop {
         let Some((line, after)) = next_line(rest) else {
-            return Err("the template is empty: it must start with a \
-                        \"Subject:\" line"
-                .into());
+            return Err(TemplateError::whole(
+                "the template is empty: it must start with a \"Subject:\" \
+                 line",
+            ));
         };
         let trimmed = line.trim();
         if trimmed.is_empty() || one_line_comment(trimmed) {
@@ -266,9 +248,10 @@ fn split(template: &str) -> Result<Parts<'_>, String> {
                 scan = a;
             }
             let Some(after_comment) = found else {
-                return Err(format!(
-                    "line {line_no}: the comment \"{{{{!--\" is not closed \
-                     by \"--}}}}\" at the end of a line"
+                return Err(TemplateError::at_line(
+                    line_no,
+                    "the comment \"{{!--\" is not closed by \"--}}\" at \
+                     the end of a line",
                 ));
             };
             rest = after_comment;
@@ -277,9 +260,9 @@ fn split(template: &str) -> Result<Parts<'_>, String> {
             let start = line.trim_start();
             let Some(value) = strip_prefix_ignore_case(start, "subject:")
             else {
-                return Err(format!(
-                    "line {line_no}: the template must start with a \
-                     \"Subject:\" line"
+                return Err(TemplateError::at_line(
+                    line_no,
+                    "the template must start with a \"Subject:\" line",
                 ));
             };
             rest = after;
@@ -288,15 +271,16 @@ fn split(template: &str) -> Result<Parts<'_>, String> {
     };
     let subject_line = line_no;
     match next_line(rest) {
-        None => Err(format!(
-            "line {}: an empty line and the body must follow the Subject \
-             line",
-            subject_line + 1
+        None => Err(TemplateError::at_line(
+            subject_line + 1,
+            "an empty line and the body must follow the Subject line",
         )),
-        Some((line, _)) if !line.trim().is_empty() => Err(format!(
-            "line {}: the Subject line must be followed by an empty line",
-            subject_line + 1
-        )),
+        Some((line, _)) if !line.trim().is_empty() => {
+            Err(TemplateError::at_line(
+                subject_line + 1,
+                "the Subject line must be followed by an empty line",
+            ))
+        }
         Some((_, body)) => Ok(Parts {
             subject: subject.trim_end_matches(['\r', '\n']),
             subject_line,
@@ -469,33 +453,6 @@ fn wrap_at(line: &str) -> (&str, &str) {
     (
         line.get(..split).unwrap_or_default(),
         line.get(split..).unwrap_or_default(),
-    )
-}
-
-/// Now as an RFC 5322 date in local time with its zone.
-pub fn date() -> String {
-    let now = chrono::Local::now();
-    let mut out = String::with_capacity(32);
-    if write!(out, "{}", now.format("%a, %-d %b %Y %H:%M:%S %z")).is_err() {
-        out.clear();
-        out.push_str(&now.to_rfc2822());
-    }
-    out
-}
-
-/// A new `<UNIQUE@HOST>`: time to the nanosecond, process id, and a
-/// counter for several notifications of one process.
-pub fn message_id(host: &str) -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let since =
-        SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    format!(
-        "<{}.{:09}.{}.{count}.qmvc@{}>",
-        since.as_secs(),
-        since.subsec_nanos(),
-        std::process::id(),
-        safe_host(host)
     )
 }
 

@@ -1,6 +1,14 @@
 /*!
-blockvirussender: the senders of many virusmails into qmail's
-`control/badmailfrom`, so that qmail-smtpd refuses their next message.
+blockvirussender (blockvirussender(8)): the senders of many virusmails
+into qmail's `control/badmailfrom`, so that qmail-smtpd refuses their
+next message.
+
+This crate owns that program: reading virulator's sender list, merging
+it into badmailfrom (which senders badmailfrom already refuses is
+qmvc-qmail's), replacing the file atomically under a lock, and the
+report to the admin (built by qmvc-notify's [`qmvc_notify::Outgoing`],
+sent by [`qmvc_notify::inject`]). The binary under `crates/aux/` only
+calls [`main`].
 
 It reads the list virulator writes (`COUNT SENDER` a line,
 `topvirus_Sender1`) and appends each sender with at least `-n` virusmails
@@ -17,7 +25,8 @@ qmail's `control/`. With an ADMIN address the news goes to ADMIN through
 the injector of the system layer.
 */
 
-use std::collections::HashSet;
+#![deny(missing_docs)]
+
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::fs::{self, DirBuilder, File, Permissions};
@@ -27,8 +36,10 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::{self, Failure};
-use crate::output;
+use qmvc_notify::{AutoSubmitted, Outgoing};
+use qmvc_qmail::badmailfrom::Badmailfrom;
+use qmvc_report::cli::{self, Failure};
+use qmvc_report::output;
 
 const PROGRAM: &str = "blockvirussender";
 const USAGE: &str = "blockvirussender [-n N] [-f FILE] [-q QMAILDIR] [ADMIN]";
@@ -112,7 +123,9 @@ fn options(args: &[OsString]) -> Result<Option<Options>, Failure> {
     };
     let list = path(
         "f",
-        cli::system_layer().join("html").join(crate::names::TOPVIRUS_SENDERS),
+        cli::system_layer()
+            .join("html")
+            .join(qmvc_report::names::TOPVIRUS_SENDERS),
     )?;
     let qmail = path("q", PathBuf::from(QMAIL_DEFAULT))?;
     let admin = match m.free.as_slice() {
@@ -161,7 +174,7 @@ fn run(options: &Options) -> Result<(), Failure> {
         }
     };
     if let (Some(admin), Some(injector)) = (&options.admin, injector) {
-        let message = report(admin, &added, options, &badmailfrom);
+        let message = report(admin, &added, options, &badmailfrom)?;
         qmvc_notify::inject(&injector, admin, &message, INJECT_TIMEOUT)
             .map_err(|why| {
                 Failure::failed(format!(
@@ -301,25 +314,14 @@ pub fn merge(
     candidates: &[Candidate],
     comment: &str,
 ) -> Option<Merged> {
-    let mut blocked: HashSet<String> = old
-        .split(|&b| b == b'\n')
-        .map(|line| {
-            // qmail's control_readfile strips trailing blanks only.
-            String::from_utf8_lossy(line.trim_ascii_end()).to_ascii_lowercase()
-        })
-        .filter(|line| !line.is_empty())
-        .collect();
+    let mut blocked = Badmailfrom::parse(old);
     let mut added = Vec::new();
     for candidate in candidates {
         let address = candidate.address.to_ascii_lowercase();
-        let domain = match address.split_once('@') {
-            Some((_, domain)) => format!("@{domain}"),
-            None => continue,
-        };
-        if blocked.contains(&address) || blocked.contains(&domain) {
+        if !address.contains('@') || blocked.refuses(&address) {
             continue;
         }
-        blocked.insert(address.clone());
+        blocked.add(&address);
         added.push(Candidate { address, count: candidate.count });
     }
     if added.is_empty() {
@@ -433,20 +435,18 @@ fn report(
     added: &[Candidate],
     options: &Options,
     badmailfrom: &Path,
-) -> Vec<u8> {
+) -> Result<Vec<u8>, Failure> {
     let host = qmvc_notify::local_host();
+    let from = format!("MAILER-DAEMON@{host}");
+    let outgoing = Outgoing::new(&from, admin, AutoSubmitted::Generated)
+        .map_err(|e| Failure::failed(format!("the report: {e}")))?
+        .host(&host)
+        .subject(&format!(
+            "{PROGRAM}: {} added to badmailfrom",
+            senders(added.len())
+        ))
+        .always_8bit();
     let mut m = String::new();
-    let _ = write!(
-        m,
-        "Date: {}\nMessage-ID: {}\nFrom: MAILER-DAEMON@{host}\nTo: {admin}\n\
-         Subject: {PROGRAM}: {} added to badmailfrom\n\
-         Auto-Submitted: auto-generated\nMIME-Version: 1.0\n\
-         Content-Type: text/plain; charset=utf-8\n\
-         Content-Transfer-Encoding: 8bit\n\n",
-        qmvc_notify::date(),
-        qmvc_notify::message_id(&host),
-        senders(added.len()),
-    );
     let _ = write!(
         m,
         "{PROGRAM} added {} to {}:\nthey sent {} or more virusmails each, \
@@ -460,7 +460,7 @@ fn report(
     for candidate in added {
         let _ = writeln!(m, "{:>10}  {}", candidate.count, candidate.address);
     }
-    m.into_bytes()
+    Ok(outgoing.build(&m))
 }
 
 #[cfg(test)]
