@@ -14,7 +14,8 @@ const DEFAULT_PATH: &str =
 
 /// The executable file that `name` names: `name` itself when it holds a
 /// `/` (an absolute or relative path), else the first executable file
-/// `DIR/name` for the directories of `PATH` (of [`DEFAULT_PATH`] when
+/// `DIR/name` for the directories of `PATH` (of
+/// `/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin` when
 /// `PATH` is not set). Empty and relative directories of `PATH` are
 /// skipped: they would make the answer depend on the current
 /// directory. `None` when there is none.

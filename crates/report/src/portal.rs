@@ -17,8 +17,8 @@ Every name and path comes from admin files (read and parsed by
 qmvc-qmail), and is still treated as data: escaped in text,
 percent-encoded in links.
 
-The rows are [`rows`]'s, what each layer's `html/` holds [`newest`]'s,
-the page [`page`]'s; this file has the command line.
+The rows are [`rows()`]'s, what each layer's `html/` holds
+[`Newest`]'s, the page [`render`]'s; this file has the command line.
 */
 
 use std::ffi::OsString;
