@@ -177,7 +177,7 @@ fn run(options: &Options) -> Result<(), Failure> {
         let message = report(admin, &added, options, &badmailfrom)?;
         qmvc_notify::inject(&injector, admin, &message, INJECT_TIMEOUT)
             .map_err(|why| {
-                Failure::failed(format!(
+                Failure::transient(format!(
                     "{} added to {}, but the report to {admin} was not \
                      sent: {why}",
                     senders(added.len()),
@@ -439,7 +439,7 @@ fn report(
     let host = qmvc_notify::local_host();
     let from = format!("MAILER-DAEMON@{host}");
     let outgoing = Outgoing::new(&from, admin, AutoSubmitted::Generated)
-        .map_err(|e| Failure::failed(format!("the report: {e}")))?
+        .map_err(|e| Failure::usage(format!("the report: {e}")))?
         .host(&host)
         .subject(&format!(
             "{PROGRAM}: {} added to badmailfrom",
@@ -563,7 +563,7 @@ mod tests {
             &["-q", ""],
         ] {
             let got = options(&args(bad));
-            assert_eq!(got.unwrap_err().code, cli::EXIT_USAGE, "{bad:?}");
+            assert_eq!(got.unwrap_err().code(), cli::EXIT_USAGE, "{bad:?}");
         }
         let o = options(&args(&["-n", "3", "-q", "/q", "admin@example.com"]))
             .unwrap()

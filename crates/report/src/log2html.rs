@@ -173,7 +173,7 @@ mod tests {
             &["-x"],
         ] {
             let e = parse(&args(bad)).unwrap_err();
-            assert_eq!(e.code, cli::EXIT_USAGE, "{bad:?}");
+            assert_eq!(e.code(), cli::EXIT_USAGE, "{bad:?}");
         }
         assert!(parse(&args(&["-h"])).unwrap().is_none());
         let o = parse(&args(&["-mc", "-n", "5", "/l"])).unwrap().unwrap();

@@ -56,7 +56,7 @@ impl Scan {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(e) => {
                 if open >= MAX_DAYS {
-                    return Err(Failure::failed(format!(
+                    return Err(Failure::data(format!(
                         "the log holds more than {MAX_DAYS} days; report \
                          them a day at a time with -D DAY, or today's \
                          with -c"
