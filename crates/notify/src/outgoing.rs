@@ -94,7 +94,7 @@ pub struct Outgoing {
     from: String,
     to: String,
     auto: AutoSubmitted,
-    host: String,
+    host: Option<String>,
     subject: String,
     fields: Vec<(String, String)>,
     eight_bit: bool,
@@ -116,7 +116,7 @@ impl Outgoing {
             from: from.to_owned(),
             to: to.to_owned(),
             auto,
-            host: String::new(),
+            host: None,
             subject: String::new(),
             fields: Vec::new(),
             eight_bit: false,
@@ -124,9 +124,10 @@ impl Outgoing {
     }
 
     /// The host that the Message-ID names (any text: only letters,
-    /// digits, `.` and `-` of it are kept).
+    /// digits, `.` and `-` of it are kept; `localhost` when none is
+    /// left).
     pub fn host(mut self, host: &str) -> Outgoing {
-        self.host = host.to_owned();
+        self.host = Some(host.to_owned());
         self
     }
 
@@ -172,11 +173,7 @@ impl Outgoing {
     /// as the module documentation says).
     pub fn build(&self, body: &str) -> Vec<u8> {
         let body = text_body(body);
-        let host = if self.host.is_empty() {
-            crate::local_host()
-        } else {
-            self.host.clone()
-        };
+        let host = self.host.clone().unwrap_or_else(crate::local_host);
         let mut out = String::with_capacity(body.len() + 512);
         out.push_str("Date: ");
         out.push_str(&date());

@@ -278,11 +278,9 @@ mod tests {
     #[test]
     fn the_fault_decides_the_code() {
         assert_eq!(Failure::usage("x").code(), EXIT_USAGE);
-        for failure in [
-            Failure::failed("x"),
-            Failure::data("x"),
-            Failure::transient("x"),
-        ] {
+        for failure in
+            [Failure::failed("x"), Failure::data("x"), Failure::transient("x")]
+        {
             assert_eq!(failure.code(), EXIT_FAILURE, "{:?}", failure.fault);
         }
     }
