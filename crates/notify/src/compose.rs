@@ -6,16 +6,19 @@ A template file is a `Subject:` line, an empty line and the body (after
 optional leading Handlebars comments). The Subject line and the body are
 rendered separately, so that whatever the facts hold (CR, LF, a whole
 header block) they cannot move the boundary between header and body:
-the rendered Subject always goes through [`crate::headers`], the body
+the rendered Subject always goes through [`crate::Outgoing`], the body
 only ever lands below the empty line.
 
 Every string of the facts is made one line (control characters become
 spaces) before rendering, so that the message's text cannot lay out
-lines of its own in the body either. Rendering is bounded: the facts are
-cut to [`facts::MAX_TEXT`] bytes a string and [`facts::MAX_LIST`]
-entries a list,
-inline partials are refused (no recursion), and the rendered text may
-not pass [`MAX_RENDERED`] bytes.
+lines of its own in the body either. Rendering is bounded: the facts
+are cut to [`facts::MAX_TEXT`] bytes a string and [`facts::MAX_LIST`]
+entries a list, inline partials are refused (no recursion), and the
+rendered text may not pass [`MAX_RENDERED`] bytes.
+
+The template file's layout is `layout`'s, the facts as a template sees
+them `facts`', the rendered body made text/plain `body`'s; this file
+renders and hands the result to [`crate::Outgoing`].
 */
 
 use std::io;
