@@ -11,7 +11,9 @@ use crate::MAX_ENTRIES;
 
 /// The items of a control file's `text`, as qmail's `control_readfile`
 /// takes them: trailing spaces and tabs stripped, empty and `#` lines
-/// skipped, at most [`MAX_ENTRIES`].
+/// skipped, at most [`MAX_ENTRIES`]. A CR before the line end goes too
+/// (a file edited on another system), where qmail would keep it and
+/// never match the line.
 pub fn lines(text: &str) -> Vec<&str> {
     text.lines()
         .map(|line| line.trim_end_matches([' ', '\t', '\r']))
