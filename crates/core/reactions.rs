@@ -148,7 +148,9 @@ pub fn carry_out(
                         &facts,
                         &lang,
                         Kind::NotifyRecipient,
-                        qmvc_notify::check_address(to).map(|()| to.clone()),
+                        qmvc_notify::check_address(to)
+                            .map(|()| to.clone())
+                            .map_err(|e| e.to_string()),
                     )
                 }
                 Reaction::NotifySender => {
@@ -170,7 +172,8 @@ pub fn carry_out(
                     &facts,
                     &lang,
                     Kind::InformGuard,
-                    qmvc_notify::expand_address(address, &vars),
+                    qmvc_notify::expand_address(address, &vars)
+                        .map_err(|e| e.to_string()),
                 ),
                 Reaction::ForwardGuard(address) => {
                     forwarding(delivery, &vars, address)
@@ -230,7 +233,7 @@ fn forwarding(
     address: &str,
 ) -> Result<(String, Vec<u8>), Refusal> {
     let to = qmvc_notify::expand_address(address, vars)
-        .map_err(Refusal::Refused)?;
+        .map_err(|e| Refusal::Refused(e.to_string()))?;
     match qmvc_notify::forward(delivery.raw, &delivery.message.header, &to) {
         Some(bytes) => Ok((to, bytes)),
         None => Err(Refusal::Refused(format!(
@@ -289,14 +292,8 @@ pub fn lint(profile: &Profile, layers: &Layers) -> Vec<String> {
             }
         };
         if let Err(e) = qmvc_notify::check_template(&source.text) {
-            // Errors read "line N, column M: ..."; lint wants FILE:LINE.
-            let line = e
-                .strip_prefix("line ")
-                .and_then(|rest| {
-                    rest.split(|c: char| !c.is_ascii_digit()).next()
-                })
-                .and_then(|n| n.parse::<usize>().ok())
-                .unwrap_or(0);
+            // Lint wants FILE:LINE; the error keeps its own place too.
+            let line = e.line.unwrap_or(0);
             problems.push(format!("{}:{line}: {e}", source.file));
         }
     }

@@ -1,14 +1,16 @@
 /*!
 The forward: a new text/plain message in UTF-8 with a short preface that
-names the original, then the collected text.
+names the original, then the collected text, built by qmvc-notify's
+[`Outgoing`] as every message of qmvc is.
 
 Nothing of the original reaches a header line but its Subject, and that
 only after every control character (CR and LF included, however they were
 encoded) and line separator has become a space, and RFC 2047 encoded when
-it is not plain ASCII.
+it is not plain ASCII (the builder's rules).
 */
 
 use qmvc_message::Header;
+use qmvc_notify::{AutoSubmitted, HeaderError, Outgoing};
 
 /// The trace field of a forward; a message that has it is not forwarded
 /// again (a forward delivered to an address that runs plainmail too).
@@ -17,32 +19,26 @@ pub const TRACE: &str = "X-QMVC-Plainmail";
 /// Most characters of a field shown in the preface.
 const MAX_SHOWN: usize = 500;
 
-/// Where plain header lines are folded.
+/// The width of the preface's rule, and more.
 const FOLD: usize = 78;
 
 /// The whole forward of the message with header `original` and the text
-/// `text` (already clean, ending in LF) to `address`.
+/// `text` (already clean, ending in LF) to `address` (one plain
+/// address); `Err` when `address` or `host` cannot go into a header
+/// line.
 pub fn forward(
     original: &Header<'_>,
     text: &str,
     address: &str,
     host: &str,
-) -> Vec<u8> {
+) -> Result<Vec<u8>, HeaderError> {
     let field = |name: &str| original.value(name).unwrap_or_default();
-    let mut out = String::with_capacity(text.len() + 2048);
-    out.push_str(&format!("From: plainmail <MAILER-DAEMON@{host}>\n"));
-    out.push_str(&format!("To: {address}\n"));
-    out.push_str(&qmvc_notify::subject_field(&format!(
-        "[plain] {}",
-        field("subject")
-    )));
-    out.push_str(&format!("Date: {}\n", qmvc_notify::date()));
-    out.push_str(&format!("Message-ID: {}\n", qmvc_notify::message_id(host)));
-    out.push_str("Auto-Submitted: auto-forwarded\n");
-    out.push_str(&format!("{TRACE}: {address}\n"));
-    out.push_str("MIME-Version: 1.0\n");
-    out.push_str("Content-Type: text/plain; charset=utf-8\n");
-    out.push_str("Content-Transfer-Encoding: 8bit\n\n");
+    let from = format!("plainmail <MAILER-DAEMON@{host}>");
+    let outgoing = Outgoing::new(&from, address, AutoSubmitted::Forwarded)?
+        .host(host)
+        .subject(&format!("[plain] {}", field("subject")))
+        .field(TRACE, address)?
+        .always_8bit();
     let mut preface = String::from(
         "The readable text of a message, forwarded by plainmail.\n\n",
     );
@@ -60,9 +56,9 @@ pub fn forward(
     }
     preface.push_str(&format!("\n{}\n\n", "-".repeat(FOLD - 6)));
     // A long value is broken into lines that a body may have.
-    out.push_str(&crate::render::clean(&preface));
-    out.push_str(text);
-    out.into_bytes()
+    let mut body = crate::render::clean(&preface);
+    body.push_str(text);
+    Ok(outgoing.build(&body))
 }
 
 /// A field value for the preface, on one line: a tab becomes a space,

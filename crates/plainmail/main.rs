@@ -24,7 +24,10 @@ use qmvc_notify::AddressVars;
 
 mod collect;
 mod compose;
+mod error;
 mod render;
+
+use error::{Error, Usage, EXIT_FAILURE};
 
 /// Most bytes of the message read; the rest is not forwarded.
 const MAX_MESSAGE: usize = 32 << 20;
@@ -37,91 +40,70 @@ const DEFAULT_INJECTOR: &str = "/var/qmail/bin/qmail-inject";
 /// runs on its own or under a longer one.
 const INJECT_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Any failure: neither 0 nor 1, so a `:0` or `:1` line is not met. A
-/// panic ends here too, never in exit code 101.
-const EXIT_FAILURE: u8 = 111;
-
 fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
         eprintln!("plainmail: internal error: {info}");
     }));
-    match std::panic::catch_unwind(run) {
-        Ok(code) => ExitCode::from(code),
-        Err(_) => ExitCode::from(EXIT_FAILURE),
-    }
+    let code = match std::panic::catch_unwind(run) {
+        Ok(Ok(code)) => code,
+        Ok(Err(error)) => {
+            eprintln!("plainmail: {error}");
+            error.exit_code()
+        }
+        // A panic ends here too, never in exit code 101.
+        Err(_) => EXIT_FAILURE,
+    };
+    ExitCode::from(code)
 }
 
-fn run() -> u8 {
+/// Forwards, or says why not; the exit code of success: 0 without an
+/// address, 1 when forwarded or deliberately not.
+fn run() -> Result<u8, Error> {
     let args: Vec<String> = std::env::args_os()
         .skip(1)
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let address = match args.as_slice() {
-        [] => return 0,
+        [] => return Ok(0),
         [address] => address,
-        _ => return usage("more than one argument"),
+        _ => return Err(Error::Usage(Usage::TooMany)),
     };
-    if let Err(why) = check_argument(address) {
-        return usage(&why);
-    }
-    let address = match qmvc_notify::expand_address(address, &vars()) {
-        Ok(address) => address,
-        Err(why) => return usage(&format!("bad address {address:?}: {why}")),
-    };
-    let (raw, truncated) = match read_message() {
-        Ok(read) => read,
-        Err(e) => {
-            eprintln!("plainmail: cannot read the message: {e}");
-            return EXIT_FAILURE;
-        }
-    };
+    check_argument(address).map_err(Error::Usage)?;
+    let address =
+        qmvc_notify::expand_address(address, &vars()).map_err(|error| {
+            Error::Usage(Usage::Address { address: address.clone(), error })
+        })?;
+    let (raw, truncated) = read_message().map_err(Error::Read)?;
     let message = Message::parse(&raw, &Limits::default());
     if message.header.get(compose::TRACE).is_some() {
         eprintln!(
             "plainmail: not forwarded: the message is a plainmail forward \
              itself"
         );
-        return 1;
+        return Ok(1);
     }
     let pieces = collect::pieces(&message);
     let text = render::text(pieces, truncated);
     let host = qmvc_notify::local_host();
-    let forward = compose::forward(&message.header, &text, &address, &host);
-    let injector = match injector() {
-        Ok(injector) => injector,
-        Err(why) => {
-            eprintln!("plainmail: {why}");
-            return EXIT_FAILURE;
-        }
-    };
-    match qmvc_notify::inject(&injector, &address, &forward, INJECT_TIMEOUT) {
-        Ok(()) => 1,
-        Err(why) => {
-            eprintln!("plainmail: forward to {address} failed: {why}");
-            EXIT_FAILURE
-        }
-    }
-}
-
-fn usage(why: &str) -> u8 {
-    eprintln!("plainmail: {why}\nusage: plainmail [ADDRESS]");
-    2
+    let forward = compose::forward(&message.header, &text, &address, &host)
+        .map_err(|error| Error::Header { address: address.clone(), error })?;
+    let injector = injector()?;
+    qmvc_notify::inject(&injector, &address, &forward, INJECT_TIMEOUT)
+        .map_err(|error| Error::Inject { address, error })?;
+    Ok(1)
 }
 
 /// The checks of the argument as given: what could be taken for an
 /// option or break a header line is refused before anything else.
-fn check_argument(address: &str) -> Result<(), String> {
+fn check_argument(address: &str) -> Result<(), Usage> {
     if address.is_empty() {
-        return Err("empty address".to_owned());
+        return Err(Usage::Empty);
     }
     if address.starts_with('-') {
-        return Err(format!("unknown option {address:?}"));
+        return Err(Usage::Option(address.to_owned()));
     }
     if address.chars().any(|c| !c.is_ascii_graphic()) {
-        return Err(format!(
-            "bad address {address:?}: white space, control or non-ASCII \
-             characters"
-        ));
+        return Err(Usage::Characters(address.to_owned()));
     }
     Ok(())
 }
@@ -154,7 +136,7 @@ fn read_message() -> std::io::Result<(Vec<u8>, bool)> {
 
 /// `QMVC_INJECTOR` (set by qmvc from its control file `injector`), else
 /// the qmail default. Only an absolute path is run.
-fn injector() -> Result<PathBuf, String> {
+fn injector() -> Result<PathBuf, Error> {
     match std::env::var_os("QMVC_INJECTOR").filter(|v| !v.is_empty()) {
         None => Ok(PathBuf::from(DEFAULT_INJECTOR)),
         Some(path) => {
@@ -162,10 +144,7 @@ fn injector() -> Result<PathBuf, String> {
             if path.is_absolute() {
                 Ok(path)
             } else {
-                Err(format!(
-                    "QMVC_INJECTOR {:?} is not an absolute path",
-                    path.display()
-                ))
+                Err(Error::Injector(path))
             }
         }
     }

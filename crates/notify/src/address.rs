@@ -7,6 +7,7 @@ the message: the result is checked to be one plain address that can be
 neither an option of the injector nor anything but one recipient.
 */
 
+use crate::error::AddressError;
 use crate::AddressVars;
 
 /// Longest address (RFC 5321 section 4.5.3.1.3, the path less `<>`).
@@ -16,20 +17,18 @@ const MAX_ADDRESS: usize = 254;
 pub(crate) fn expand_address(
     address: &str,
     vars: &AddressVars,
-) -> Result<String, String> {
+) -> Result<String, AddressError> {
     let expanded = expand(address, vars)?;
-    check(&expanded).map_err(|why| {
-        format!(
-            "the guard address {:?} expands to {}: {why}",
-            address,
-            shown(&expanded)
-        )
+    check(&expanded).map_err(|e| AddressError::Expands {
+        address: address.to_owned(),
+        shown: shown(&expanded),
+        why: e.to_string(),
     })?;
     Ok(expanded)
 }
 
 /// `address` with its variables replaced; an error for any other `$`.
-fn expand(address: &str, vars: &AddressVars) -> Result<String, String> {
+fn expand(address: &str, vars: &AddressVars) -> Result<String, AddressError> {
     let mut out = String::with_capacity(address.len() + 32);
     let mut rest = address;
     while let Some((before, after)) = rest.split_once('$') {
@@ -43,26 +42,19 @@ fn expand(address: &str, vars: &AddressVars) -> Result<String, String> {
             "EXT" => &vars.ext,
             "HOST" => &vars.host,
             "USER" => &vars.user,
-            "" => {
-                return Err(format!(
-                    "in the guard address {address:?}, '$' must start \
-                     $LOCAL, $EXT, $HOST or $USER"
-                ))
-            }
             _ => {
-                return Err(format!(
-                    "in the guard address {address:?}, unknown variable \
-                     \"${name}\" (only $LOCAL, $EXT, $HOST, $USER are \
-                     expanded)"
-                ))
+                return Err(AddressError::Variable {
+                    address: address.to_owned(),
+                    name: name.to_owned(),
+                })
             }
         };
         out.push_str(value);
         if out.len() > 4 * MAX_ADDRESS {
-            return Err(format!(
-                "the guard address {address:?} expands to more than \
-                 {MAX_ADDRESS} bytes"
-            ));
+            return Err(AddressError::TooLong {
+                address: address.to_owned(),
+                limit: MAX_ADDRESS,
+            });
         }
         rest = after.get(end..).unwrap_or_default();
     }
@@ -73,8 +65,9 @@ fn expand(address: &str, vars: &AddressVars) -> Result<String, String> {
 /// Checks that `address` is `LOCAL@DOMAIN` or `LOCAL` in plain dot-atom
 /// form; see [`crate::check_address`]. The rule is the profile's, so that
 /// what `qmvc -L` accepts and what goes to the injector never differ.
-pub(crate) fn check(address: &str) -> Result<(), String> {
+pub(crate) fn check(address: &str) -> Result<(), AddressError> {
     qmvc_profile::plain_address(address)
+        .map_err(|why| AddressError::NotPlain { why: why.to_string() })
 }
 
 /// `s` quoted with escapes and cut, for an error message.
@@ -159,7 +152,7 @@ mod tests {
             assert!(expand_address(address, &v).is_err(), "{address}");
         }
         assert_eq!(
-            expand_address("$HOME@x", &v),
+            expand_address("$HOME@x", &v).map_err(|e| e.to_string()),
             Err("in the guard address \"$HOME@x\", unknown variable \
                  \"$HOME\" (only $LOCAL, $EXT, $HOST, $USER are expanded)"
                 .into())
@@ -197,7 +190,9 @@ mod tests {
 
     #[test]
     fn error_shows_the_expansion_safely() {
-        let err = expand_address("$EXT@x", &vars("a\nBcc: y")).unwrap_err();
+        let err = expand_address("$EXT@x", &vars("a\nBcc: y"))
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains('\n'), "{err}");
         assert!(err.contains("\\n"), "{err}");
     }

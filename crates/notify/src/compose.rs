@@ -6,52 +6,43 @@ A template file is a `Subject:` line, an empty line and the body (after
 optional leading Handlebars comments). The Subject line and the body are
 rendered separately, so that whatever the facts hold (CR, LF, a whole
 header block) they cannot move the boundary between header and body:
-the rendered Subject always goes through [`crate::headers`], the body
+the rendered Subject always goes through [`crate::Outgoing`], the body
 only ever lands below the empty line.
 
 Every string of the facts is made one line (control characters become
 spaces) before rendering, so that the message's text cannot lay out
-lines of its own in the body either. Rendering is bounded: the facts are
-cut to [`MAX_TEXT`] bytes a string and [`MAX_LIST`] entries a list,
-inline partials are refused (no recursion), and the rendered text may
-not pass [`MAX_RENDERED`] bytes.
+lines of its own in the body either. Rendering is bounded: the facts
+are cut to [`facts::MAX_TEXT`] bytes a string and [`facts::MAX_LIST`]
+entries a list, inline partials are refused (no recursion), and the
+rendered text may not pass [`MAX_RENDERED`] bytes.
+
+The template file's layout is `layout`'s, the facts as a template sees
+them `facts`', the rendered body made text/plain `body`'s; this file
+renders and hands the result to [`crate::Outgoing`].
 */
 
-use std::fmt::Write as _;
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use handlebars::{
     no_escape, Context, Decorator, Handlebars, RenderContext, RenderError,
     RenderErrorReason, Template,
 };
 
-use crate::headers::{
-    check_address_field, is_breaking, safe_host, subject_field,
-};
-use crate::{Facts, Finding};
+use crate::error::{ComposeError, TemplateError};
+use crate::{AutoSubmitted, Facts, Finding, Outgoing};
+
+mod body;
+mod facts;
+mod layout;
+
+use body::clean_body;
+use facts::{bounded, BoundedFacts};
+#[cfg(test)]
+use facts::{MAX_LIST, MAX_TEXT};
+use layout::split;
 
 /// Most bytes a rendered Subject line or body may have.
 pub(crate) const MAX_RENDERED: usize = 1 << 20;
-
-/// Most bytes of one string of the facts that a template sees.
-pub(crate) const MAX_TEXT: usize = 16 << 10;
-
-/// Most findings and most virus names that a template sees.
-pub(crate) const MAX_LIST: usize = 1000;
-
-/// Longest body line (RFC 5322 section 2.1.1, without the line end).
-const MAX_LINE: usize = 998;
-
-/// A template split into its Subject line and its body, with the line
-/// numbers at which each starts in the file (for error messages).
-struct Parts<'t> {
-    subject: &'t str,
-    subject_line: usize,
-    body: &'t str,
-    body_line: usize,
-}
 
 /// Builds the notification; see [`crate::compose()`].
 pub(crate) fn compose(
@@ -59,36 +50,16 @@ pub(crate) fn compose(
     facts: &Facts,
     from: &str,
     to: &str,
-) -> Result<Vec<u8>, String> {
-    check_address_field("From", from)?;
-    check_address_field("To", to)?;
+) -> Result<Vec<u8>, ComposeError> {
+    let outgoing = Outgoing::new(from, to, AutoSubmitted::Replied)?;
     let (subject, body) = render(template, facts)?;
-    let body = clean_body(&body);
-    let mut out = String::with_capacity(body.len() + 512);
-    out.push_str("Date: ");
-    out.push_str(&date());
-    out.push_str("\nMessage-ID: ");
-    out.push_str(&message_id(&facts.host));
-    out.push_str("\nFrom: ");
-    out.push_str(from);
-    out.push_str("\nTo: ");
-    out.push_str(to);
-    out.push('\n');
-    out.push_str(&subject_field(&subject));
-    out.push_str("Auto-Submitted: auto-replied\n");
-    out.push_str("MIME-Version: 1.0\n");
-    out.push_str("Content-Type: text/plain; charset=utf-8\n");
-    out.push_str("Content-Transfer-Encoding: ");
-    out.push_str(if body.is_ascii() { "7bit" } else { "8bit" });
-    out.push_str("\n\n");
-    out.push_str(&body);
-    Ok(out.into_bytes())
+    Ok(outgoing.host(&facts.host).subject(&subject).build(&clean_body(&body)))
 }
 
 /// Checks a template: its layout, its syntax, and that it renders with
 /// facts in which every field is set (so that an unknown variable shows
 /// up, unless it hides in a branch that such facts do not take).
-pub(crate) fn check(template: &str) -> Result<(), String> {
+pub(crate) fn check(template: &str) -> Result<(), TemplateError> {
     let finding = Finding {
         condition: "badfilename".into(),
         pattern: "*.exe".into(),
@@ -129,7 +100,10 @@ pub(crate) fn check(template: &str) -> Result<(), String> {
 }
 
 /// The rendered Subject (without `Subject:`) and body of `template`.
-fn render(template: &str, facts: &Facts) -> Result<(String, String), String> {
+fn render(
+    template: &str,
+    facts: &Facts,
+) -> Result<(String, String), TemplateError> {
     let parts = split(template)?;
     let facts = bounded(facts);
     let registry = registry();
@@ -176,27 +150,31 @@ fn render_part(
     facts: &BoundedFacts,
     first_line: usize,
     column_shift: usize,
-) -> Result<String, String> {
-    let at = |line: usize, column: usize| {
-        let column = if line == 1 { column + column_shift } else { column };
-        format!(
-            "line {}, column {column}: ",
-            (first_line + line).saturating_sub(1)
-        )
+) -> Result<String, TemplateError> {
+    let at = |place: Option<(usize, usize)>, reason: String| match place {
+        Some((line, column)) => TemplateError {
+            line: Some((first_line + line).saturating_sub(1)),
+            column: Some(if line == 1 {
+                column + column_shift
+            } else {
+                column
+            }),
+            reason,
+        },
+        None => TemplateError::whole(reason),
     };
     if let Err(e) = Template::compile(source) {
-        let place = e.pos().map(|(l, c)| at(l, c)).unwrap_or_default();
-        return Err(format!("{place}{}", e.reason()));
+        return Err(at(e.pos(), e.reason().to_string()));
     }
     let mut out = Capped { buf: Vec::new() };
     match registry.render_template_to_write(source, facts, &mut out) {
         Ok(()) => Ok(String::from_utf8_lossy(&out.buf).into_owned()),
         Err(e) => {
             let place = match (e.line_no, e.column_no) {
-                (Some(l), Some(c)) => at(l, c),
-                _ => String::new(),
+                (Some(l), Some(c)) => Some((l, c)),
+                _ => None,
             };
-            Err(format!("{place}{}", describe(e.reason())))
+            Err(at(place, describe(e.reason())))
         }
     }
 }
@@ -233,270 +211,6 @@ impl io::Write for Capped {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
-}
-
-/// Splits `template` into the Subject line and the body.
-fn split(template: &str) -> Result<Parts<'_>, String> {
-    let text = template.strip_prefix('\u{feff}').unwrap_or(template);
-    let mut rest = text;
-    let mut line_no = 1;
-    // Leading blank lines and Handlebars comments.
-    let subject = loop {
-        let Some((line, after)) = next_line(rest) else {
-            return Err("the template is empty: it must start with a \
-                        \"Subject:\" line"
-                .into());
-        };
-        let trimmed = line.trim();
-        if trimmed.is_empty() || one_line_comment(trimmed) {
-            rest = after;
-            line_no += 1;
-        } else if trimmed.starts_with("{{!--") {
-            // A comment over several lines ends with "--}}" at the end of
-            // a line.
-            let mut found = None;
-            let mut scan = rest;
-            let mut scanned = 0;
-            while let Some((l, a)) = next_line(scan) {
-                scanned += 1;
-                if l.trim_end().ends_with("--}}") {
-                    found = Some(a);
-                    break;
-                }
-                scan = a;
-            }
-            let Some(after_comment) = found else {
-                return Err(format!(
-                    "line {line_no}: the comment \"{{{{!--\" is not closed \
-                     by \"--}}}}\" at the end of a line"
-                ));
-            };
-            rest = after_comment;
-            line_no += scanned;
-        } else {
-            let start = line.trim_start();
-            let Some(value) = strip_prefix_ignore_case(start, "subject:")
-            else {
-                return Err(format!(
-                    "line {line_no}: the template must start with a \
-                     \"Subject:\" line"
-                ));
-            };
-            rest = after;
-            break value;
-        };
-    };
-    let subject_line = line_no;
-    match next_line(rest) {
-        None => Err(format!(
-            "line {}: an empty line and the body must follow the Subject \
-             line",
-            subject_line + 1
-        )),
-        Some((line, _)) if !line.trim().is_empty() => Err(format!(
-            "line {}: the Subject line must be followed by an empty line",
-            subject_line + 1
-        )),
-        Some((_, body)) => Ok(Parts {
-            subject: subject.trim_end_matches(['\r', '\n']),
-            subject_line,
-            body,
-            body_line: subject_line + 2,
-        }),
-    }
-}
-
-/// The first line of `text` (without its line end) and the text after
-/// it; `None` when `text` is empty.
-fn next_line(text: &str) -> Option<(&str, &str)> {
-    if text.is_empty() {
-        return None;
-    }
-    Some(match text.split_once('\n') {
-        Some((line, rest)) => (line.strip_suffix('\r').unwrap_or(line), rest),
-        None => (text, ""),
-    })
-}
-
-/// Whether `line` (trimmed) is exactly one Handlebars comment.
-fn one_line_comment(line: &str) -> bool {
-    if let Some(inner) =
-        line.strip_prefix("{{!--").and_then(|l| l.strip_suffix("--}}"))
-    {
-        return !inner.contains("--}}");
-    }
-    if line.starts_with("{{!--") {
-        return false;
-    }
-    line.strip_prefix("{{!")
-        .and_then(|l| l.strip_suffix("}}"))
-        .is_some_and(|inner| !inner.contains("}}"))
-}
-
-/// `line` without `prefix` (ASCII case-insensitive), if it starts so.
-fn strip_prefix_ignore_case<'l>(
-    line: &'l str,
-    prefix: &str,
-) -> Option<&'l str> {
-    let head = line.get(..prefix.len())?;
-    if head.eq_ignore_ascii_case(prefix) {
-        line.get(prefix.len()..)
-    } else {
-        None
-    }
-}
-
-/// The facts as a template sees them: every string one line of at most
-/// [`MAX_TEXT`] bytes, every list at most [`MAX_LIST`] entries. So the
-/// text of the message cannot lay out lines of its own in the body
-/// either (a forged "Subject" line, a fake instruction).
-#[derive(serde::Serialize)]
-struct BoundedFacts {
-    sender: String,
-    recipient: String,
-    subject: String,
-    from: String,
-    message_id: String,
-    date: String,
-    size: usize,
-    result: String,
-    condition: String,
-    action: String,
-    findings: Vec<Finding>,
-    viruses: Vec<String>,
-    host: String,
-    guard: String,
-    now: String,
-}
-
-fn bounded(facts: &Facts) -> BoundedFacts {
-    let finding = |f: &Finding| Finding {
-        condition: cut(&f.condition),
-        pattern: cut(&f.pattern),
-        filename: cut(&f.filename),
-        part: cut(&f.part),
-        virus: cut(&f.virus),
-        scanner: cut(&f.scanner),
-        detail: cut(&f.detail),
-    };
-    BoundedFacts {
-        sender: cut(&facts.sender),
-        recipient: cut(&facts.recipient),
-        subject: cut(&facts.subject),
-        from: cut(&facts.from),
-        message_id: cut(&facts.message_id),
-        date: cut(&facts.date),
-        size: facts.size,
-        result: cut(&facts.result),
-        condition: cut(&facts.condition),
-        action: cut(&facts.action),
-        findings: facts.findings.iter().take(MAX_LIST).map(finding).collect(),
-        viruses: facts.viruses.iter().take(MAX_LIST).map(|v| cut(v)).collect(),
-        host: cut(&facts.host),
-        guard: cut(&facts.guard),
-        now: cut(&facts.now),
-    }
-}
-
-/// `s` as one line (every control character, U+2028 and U+2029 a
-/// space), cut to at most [`MAX_TEXT`] bytes at a character boundary.
-fn cut(s: &str) -> String {
-    let mut end = s.len().min(MAX_TEXT);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s.get(..end)
-        .unwrap_or_default()
-        .chars()
-        .map(|c| if is_breaking(c) { ' ' } else { c })
-        .collect()
-}
-
-/// The rendered body as a text/plain body: LF line ends (CR LF and a lone
-/// CR become LF), other control characters but TAB replaced by U+FFFD,
-/// no line over [`MAX_LINE`] bytes, a final LF.
-fn clean_body(body: &str) -> String {
-    let mut text = String::with_capacity(body.len() + 1);
-    let mut chars = body.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\r' => {
-                if chars.peek() == Some(&'\n') {
-                    chars.next();
-                }
-                text.push('\n');
-            }
-            '\n' | '\t' => text.push(c),
-            c if c.is_control() => text.push('\u{fffd}'),
-            c => text.push(c),
-        }
-    }
-    let mut out = String::with_capacity(text.len() + 1);
-    for line in text.split_inclusive('\n') {
-        let (mut line, end) = match line.strip_suffix('\n') {
-            Some(l) => (l, true),
-            None => (line, false),
-        };
-        while line.len() > MAX_LINE {
-            let (head, tail) = wrap_at(line);
-            out.push_str(head);
-            out.push('\n');
-            line = tail;
-        }
-        out.push_str(line);
-        if end {
-            out.push('\n');
-        }
-    }
-    if !out.ends_with('\n') {
-        out.push('\n');
-    }
-    out
-}
-
-/// Splits a line longer than [`MAX_LINE`] bytes: after the last space
-/// within the limit, else at the last character boundary within it.
-fn wrap_at(line: &str) -> (&str, &str) {
-    let mut end = MAX_LINE;
-    while !line.is_char_boundary(end) {
-        end -= 1;
-    }
-    let head = line.get(..end).unwrap_or_default();
-    let split = match head.rfind(' ') {
-        Some(space) if space > 0 => space + 1,
-        _ => end,
-    };
-    (
-        line.get(..split).unwrap_or_default(),
-        line.get(split..).unwrap_or_default(),
-    )
-}
-
-/// Now as an RFC 5322 date in local time with its zone.
-pub fn date() -> String {
-    let now = chrono::Local::now();
-    let mut out = String::with_capacity(32);
-    if write!(out, "{}", now.format("%a, %-d %b %Y %H:%M:%S %z")).is_err() {
-        out.clear();
-        out.push_str(&now.to_rfc2822());
-    }
-    out
-}
-
-/// A new `<UNIQUE@HOST>`: time to the nanosecond, process id, and a
-/// counter for several notifications of one process.
-pub fn message_id(host: &str) -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let since =
-        SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    format!(
-        "<{}.{:09}.{}.{count}.qmvc@{}>",
-        since.as_secs(),
-        since.subsec_nanos(),
-        std::process::id(),
-        safe_host(host)
-    )
 }
 
 #[cfg(test)]

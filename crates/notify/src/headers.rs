@@ -1,11 +1,10 @@
 /*!
-Header lines of a notification: the Subject (control characters out,
-RFC 2047 when not plain ASCII, folded) and the checks on From and To.
+The Subject line of every outgoing message (control characters out,
+RFC 2047 when not plain ASCII, folded), for [`crate::Outgoing`].
 
 Nothing that comes from the message can end a header line here: every
 control character (C0, DEL, C1 with U+0085, and U+2028, U+2029) of the
-Subject becomes a space before anything else happens, and From and To
-must be printable ASCII.
+Subject becomes a space before anything else happens.
 */
 
 /// Most characters of a Subject; longer ones are cut and end in `...`.
@@ -19,9 +18,6 @@ const FOLD: usize = 78;
 /// line `Subject: =?UTF-8?B?...?=` stays within the 76 characters that
 /// RFC 2047 section 2 allows a line with an encoded word.
 const WORD_BYTES: usize = 39;
-
-/// Longest From or To value accepted.
-const MAX_ADDRESS: usize = 900;
 
 /// Whether `c` may end or split a line somewhere: every Unicode control
 /// character (C0, DEL, C1 including NEL U+0085) and the line and
@@ -59,7 +55,7 @@ pub(crate) fn clean_subject(subject: &str) -> String {
 /// The whole `Subject:` field for `subject` (any text), ending in LF:
 /// plain and folded when it is printable ASCII, else RFC 2047 B-encoded
 /// UTF-8 words, one a line.
-pub fn subject_field(subject: &str) -> String {
+pub(crate) fn subject_field(subject: &str) -> String {
     let text = clean_subject(subject);
     if text.is_empty() {
         return "Subject:\n".to_owned();
@@ -156,50 +152,6 @@ fn sextet(n: u32) -> char {
     })
 }
 
-/// Checks the value of a From or To line the caller made: not empty,
-/// printable ASCII only (so no control character, no line end), and of
-/// a sane length.
-pub(crate) fn check_address_field(
-    name: &str,
-    value: &str,
-) -> Result<(), String> {
-    if value.trim().is_empty() {
-        return Err(format!("the {name} address is empty"));
-    }
-    if let Some(c) = value.chars().find(|c| !(' '..='~').contains(c)) {
-        return Err(format!(
-            "the {name} address holds the character {c:?}, which a header \
-             line cannot carry"
-        ));
-    }
-    if value.len() > MAX_ADDRESS {
-        return Err(format!(
-            "the {name} address is longer than {MAX_ADDRESS} bytes"
-        ));
-    }
-    Ok(())
-}
-
-/// `host` as the right-hand side of a Message-ID: letters, digits, `.`
-/// and `-` only, no empty label; `localhost` when nothing is left.
-pub(crate) fn safe_host(host: &str) -> String {
-    let kept: String = host
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
-        .take(200)
-        .collect();
-    let labels: Vec<&str> = kept
-        .split('.')
-        .map(|l| l.trim_matches('-'))
-        .filter(|l| !l.is_empty())
-        .collect();
-    if labels.is_empty() {
-        "localhost".to_owned()
-    } else {
-        labels.join(".")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,23 +214,5 @@ mod tests {
         }
         // A literal "=?" is encoded so that it reads back literally.
         assert!(subject_field("=?UTF-8?B?QQ==?=").contains("=?UTF-8?B?PT"));
-    }
-
-    #[test]
-    fn addresses() {
-        assert!(check_address_field("To", "joe@example.com").is_ok());
-        assert!(check_address_field("To", "Joe <joe@example.com>").is_ok());
-        for bad in ["", " ", "a@b\n", "a@b\rBcc: x", "ä@b", "a\u{2028}@b"] {
-            assert!(check_address_field("To", bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn hosts() {
-        assert_eq!(safe_host("mail.example.com"), "mail.example.com");
-        assert_eq!(safe_host("a>\n<b@c"), "abc");
-        assert_eq!(safe_host("..-x-..y."), "x.y");
-        assert_eq!(safe_host(""), "localhost");
-        assert_eq!(safe_host("@@@"), "localhost");
     }
 }

@@ -1,7 +1,9 @@
 /*!
 Handing a message to the injector: `INJECTOR -a -f '' RECIPIENT`, no
-shell, the message on a pipe, output discarded, in a process group of
-its own that is killed whole after the time-out ([`qmvc_process`]).
+shell, the message on a pipe, output discarded, `QMAILQUEUE` removed
+from its environment, in a process group of its own that is killed
+whole after the time-out ([`qmvc_process`]). Every program of qmvc that
+sends mail sends it here.
 */
 
 use std::path::Path;
@@ -9,18 +11,25 @@ use std::time::Duration;
 
 use qmvc_process::{Error, Exit, Spec};
 
+use crate::error::InjectError;
+
+/// Variables the injector must not inherit. `QMAILQUEUE` names the
+/// program qmail-inject queues through; when qmvc runs as that program
+/// (queue mode), a notification must go to the real queue, not back to
+/// the filter.
+const UNSET: [&str; 1] = ["QMAILQUEUE"];
+
 /// See [`crate::inject()`].
 pub(crate) fn inject(
     injector: &Path,
     recipient: &str,
     message: &[u8],
     timeout: Duration,
-) -> Result<(), String> {
-    let name = injector.display();
+) -> Result<(), InjectError> {
     // One plain address: no option, no list, nothing a shell or
     // qmail-inject's address parser could read as more.
-    crate::address::check(recipient).map_err(|why| {
-        format!("recipient {recipient:?} refused for the injector: {why}")
+    crate::address::check(recipient).map_err(|error| {
+        InjectError::Recipient { recipient: recipient.to_owned(), error }
     })?;
     let args = ["-a", "-f", "", recipient].map(String::from);
     // Write errors (an injector that exits early) are not judged: its
@@ -33,24 +42,22 @@ pub(crate) fn inject(
         env: &[],
         timeout,
     };
-    match qmvc_process::run(&spec) {
+    let injector = injector.to_path_buf();
+    match qmvc_process::run_unsetting(&spec, &UNSET) {
         Ok(output) => match output.exit {
             Exit::Code(0) => Ok(()),
-            Exit::Code(code) => Err(format!("injector {name} exited {code}")),
+            Exit::Code(code) => Err(InjectError::Exited { injector, code }),
             Exit::Signal(signal) => {
-                Err(format!("injector {name} was killed by signal {signal}"))
+                Err(InjectError::Killed { injector, signal })
             }
         },
-        Err(Error::TimedOut) => Err(format!(
-            "injector {name} timed out after {} s and was killed",
-            timeout.as_secs_f64()
-        )),
-        Err(Error::Spawn(e)) => {
-            Err(format!("cannot run injector {name}: {e}"))
+        Err(Error::TimedOut) => {
+            Err(InjectError::TimedOut { injector, after: timeout })
         }
-        Err(Error::Wait(e)) => {
-            Err(format!("cannot wait for injector {name}: {e}"))
+        Err(Error::Spawn(error)) => {
+            Err(InjectError::Start { injector, error })
         }
+        Err(Error::Wait(error)) => Err(InjectError::Wait { injector, error }),
     }
 }
 

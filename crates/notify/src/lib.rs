@@ -2,12 +2,14 @@
 Notifications of qmvc: what a Reaction sends, and how it leaves.
 
 This crate owns
+- the one builder of every message that qmvc and its programs send
+  ([`Outgoing`]: notifications, plainmail's forwards, blockvirussender's
+  report): Date, Message-ID, From, To, a Subject RFC 2047-encoded when it
+  is not ASCII, `Auto-Submitted` (never `no`), MIME-Version, a UTF-8
+  text/plain body — with no CR, LF or other control character from the
+  input ever reaching a header line, whatever encoding it arrived in,
 - rendering a notification from a Handlebars template and the facts of
-  one message ([`Facts`], [`compose()`]) into a proper RFC 5322 / MIME
-  message: Date, Message-ID, From, To, a Subject RFC 2047-encoded when it
-  is not ASCII, `Auto-Submitted: auto-replied`, a UTF-8 body — with no CR,
-  LF or other control character from the message ever reaching a header
-  line, whatever encoding it arrived in,
+  one message ([`Facts`], [`compose()`]) into such a message,
 - the backscatter rules: when the sender must not be told
   ([`sender_refusal`]),
 - guard forwarding: the original message with one trace header, and loop
@@ -15,7 +17,11 @@ This crate owns
 - expanding `$LOCAL`, `$EXT`, `$HOST`, `$USER` in a guard address and
   nothing else ([`expand_address`]),
 - handing a message to the injector: no shell, the recipient as argument,
-  the null envelope sender ([`inject()`]).
+  the null envelope sender, no `QMAILQUEUE` ([`inject()`]), the one way
+  every program of qmvc sends mail.
+
+Its errors ([`ComposeError`], [`TemplateError`], [`AddressError`],
+[`InjectError`]) say whose fault a failure is; the front ends map them.
 
 It does not decide which reactions are due (the engine does) nor where
 templates come from (the profile's layers; the caller passes their text).
@@ -25,15 +31,21 @@ templates come from (the profile's layers; the caller passes their text).
 mod address;
 mod backscatter;
 mod compose;
+mod error;
 mod forward;
 mod headers;
 mod host;
 mod inject;
+mod outgoing;
 mod templates;
 
-pub use compose::{date, message_id};
-pub use headers::{is_breaking, subject_field};
+pub use error::{
+    AddressError, ComposeError, HeaderError, HeaderProblem, InjectError,
+    TemplateError,
+};
+pub use headers::is_breaking;
 pub use host::local_host;
+pub use outgoing::{AutoSubmitted, Outgoing};
 pub use templates::built_in;
 
 use std::path::Path;
@@ -122,7 +134,9 @@ impl Kind {
 
 /// Renders `template` (Handlebars; its first line is `Subject: ...`, then
 /// an empty line, then the body) with `facts`, and builds the message
-/// from `from` to `to`. `Err` says what is wrong with the template.
+/// from `from` to `to` with [`Outgoing`] (`Auto-Submitted:
+/// auto-replied`). `Err` says what is wrong with the template, or with
+/// `from` or `to`.
 ///
 /// Leading blank lines and Handlebars comments before the Subject line
 /// are skipped. Every string of `facts` is made one line (control
@@ -143,15 +157,16 @@ pub fn compose(
     facts: &Facts,
     from: &str,
     to: &str,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, ComposeError> {
     compose::compose(template, facts, from, to)
 }
 
 /// Checks `template` as [`compose()`] would use it: its layout, its syntax,
 /// and that it renders with facts in which every field and list is set
 /// (so an unknown variable shows, unless it hides in a branch such facts
-/// do not take). For `qmvc -L`; the error is as [`compose()`]'s.
-pub fn check_template(template: &str) -> Result<(), String> {
+/// do not take). For `qmvc -L`; the error names the line of the
+/// template when it can ([`TemplateError::line`]).
+pub fn check_template(template: &str) -> Result<(), TemplateError> {
     compose::check(template)
 }
 
@@ -198,7 +213,7 @@ pub fn forward(
 /// ``.!#%&'*+-/=?^_`{}~``, the domain of letters, digits, `.` and `-`,
 /// neither with a leading, trailing or doubled dot, and no leading `-`.
 /// So it cannot pass for an option, a list of addresses or a header.
-pub fn check_address(address: &str) -> Result<(), String> {
+pub fn check_address(address: &str) -> Result<(), AddressError> {
     address::check(address)
 }
 
@@ -225,14 +240,15 @@ pub struct AddressVars {
 pub fn expand_address(
     address: &str,
     vars: &AddressVars,
-) -> Result<String, String> {
+) -> Result<String, AddressError> {
     address::expand_address(address, vars)
 }
 
 /// Hands `message` to `injector` (no shell): `injector -a -f '' RECIPIENT`
 /// as qmail-inject wants it (null envelope sender, recipient from the
-/// argument only), message on standard input, output discarded, killed
-/// after `timeout`. `Err` when it cannot be run, fails or times out.
+/// argument only), message on standard input, output discarded,
+/// `QMAILQUEUE` removed from its environment, killed after `timeout`.
+/// `Err` when it cannot be run, fails or times out.
 ///
 /// The injector runs in a process group of its own, which is killed
 /// whole (SIGKILL) at the time-out. Its exit code alone judges it: 0 is
@@ -244,6 +260,6 @@ pub fn inject(
     recipient: &str,
     message: &[u8],
     timeout: Duration,
-) -> Result<(), String> {
+) -> Result<(), InjectError> {
     inject::inject(injector, recipient, message, timeout)
 }

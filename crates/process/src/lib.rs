@@ -24,14 +24,20 @@ callers map [`Output`] and [`Error`] to their own results and messages.
 - [`RUNNING_GROUP`] names the group while the child runs, for a signal
   handler that must not let it outlive this process.
 
+It also owns the one search of a program along `PATH`
+([`find_program`]), so that what a check finds and what runs agree.
+
 Nothing here panics. A process that left the group and still holds a
 pipe delays the answer by at most [`OUTPUT_GRACE`] and is not waited for.
 */
 #![deny(missing_docs)]
 
 mod child;
+mod path;
 mod pipes;
 pub mod stdio;
+
+pub use path::find_program;
 
 use std::ffi::OsStr;
 use std::fmt;
@@ -135,8 +141,22 @@ impl std::error::Error for Error {
 /// Runs `spec` to its end or its time-out, as the crate documentation
 /// describes.
 pub fn run(spec: &Spec<'_>) -> Result<Output, Error> {
+    run_unsetting(spec, &[])
+}
+
+/// As [`run`], with the variables named in `unset` removed from the
+/// environment the child inherits (before [`Spec::env`] is added).
+/// The injector of a message runs without `QMAILQUEUE`, for example, so
+/// that a filter that runs as qmail-queue never sees its own mail.
+pub fn run_unsetting(
+    spec: &Spec<'_>,
+    unset: &[&str],
+) -> Result<Output, Error> {
     let piped = |yes: bool| if yes { Stdio::piped() } else { Stdio::null() };
     let mut command = Command::new(spec.program);
+    for name in unset {
+        command.env_remove(name);
+    }
     command
         .args(spec.args)
         .envs(spec.env.iter().copied())

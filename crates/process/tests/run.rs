@@ -12,7 +12,7 @@ use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use qmvc_process::{run, Error, Exit, Output, Spec};
+use qmvc_process::{run, run_unsetting, Error, Exit, Output, Spec};
 
 const LONG: Duration = Duration::from_secs(20);
 
@@ -93,6 +93,16 @@ fn environment_is_added() {
         run(&Spec { capture: Some(1000), env: &env, ..sh(&args) }).unwrap();
     let home = std::env::var("HOME").unwrap_or_default();
     assert_eq!(output.stdout, format!("x y|{home}").into_bytes());
+}
+
+#[test]
+fn environment_is_removed() {
+    // HOME is set in any test environment; PATH too.
+    let args = script("printf '%s|%s' \"${HOME-unset}\" \"${QMVC_X-no}\"");
+    let env = [("QMVC_X", OsStr::new("yes"))];
+    let spec = Spec { capture: Some(1000), env: &env, ..sh(&args) };
+    let output = run_unsetting(&spec, &["HOME", "QMVC_X"]).unwrap();
+    assert_eq!(output.stdout, b"unset|yes", "env is added after");
 }
 
 #[test]

@@ -17,11 +17,29 @@ pub const EXIT_FAILURE: u8 = 111;
 /// The longest `-d DOMAIN`.
 const DOMAIN_MAX: usize = 253;
 
-/// A failed run: what to print and the exit code.
+/// Whose fault a [`Failure`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// The command line: an unknown flag, a bad value. Retrying the
+    /// same command cannot help ([`EXIT_USAGE`]).
+    Usage,
+    /// The environment: a file or directory that cannot be read or
+    /// written, a full disk, a lock ([`EXIT_FAILURE`]).
+    Environment,
+    /// The data: a log, list or database that cannot be reported as it
+    /// is (too many days, too large) ([`EXIT_FAILURE`]).
+    Data,
+    /// Another program failed or timed out (the injector); a later run
+    /// may succeed ([`EXIT_FAILURE`]).
+    Transient,
+}
+
+/// A failed run: whose fault, and what to print.
 #[derive(Debug)]
 pub struct Failure {
-    /// [`EXIT_USAGE`] or [`EXIT_FAILURE`].
-    pub code: u8,
+    /// Whose fault it is; it decides the exit code ([`Failure::code`]).
+    pub fault: Fault,
     /// One line saying what is wrong and what to do.
     pub message: String,
 }
@@ -29,12 +47,32 @@ pub struct Failure {
 impl Failure {
     /// A usage error.
     pub fn usage(message: impl Into<String>) -> Failure {
-        Failure { code: EXIT_USAGE, message: message.into() }
+        Failure { fault: Fault::Usage, message: message.into() }
     }
 
-    /// A failure of the run.
+    /// A failure of the environment (see [`crate::output::failed`] for
+    /// one of a file).
     pub fn failed(message: impl Into<String>) -> Failure {
-        Failure { code: EXIT_FAILURE, message: message.into() }
+        Failure { fault: Fault::Environment, message: message.into() }
+    }
+
+    /// Data that cannot be reported as it is.
+    pub fn data(message: impl Into<String>) -> Failure {
+        Failure { fault: Fault::Data, message: message.into() }
+    }
+
+    /// Another program failed; a later run may succeed.
+    pub fn transient(message: impl Into<String>) -> Failure {
+        Failure { fault: Fault::Transient, message: message.into() }
+    }
+
+    /// The exit code: [`EXIT_USAGE`] for a usage error, else
+    /// [`EXIT_FAILURE`].
+    pub fn code(&self) -> u8 {
+        match self.fault {
+            Fault::Usage => EXIT_USAGE,
+            _ => EXIT_FAILURE,
+        }
     }
 }
 
@@ -158,7 +196,7 @@ pub fn run(program: &str, body: impl FnOnce() -> Result<(), Failure>) -> u8 {
             } else {
                 eprintln!("{program}: {}", failure.message);
             }
-            failure.code
+            failure.code()
         }
         Err(_) => EXIT_FAILURE,
     }
@@ -234,6 +272,16 @@ mod tests {
         assert_eq!(d.title("qmvc log"), "qmvc log for fehcom");
         for bad in ["", "../x", ".hidden", "a/b", "a b", "<x>"] {
             assert!(Domain::parse(Some(bad.into())).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_fault_decides_the_code() {
+        assert_eq!(Failure::usage("x").code(), EXIT_USAGE);
+        for failure in
+            [Failure::failed("x"), Failure::data("x"), Failure::transient("x")]
+        {
+            assert_eq!(failure.code(), EXIT_FAILURE, "{:?}", failure.fault);
         }
     }
 

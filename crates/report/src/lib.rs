@@ -1,7 +1,6 @@
 /*!
-qmvc's aux programs: what turns the logs of a layer (qmvc-log(5)) into
-static pages an administrator reads every morning, and what feeds the
-worst virus senders back into qmail-smtpd.
+qmvc's reports: what turns the logs of a layer (qmvc-log(5)) into
+static pages an administrator reads every morning.
 
 This crate owns
 - reading `qmvc.log` lines ([`logline`]) and `qmvc.rep` documents
@@ -14,15 +13,18 @@ This crate owns
   place ([`names`]),
 - one module per program, each with a `main(args) -> exit code`:
   [`log2html`] (qmvclog2html), [`virulator`], [`month`] (qmvcmonth, with
-  [`archive`] for `-a`), [`calendar`] (webcalendar), [`portal`]
-  (qmvcportal) and [`blocksender`] (blockvirussender).
+  [`archive`] for `-a`), [`calendar`] (webcalendar) and [`portal`]
+  (qmvcportal),
+- the command line, exit codes and atomic output that every aux program
+  shares ([`cli`], [`output`]).
 
-It does not write qmvc's logs (the qmvc binary does) nor filter mail.
+It does not write qmvc's logs (the qmvc binary does) nor filter mail;
+qmail's admin files are qmvc-qmail's, blockvirussender is
+qmvc-blocksender.
 The binaries under `crates/aux/` are thin: they call `main` here.
 */
 
 pub mod archive;
-pub mod blocksender;
 pub mod calendar;
 pub mod cli;
 pub mod dates;

@@ -157,9 +157,24 @@ pub fn exists(path: &Path) -> bool {
     fs::metadata(path).map(|m| m.is_file()).unwrap_or(false)
 }
 
-/// `cannot VERB PATH: ERROR`.
+/// `cannot VERB PATH: ERROR`, and what to do when the error says: a
+/// failure of the environment.
 pub fn failed(verb: &str, path: &Path, error: &io::Error) -> Failure {
-    Failure::failed(format!("cannot {verb} {}: {error}", path.display()))
+    let advice = match error.kind() {
+        io::ErrorKind::PermissionDenied => {
+            "; check the owner and mode of the file and its directory"
+        }
+        io::ErrorKind::StorageFull => "; free some space on that disk",
+        io::ErrorKind::ReadOnlyFilesystem => {
+            "; the file system is mounted read-only"
+        }
+        io::ErrorKind::NotFound => "; check the path",
+        _ => "",
+    };
+    Failure::failed(format!(
+        "cannot {verb} {}: {error}{advice}",
+        path.display()
+    ))
 }
 
 #[cfg(test)]

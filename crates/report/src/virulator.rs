@@ -232,7 +232,7 @@ mod tests {
             &["-f", ""],
         ] {
             let got = options(&args(bad));
-            assert_eq!(got.unwrap_err().code, cli::EXIT_USAGE, "{bad:?}");
+            assert_eq!(got.unwrap_err().code(), cli::EXIT_USAGE, "{bad:?}");
         }
         let o = options(&args(&["-m", "-s", "-c", "-d", "fehcom", "/l"]))
             .unwrap()

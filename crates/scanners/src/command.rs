@@ -27,7 +27,7 @@ use std::ffi::OsStr;
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use qmvc_process::{Error, Spec};
@@ -191,7 +191,7 @@ pub fn virus_names(
 pub fn status(argv: &[String], version: Option<&[String]>) -> Status {
     let reachable = match argv.first() {
         None => Err("empty command".to_string()),
-        Some(program) => match find_program(program) {
+        Some(program) => match qmvc_process::find_program(program) {
             Some(path) => Ok(path.to_string_lossy().into_owned()),
             None => Err(format!("{program}: not found or not executable")),
         },
@@ -216,29 +216,6 @@ pub fn status(argv: &[String], version: Option<&[String]>) -> Status {
         }
     }
     Status { reachable, engine, signatures, date }
-}
-
-/// The executable `program` names: itself when it holds a `/`, else the
-/// first match along `PATH`.
-pub fn find_program(program: &str) -> Option<PathBuf> {
-    let executable = |p: &Path| {
-        fs::metadata(p)
-            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-            .unwrap_or(false)
-    };
-    if program.contains('/') {
-        let path = PathBuf::from(program);
-        return executable(&path).then_some(path);
-    }
-    if program.is_empty() {
-        return None;
-    }
-    let search = std::env::var_os("PATH").unwrap_or_else(|| {
-        "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin".into()
-    });
-    std::env::split_paths(&search)
-        .map(|dir| dir.join(program))
-        .find(|p| executable(p))
 }
 
 /// Runs `argv` without a shell, stdin `/dev/null`, output captured, in a

@@ -185,10 +185,12 @@ fn no_html_escaping() {
 #[test]
 fn unknown_variable_is_an_error() {
     let err = compose("Subject: x\n\nHi {{subjekt}}\n", &facts("a"), FROM, TO)
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert_eq!(err, "line 3, column 4: unknown variable \"subjekt\"");
     let err = compose("Subject: {{nope}}\n\nb\n", &facts("a"), FROM, TO)
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert_eq!(err, "line 1, column 10: unknown variable \"nope\"");
     let err = compose(
         "Subject: x\n\n{{#each findings}}{{virus}}{{nope}}{{/each}}\n",
@@ -196,7 +198,8 @@ fn unknown_variable_is_an_error() {
         FROM,
         TO,
     )
-    .unwrap_err();
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("unknown variable"), "{err}");
     assert!(check_template("Subject: x\n\n{{#if viruses}}{{nope}}{{/if}}\n")
         .is_err());
@@ -205,10 +208,12 @@ fn unknown_variable_is_an_error() {
 #[test]
 fn syntax_errors_name_the_line() {
     let err = compose("Subject: x\n\nA\n{{#if x}\n", &facts("a"), FROM, TO)
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(err.starts_with("line 4, "), "{err}");
     let err = compose("Subject: x\n\n{{#if size}}\n", &facts("a"), FROM, TO)
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(!err.is_empty());
 }
 
@@ -221,7 +226,8 @@ fn layout_errors() {
         ("Subject: x", "line 2: an empty line and the body must follow"),
         ("{{!-- open\n\nSubject: x\n\nb", "line 1: the comment"),
     ] {
-        let err = compose(template, &facts("a"), FROM, TO).unwrap_err();
+        let err =
+            compose(template, &facts("a"), FROM, TO).unwrap_err().to_string();
         assert!(err.starts_with(why), "{template:?}: {err}");
     }
 }
@@ -242,7 +248,8 @@ fn leading_comments_and_crlf_templates() {
         FROM,
         TO,
     )
-    .unwrap_err();
+    .unwrap_err()
+    .to_string();
     assert!(err.starts_with("line 3, "), "{err}");
 }
 
@@ -297,7 +304,7 @@ fn rendering_is_bounded() {
     let mut f = facts(&"s".repeat(1 << 20));
     f.findings = vec![Finding::default(); 5000];
     let template = "Subject: x\n\n{{#each findings}}{{../subject}}{{/each}}\n";
-    let err = compose(template, &f, FROM, TO).unwrap_err();
+    let err = compose(template, &f, FROM, TO).unwrap_err().to_string();
     assert!(err.contains("longer than 1048576 bytes"), "{err}");
     // Facts are cut: 16 KiB of subject, 1000 findings.
     let template = "Subject: x\n\n{{subject}}|{{#each findings}}.{{/each}}\n";
@@ -320,10 +327,12 @@ fn rendering_is_bounded() {
 fn no_recursion_through_partials() {
     let template =
         "Subject: x\n\n{{#*inline \"a\"}}{{> a}}{{/inline}}{{> a}}\n";
-    let err = compose(template, &facts("a"), FROM, TO).unwrap_err();
+    let err =
+        compose(template, &facts("a"), FROM, TO).unwrap_err().to_string();
     assert!(err.contains("inline partials are not supported"), "{err}");
     let err = compose("Subject: x\n\n{{> other}}\n", &facts("a"), FROM, TO)
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("other"), "{err}");
 }
 

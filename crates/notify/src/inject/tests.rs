@@ -52,13 +52,15 @@ fn failure_is_an_error_with_the_code() {
     let dir = tempfile::tempdir().unwrap();
     let injector = stub(dir.path(), "inject", "cat >/dev/null\nexit 1");
     let err = inject(&injector, "joe@x", b"m\n", Duration::from_secs(20))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert_eq!(err, format!("injector {} exited 1", injector.display()));
     // One that does not even read its input fails just as plainly.
     let injector = stub(dir.path(), "early", "exit 111");
     let big = vec![b'x'; 1 << 20];
-    let err =
-        inject(&injector, "joe@x", &big, Duration::from_secs(20)).unwrap_err();
+    let err = inject(&injector, "joe@x", &big, Duration::from_secs(20))
+        .unwrap_err()
+        .to_string();
     assert!(err.ends_with("exited 111"), "{err}");
 }
 
@@ -74,7 +76,8 @@ fn hanging_injector_is_killed_with_its_children() {
     );
     let start = Instant::now();
     let err = inject(&injector, "joe@x", b"m\n", Duration::from_secs(1))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     let took = start.elapsed();
     assert!(err.contains("timed out after 1 s"), "{err}");
     assert!(took < Duration::from_secs(10), "{took:?}");
@@ -89,8 +92,9 @@ fn a_blocked_writer_does_not_hold_us() {
     let injector = stub(dir.path(), "deaf", "sleep 30");
     let big = vec![b'x'; 4 << 20];
     let start = Instant::now();
-    let err =
-        inject(&injector, "joe@x", &big, Duration::from_secs(1)).unwrap_err();
+    let err = inject(&injector, "joe@x", &big, Duration::from_secs(1))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("timed out"), "{err}");
     assert!(start.elapsed() < Duration::from_secs(10));
 }
@@ -103,7 +107,8 @@ fn missing_program() {
         b"m\n",
         Duration::from_secs(5),
     )
-    .unwrap_err();
+    .unwrap_err()
+    .to_string();
     assert!(
         err.starts_with("cannot run injector /nonexistent/qmail-inject: "),
         "{err}"
@@ -140,6 +145,24 @@ fn killed_by_a_signal() {
     let dir = tempfile::tempdir().unwrap();
     let injector = stub(dir.path(), "inject", "kill -TERM $$");
     let err = inject(&injector, "joe@x", b"m\n", Duration::from_secs(20))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(err.ends_with("was killed by signal 15"), "{err}");
+}
+
+#[test]
+fn the_injector_never_sees_qmailqueue() {
+    // Set for this test process only; no other test of this crate reads
+    // it, and the injector of every test runs without it.
+    std::env::set_var("QMAILQUEUE", "/usr/local/bin/qmvc-queue");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().display().to_string();
+    let body = format!(
+        "printf '%s' \"${{QMAILQUEUE-unset}}\" > '{out}/env'\n\
+         cat >/dev/null"
+    );
+    let injector = stub(dir.path(), "inject", &body);
+    inject(&injector, "joe@x", b"m\n", Duration::from_secs(20)).unwrap();
+    let got = fs::read_to_string(dir.path().join("env")).unwrap();
+    assert_eq!(got, "unset");
 }

@@ -116,7 +116,7 @@ pub fn read(
     })?;
     tally.damaged += summary.damaged;
     if tally.too_many_days {
-        return Err(Failure::failed(format!(
+        return Err(Failure::data(format!(
             "{} holds more than {DAYS_MAX} days; report them a day at a \
              time with -D DAY, or today's with -c",
             path.display()
