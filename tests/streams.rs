@@ -69,7 +69,8 @@ fn same_code(dir: &Dir, program: &Path, args: &[&str], stdin: &Path) -> i32 {
     for how in [Spoiled::BrokenPipe, Spoiled::Closed] {
         let code = exit_code(dir, program, args, stdin, how);
         assert_eq!(
-            code, fine,
+            code,
+            fine,
             "{} {args:?} with output {how:?}",
             program.display()
         );

@@ -41,13 +41,14 @@ const DEFAULT_INJECTOR: &str = "/var/qmail/bin/qmail-inject";
 const INJECT_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn main() -> ExitCode {
+    qmvc_process::stdio::guard();
     std::panic::set_hook(Box::new(|info| {
-        eprintln!("plainmail: internal error: {info}");
+        qmvc_process::esay!("plainmail: internal error: {info}");
     }));
     let code = match std::panic::catch_unwind(run) {
         Ok(Ok(code)) => code,
         Ok(Err(error)) => {
-            eprintln!("plainmail: {error}");
+            qmvc_process::esay!("plainmail: {error}");
             error.exit_code()
         }
         // A panic ends here too, never in exit code 101.
@@ -76,7 +77,7 @@ fn run() -> Result<u8, Error> {
     let (raw, truncated) = read_message().map_err(Error::Read)?;
     let message = Message::parse(&raw, &Limits::default());
     if message.header.get(compose::TRACE).is_some() {
-        eprintln!(
+        qmvc_process::esay!(
             "plainmail: not forwarded: the message is a plainmail forward \
              itself"
         );

@@ -200,7 +200,7 @@ fn injector(system: &Path) -> Result<PathBuf, Failure> {
     for problem in problems {
         let file = Path::new(&problem.origin.file).file_name();
         if file.is_some_and(|f| f == "injector") {
-            eprintln!("{PROGRAM}: warning: {problem}");
+            qmvc_process::esay!("{PROGRAM}: warning: {problem}");
         }
     }
     Ok(profile.reactions.injector)

@@ -64,7 +64,7 @@ pub(crate) fn read(
         .map_err(|e| output::failed("read", path, &e))?;
     if bytes.len() as u64 > LIST_MAX {
         bytes.truncate(LIST_MAX as usize);
-        eprintln!(
+        qmvc_process::esay!(
             "{PROGRAM}: warning: {} is larger than {} MiB; the rest is \
              ignored",
             path.display(),
@@ -81,7 +81,7 @@ pub(crate) fn read(
         let Some((count, sender)) = parsed else {
             bad += 1;
             if bad <= WARNINGS_MAX {
-                eprintln!(
+                qmvc_process::esay!(
                     "{PROGRAM}: warning: {}:{}: not COUNT SENDER, skipped: \
                      {}",
                     path.display(),
@@ -96,7 +96,7 @@ pub(crate) fn read(
         }
     }
     if bad > WARNINGS_MAX {
-        eprintln!(
+        qmvc_process::esay!(
             "{PROGRAM}: warning: {}: {} more lines that are not COUNT \
              SENDER were skipped",
             path.display(),

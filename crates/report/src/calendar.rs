@@ -38,7 +38,7 @@ fn run(args: &[OsString]) -> Result<(), Failure> {
     options.optopt("y", "", "the year instead of this one", "YEAR");
     let matches = cli::parse(PROGRAM, USAGE, &options, args)?;
     if matches.opt_present("h") {
-        println!("usage: {USAGE}");
+        qmvc_process::say!("usage: {USAGE}");
         return Ok(());
     }
     let domain = Domain::parse(matches.opt_str("d"))?;

@@ -184,17 +184,20 @@ pub fn parse(
 /// standard error and maps it to its exit code; a panic is
 /// [`EXIT_FAILURE`], never 101.
 pub fn run(program: &str, body: impl FnOnce() -> Result<(), Failure>) -> u8 {
+    // Before any file is opened: a closed descriptor 1 must not become a
+    // page or a log.
+    qmvc_process::stdio::guard();
     let name = program.to_string();
     std::panic::set_hook(Box::new(move |info| {
-        eprintln!("{name}: internal error: {info}");
+        qmvc_process::esay!("{name}: internal error: {info}");
     }));
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
         Ok(Ok(())) => EXIT_OK,
         Ok(Err(failure)) => {
             if failure.message.starts_with(program) {
-                eprintln!("{}", failure.message);
+                qmvc_process::esay!("{}", failure.message);
             } else {
-                eprintln!("{program}: {}", failure.message);
+                qmvc_process::esay!("{program}: {}", failure.message);
             }
             failure.code()
         }
@@ -254,7 +257,7 @@ pub fn run_with<O>(
     run(program, || match options()? {
         Some(options) => body(&options),
         None => {
-            println!("usage: {usage}");
+            qmvc_process::say!("usage: {usage}");
             Ok(())
         }
     })

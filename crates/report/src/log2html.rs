@@ -109,7 +109,7 @@ fn run(options: &Options) -> Result<(), Failure> {
             )));
         }
         if options.days == Days::All {
-            eprintln!(
+            qmvc_process::esay!(
                 "{PROGRAM}: {}: no log yet; no page written",
                 path.display()
             );
@@ -126,7 +126,7 @@ fn run(options: &Options) -> Result<(), Failure> {
         }
     }
     if scan.days.is_empty() {
-        eprintln!(
+        qmvc_process::esay!(
             "{PROGRAM}: {}: no record of any day; no page written",
             path.display()
         );

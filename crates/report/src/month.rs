@@ -45,7 +45,7 @@ fn run(args: &[OsString]) -> Result<(), Failure> {
     options.optopt("M", "", "the month instead of this one", "YYYY-MM");
     let matches = cli::parse(PROGRAM, USAGE, &options, args)?;
     if matches.opt_present("h") {
-        println!("usage: {USAGE}");
+        qmvc_process::say!("usage: {USAGE}");
         return Ok(());
     }
     let domain = Domain::parse(matches.opt_str("d"))?;

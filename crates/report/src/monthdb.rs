@@ -162,7 +162,7 @@ fn field(value: &str) -> String {
 }
 
 fn warn_damaged(path: &Path, day: Day) {
-    eprintln!(
+    qmvc_process::esay!(
         "warning: {}: a damaged line for {day} is ignored; the next run \
          with -m for that day writes it anew",
         path.display()
@@ -184,7 +184,7 @@ fn read_lines(path: &Path) -> Result<Vec<(Day, Vec<String>)>, Failure> {
         let mut fields = line.split('\t');
         match fields.next().and_then(dates::parse_day) {
             Some(day) => out.push((day, fields.map(str::to_string).collect())),
-            None => eprintln!(
+            None => qmvc_process::esay!(
                 "warning: {}:{}: not a day; the line is ignored",
                 path.display(),
                 n + 1

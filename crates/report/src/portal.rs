@@ -61,7 +61,7 @@ fn run(args: &[OsString]) -> Result<(), Failure> {
     options.optopt("b", "", "the base URL of the layers' pages", "URL");
     let matches = cli::parse(PROGRAM, USAGE, &options, args)?;
     if matches.opt_present("h") {
-        println!("usage: {USAGE}");
+        qmvc_process::say!("usage: {USAGE}");
         return Ok(());
     }
     let qmail = match matches.opt_str("q") {

@@ -127,7 +127,7 @@ fn program() -> OsString {
         if Path::new(&path).is_absolute() {
             return path;
         }
-        eprintln!(
+        qmvc_process::esay!(
             "virulator: warning: QMVC={} is not an absolute path and is \
              ignored",
             Path::new(&path).display()
@@ -179,7 +179,7 @@ pub fn status(layer: &Path) -> Status {
         Ok(output) => output,
         Err(e) => {
             let why = format!("cannot run {command}: {e}");
-            eprintln!("virulator: warning: {why}; the pages say so");
+            qmvc_process::esay!("virulator: warning: {why}; the pages say so");
             return Status::Failed(why);
         }
     };
@@ -191,7 +191,7 @@ pub fn status(layer: &Path) -> Status {
         }
     };
     if let Some(why) = &trouble {
-        eprintln!("virulator: warning: {why}");
+        qmvc_process::esay!("virulator: warning: {why}");
     }
     let mut lines = parse(&String::from_utf8_lossy(&output.stdout));
     lines.extend(parse(&String::from_utf8_lossy(&output.stderr)));
