@@ -24,11 +24,11 @@ use chrono::Datelike;
 use crate::cli::{self, Days, Domain, Failure};
 use crate::dates::{self, Day, Month};
 use crate::html::{self, Bar, Series};
-use crate::logline::{Class, Record};
 use crate::monthdb::{self, DayCounts};
 use crate::names;
 use crate::output::{self, Replacement};
 use crate::stats::{Delays, Top};
+use qmvc_log::line::{Class, Record};
 
 const PROGRAM: &str = "qmvclog2html";
 
