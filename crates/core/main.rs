@@ -1,23 +1,22 @@
 /*!
-The qmvc binary: glue between qmail-local and the library crates.
+The qmvc binary: the dot-qmail front end of the delivery library.
 
-`main` only runs [`app::run`] and maps its outcome to one of the four exit
-codes qmail-local understands; a panic anywhere becomes 111, never 101.
+It reads what qmail-local gives it (the command line, the environment,
+the message on standard input), loads the profile, calls
+[`qmvc_delivery::deliver`], and maps the outcome or the failure to one of
+the four exit codes qmail-local understands ([`exit`]). A panic anywhere
+becomes 111, never 101: the hook prints one line on standard error, the
+catch one line on standard output (qmail-local's reason), each once.
 */
 
 use std::process::ExitCode;
 
-mod actions;
-mod analysis;
 mod app;
 mod cli;
 mod envelope;
+mod exit;
 mod input;
-mod logs;
-mod probes;
-mod reactions;
 mod signals;
-mod stamp;
 
 fn main() -> ExitCode {
     signals::install();
@@ -30,7 +29,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(_) => {
             println!("qmvc: internal error, message deferred (#4.3.0)");
-            ExitCode::from(111)
+            ExitCode::from(exit::Exit::Defer.code())
         }
     }
 }
