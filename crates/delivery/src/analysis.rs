@@ -8,14 +8,16 @@ document (kept also in `save/` and `inspect/`), built here as a
 use std::fmt::Write as _;
 
 use qmvc_engine::{Evaluation, Match, PartDetail, Verdict};
+use qmvc_log::line::Record;
 use qmvc_log::rep::{self, Report};
+use qmvc_log::Stamp;
 use qmvc_profile::Reaction;
 
 /// What the logs say about one message, beyond the verdict.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Facts {
     /// When the delivery started: the time field of every record.
-    pub time: String,
+    pub time: Stamp,
     /// Processing time so far, in seconds.
     pub seconds: f64,
     /// The message's size in bytes.
@@ -41,13 +43,8 @@ impl Facts {
         result: &'a str,
         errormail: u32,
         scanners: &'a str,
-    ) -> qmvc_log::line::Record<'a> {
-        let (day, hour) =
-            qmvc_log::time::day_and_hour(&self.time).unwrap_or_default();
-        qmvc_log::line::Record {
-            time: &self.time,
-            day,
-            hour,
+    ) -> Record<'a> {
+        Record {
             result,
             errormail,
             action: &self.actions,
@@ -58,6 +55,7 @@ impl Facts {
             recipient: &self.recipient,
             message_id: &self.message_id,
             subject: &self.subject,
+            ..Record::new(&self.time)
         }
     }
 }
@@ -75,7 +73,7 @@ fn address(reaction: &Reaction) -> Option<String> {
 /// The qmvc.rep document of `verdict` (see qmvc-log(5)).
 pub fn report(facts: &Facts, verdict: &Verdict) -> Report {
     Report {
-        time: facts.time.clone(),
+        time: facts.time.text.clone(),
         result: verdict.result(),
         errormail: u32::from(verdict.errormail),
         action: facts.actions.clone(),

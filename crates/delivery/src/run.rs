@@ -35,7 +35,7 @@ pub fn deliver(
     };
     let options = Options { noscan: context.noscan };
     let mut facts = Facts {
-        time: Stamp::now().text,
+        time: Stamp::now(),
         size: context.raw.len(),
         sender: context.envelope.sender.clone(),
         recipient: context.envelope.recipient.clone(),
