@@ -45,6 +45,8 @@ use std::time::Instant;
 use qmvc_engine::Verdict;
 use qmvc_profile::Layers;
 
+pub use qmvc_profile::Action;
+
 pub use error::Error;
 pub use qmvc_engine::Disposition;
 pub use qmvc_notify::AddressVars;
@@ -113,6 +115,15 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The distinct actions of the met conditions, in order of first
+    /// appearance; empty when the message passes. [`Disposition::Stop`]
+    /// covers `block`, `keep` and `trash` alike: a front end that must
+    /// tell them apart (qmvc-queue accepts and drops on `trash`, refuses
+    /// on `block`) reads them here.
+    pub fn actions(&self) -> Vec<Action> {
+        self.verdict.actions()
+    }
+
     /// One line saying why, for a bounce or a refusal: the first
     /// bouncing condition and what matched (`virusmail (Eicar-...)`),
     /// control characters made spaces.

@@ -6,7 +6,8 @@ exit codes without knowing the libraries' error types.
 Every library error type (`qmvc_log::Error`, `qmvc_engine::Error`,
 `qmvc_scanners::RunError`, `qmvc_process::Error`,
 `qmvc_delivery::Error`, ...) implements [`Blame`]. A front end asks
-[`Blame::fault`] and decides:
+[`Blame::fault`] and decides; qmvc's choice, and the one qmail-queue's
+codes suggest for qmvc-queue:
 
 | [`Fault`] | qmvc (dot-qmail) | qmvc-queue (QMAILQUEUE) |
 | --- | --- | --- |
