@@ -1,7 +1,7 @@
 /*!
 qmvcmonth: the month page of a layer, from the month databases that
 `qmvclog2html -m` and `virulator -m` keep in `html/`; with `-a` it first
-archives the layer's logs ([`crate::archive`]).
+archives the layer's logs ([`qmvc_log::archive`]).
 
 The page has the month's totals, a bar chart of the days (each day with
 data links to its qmvclog2html page, the hover text gives its numbers),
