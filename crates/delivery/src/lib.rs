@@ -8,7 +8,9 @@ the message, and calls [`deliver`] with one [`Context`]. It gets back an
 [`Outcome`] (the engine's [`Disposition`], the reason text, what was
 met) or an [`Error`] that says whose fault the failure is
 ([`qmvc_fault::Blame`]). Mapping either to exit codes is the front end's
-job alone; nothing here exits, prints or reads environment variables.
+job alone: nothing here exits or prints, and what qmail's environment
+says reaches it only through the [`Context`] (qmvc-notify still reads
+`HOST` for the host name of its messages).
 
 This crate owns
 - the order of effects of a verdict ([`deliver`]): keep and inspect
