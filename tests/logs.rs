@@ -223,3 +223,42 @@ qmvctest!(unwritable_log_does_not_defer, |dir: Dir| {
     // The report still records the blocked message.
     assert_eq!(dir.reports(Layer::System).len(), 1);
 });
+
+qmvctest!(a_link_at_a_log_is_not_followed, |dir: Dir| {
+    dir.filters("badsubject ; block ; ; ;\n");
+    dir.control(Layer::System, "badsubjects", "make money fast\n");
+    let log = dir.layer(Layer::System).join("log");
+    std::fs::create_dir_all(&log).unwrap();
+    let target = dir.root().join("not-a-log");
+    std::fs::write(&target, "untouched\n").unwrap();
+    std::os::unix::fs::symlink(&target, log.join("qmvc.log")).unwrap();
+    let out = dir.run(&[], &Mail::new().subject("make money fast").bytes());
+    // As any log that cannot be written: a warning, the mail as decided.
+    out.assert_code(99);
+    assert!(out.stderr.contains("symbolic link"), "{}", out.describe());
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "untouched\n");
+    assert_eq!(dir.reports(Layer::System).len(), 1);
+});
+
+qmvctest!(a_deferral_is_reported_once, |dir: Dir| {
+    let missing = dir.path("bin/no-such-program");
+    dir.filters("badbodytext ; block ; ; ;\n");
+    dir.control(
+        Layer::System,
+        "badbodytexts",
+        &format!("|{}\n", missing.display()),
+    );
+    let out = dir.run(&[], &Mail::new().text("Hello.\n").bytes());
+    out.assert_code(111);
+    assert_eq!(out.stdout.lines().count(), 1, "{}", out.describe());
+    assert!(out.stdout.contains("(#4.3.0)"), "{}", out.describe());
+    let fatal = out.stderr.lines().filter(|l| l.contains("fatal")).count();
+    assert_eq!(fatal, 1, "{}", out.describe());
+    let errors = std::fs::read_to_string(
+        dir.layer(Layer::System).join("log/qmvc.error"),
+    )
+    .unwrap();
+    assert_eq!(errors.lines().count(), 1, "{errors}");
+    assert!(errors.contains("\tdefer\t"), "{errors}");
+    assert_eq!(dir.last_log(Layer::System).action(), "defer");
+});

@@ -1,20 +1,13 @@
 /*!
-The qmail environment of one delivery. Every value here may come from a
-remote stranger: it is only ever logged (normalised) or compared, never
-handed to a shell or used in a path unchecked.
+The qmail environment of one delivery, as qmail-local sets it
+(qmail-command(8)). Every value here may come from a remote stranger: it
+is only ever logged (normalised) or compared, never handed to a shell or
+used in a path unchecked.
 */
 
 use std::env;
 
-/// Who sent the message to whom, as qmail-local says.
-#[derive(Clone, Debug, Default)]
-pub struct Envelope {
-    /// `SENDER` (may be empty for bounces).
-    pub sender: String,
-    /// The original recipient: `RECIPIENT`, with the `-v` prefix taken off
-    /// its local part.
-    pub recipient: String,
-}
+use qmvc_delivery::{AddressVars, Envelope};
 
 fn var(name: &str) -> String {
     env::var_os(name)
@@ -22,20 +15,28 @@ fn var(name: &str) -> String {
         .unwrap_or_default()
 }
 
-impl Envelope {
-    /// Reads the environment; `prepend` is the `-v` argument (`-` meaning
-    /// `$USER-`).
-    pub fn from_env(prepend: Option<&str>) -> Envelope {
-        let recipient = var("RECIPIENT");
-        let prefix = match prepend {
-            Some("-") => Some(format!("{}-", var("USER"))),
-            Some(p) => Some(p.to_string()),
-            None => None,
-        };
-        Envelope {
-            sender: var("SENDER"),
-            recipient: original_recipient(&recipient, prefix.as_deref()),
-        }
+/// `SENDER`, and the original recipient: `RECIPIENT` with the `-v`
+/// prefix `prepend` (`-` meaning `$USER-`) taken off its local part.
+pub fn from_env(prepend: Option<&str>) -> Envelope {
+    let recipient = var("RECIPIENT");
+    let prefix = match prepend {
+        Some("-") => Some(format!("{}-", var("USER"))),
+        Some(p) => Some(p.to_string()),
+        None => None,
+    };
+    Envelope {
+        sender: var("SENDER"),
+        recipient: original_recipient(&recipient, prefix.as_deref()),
+    }
+}
+
+/// What `$LOCAL`, `$EXT`, `$HOST` and `$USER` mean in a guard's address.
+pub fn address_vars() -> AddressVars {
+    AddressVars {
+        local: var("LOCAL"),
+        ext: var("EXT"),
+        host: var("HOST"),
+        user: var("USER"),
     }
 }
 

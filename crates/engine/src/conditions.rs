@@ -10,6 +10,7 @@ use qmvc_profile::{
 };
 
 use crate::content::Content;
+use crate::error::Error;
 use crate::probes::{CommandOutcome, Probes, ScanOutcome};
 use crate::verdict::{Match, Verdict};
 
@@ -76,7 +77,7 @@ pub(crate) fn errormail(
         if hit {
             matches.push(Match {
                 pattern: Some(format!("+{}={}", check.field, check.content)),
-                origin: Some(check.origin.clone()),
+                origin: Some(check.origin.to_string()),
                 detail: Some("bit 128: header content".to_string()),
                 ..Match::default()
             });
@@ -100,7 +101,7 @@ fn text_matches(
         if pattern.is_match(text, &lowered) {
             out.push(Match {
                 pattern: Some(pattern.source().to_string()),
-                origin: Some(pattern.origin().clone()),
+                origin: Some(pattern.origin().to_string()),
                 part: part.map(str::to_string),
                 ..Match::default()
             });
@@ -129,7 +130,7 @@ pub(crate) fn badbodytext(
     profile: &Profile,
     probes: &mut dyn Probes,
     verdict: &mut Verdict,
-) -> Result<(Vec<Match>, bool), String> {
+) -> Result<(Vec<Match>, bool), Error> {
     let mut out = Vec::new();
     let patterns: Vec<&TextPattern> = profile
         .badbodytexts
@@ -165,11 +166,17 @@ pub(crate) fn badbodytext(
     }
     for rule in &profile.badbodytexts {
         let BodyRule::Command(command) = rule else { continue };
-        match probes.run_command(command)? {
+        let outcome =
+            probes.run_command(command).map_err(|source| Error::Command {
+                origin: command.origin.clone(),
+                program: command.program.clone(),
+                source,
+            })?;
+        match outcome {
             CommandOutcome::Exited(rc) if rc == command.rc => {
                 out.push(Match {
                     pattern: Some(format!("|{}", command.program)),
-                    origin: Some(command.origin.clone()),
+                    origin: Some(command.origin.to_string()),
                     detail: Some(format!("exit code {rc}")),
                     ..Match::default()
                 });
@@ -260,7 +267,7 @@ pub(crate) fn badfilename(
             let Some(glob) = profile.badfilenames.get(hit) else { continue };
             out.push(Match {
                 pattern: Some(glob.glob.glob().to_string()),
-                origin: Some(glob.origin.clone()),
+                origin: Some(glob.origin.to_string()),
                 part: Some(part.clone()),
                 filename: Some(name.clone()),
                 ..Match::default()
@@ -310,7 +317,7 @@ pub(crate) fn badmimetype(
             if magic::matches(&glob.pattern, types, content.prefix(index)) {
                 out.push(Match {
                     pattern: Some(glob.pattern.clone()),
-                    origin: Some(glob.origin.clone()),
+                    origin: Some(glob.origin.to_string()),
                     part: Some(part.id.clone()),
                     filename: part.filename.clone(),
                     detected_type: types.first().map(|t| t.to_string()),
@@ -341,7 +348,7 @@ pub(crate) fn badloadertype(
                     if *loader == found {
                         out.push(Match {
                             pattern: Some(loader.name().to_string()),
-                            origin: Some(origin.clone()),
+                            origin: Some(origin.to_string()),
                             part: Some(part.id.clone()),
                             filename: part.filename.clone(),
                             loader_type: Some(found.name().to_string()),
@@ -364,7 +371,7 @@ pub(crate) fn badloadertype(
             if start.starts_with(prefix.as_bytes()) {
                 out.push(Match {
                     pattern: Some(prefix.clone()),
-                    origin: Some(origin.clone()),
+                    origin: Some(origin.to_string()),
                     part: Some(part.id.clone()),
                     filename: part.filename.clone(),
                     detail: Some("base64 text starts with it".into()),
@@ -406,7 +413,7 @@ pub(crate) fn virusmail(
     quitasap: bool,
     probes: &mut dyn Probes,
     verdict: &mut Verdict,
-) -> Result<Vec<Match>, String> {
+) -> Result<Vec<Match>, Error> {
     let mut out = Vec::new();
     for scanner in &profile.scanners {
         verdict.scanners.push(scanner.initial);
@@ -414,7 +421,7 @@ pub(crate) fn virusmail(
             scanner: Some(format!("{} ({})", scanner.engine, scanner.initial)),
             virus,
             detail,
-            origin: Some(scanner.origin.clone()),
+            origin: Some(scanner.origin.to_string()),
             ..Match::default()
         };
         let definition = &scanner.definition;
@@ -443,7 +450,10 @@ pub(crate) fn virusmail(
             policy.name()
         );
         match policy {
-            Policy::Tempfail => return Err(said),
+            Policy::Tempfail => {
+                let origin = scanner.origin.clone();
+                return Err(Error::Scanner { origin, said });
+            }
             Policy::Pass => {
                 verdict.warnings.push(said.clone());
                 verdict.skipped.push(said);

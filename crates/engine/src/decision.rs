@@ -8,6 +8,7 @@ use qmvc_profile::{Action, Condition, Profile, Reaction, CONDITIONS};
 
 use crate::conditions;
 use crate::content::Content;
+use crate::error::Error;
 use crate::probes::Probes;
 use crate::verdict::{
     Disposition, Evaluation, Hit, Match, ReactionPlan, ReactionStatus, Verdict,
@@ -25,16 +26,16 @@ pub struct Options {
 /// named `*.exe` needs no ten thousand lines to say so.
 const MAX_MATCHES: usize = 100;
 
-/// Evaluates `profile` against `message`. `Err` carries the reason for a
-/// temporary failure that is not the message's fault (a command that
-/// cannot be run, a scanner that cannot be asked under a `tempfail`
-/// policy): the caller defers the delivery.
+/// Evaluates `profile` against `message`. `Err` is a failure that is not
+/// the message's fault (a command that cannot be run, a scanner that
+/// cannot be asked under a `tempfail` policy): the caller defers the
+/// delivery.
 pub fn evaluate(
     message: &Message<'_>,
     profile: &Profile,
     options: &Options,
     probes: &mut dyn Probes,
-) -> Result<Verdict, String> {
+) -> Result<Verdict, Error> {
     let limits = &profile.settings.message;
     let content = Content::new(message, limits);
     let mut verdict = Verdict {

@@ -7,24 +7,30 @@ This crate owns
   ([`evaluate`]), in the order errormail, badsubject, badbodytext,
   badfilename, badmimetype, badloadertype, virusmail, with `quitasap`,
 - the decision: which actions to carry out, which reactions are due, and
-  the exit disposition ([`Verdict`], [`Disposition`]).
+  the message's fate ([`Verdict`], [`Disposition`]),
+- why an evaluation could not decide ([`Error`], which says whose fault
+  it is through [`qmvc_fault::Blame`]).
 
 It has no side effects of its own: whatever touches the world (running a
 badbodytexts command, asking a virus scanner) is asked of the caller
-through [`Probes`], and the result is a value. Writing files, sending mail
-and exiting belong to the binary.
+through [`Probes`], and the result is a value. What matched is a
+[`Match`], the type qmvc-log writes into qmvc.rep and the report programs
+read back. Carrying the verdict out (keeping, notifying, logging) belongs
+to `qmvc-delivery`; exit codes belong to each front end.
 */
 #![deny(missing_docs)]
 
 mod conditions;
 mod content;
 mod decision;
+mod error;
 mod probes;
 mod verdict;
 
 pub use content::{describe_parts, PartDetail};
 pub use decision::{evaluate, Options};
-pub use probes::{CommandOutcome, Probes, ScanOutcome};
+pub use error::Error;
+pub use probes::{CommandError, CommandOutcome, Probes, ScanOutcome};
 pub use verdict::{
     Disposition, Evaluation, Hit, Match, ReactionPlan, ReactionStatus, Verdict,
 };

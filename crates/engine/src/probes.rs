@@ -2,6 +2,8 @@
 What the engine asks of the world, and the answers it understands.
 */
 
+use std::io;
+
 use qmvc_profile::{CommandRule, Scanner};
 
 /// How a badbodytexts command ended.
@@ -28,6 +30,16 @@ pub enum ScanOutcome {
     Failed(String),
 }
 
+/// Why a badbodytexts command has no outcome (not the message's fault:
+/// the delivery is deferred).
+#[derive(Debug)]
+pub enum CommandError {
+    /// It could not be started.
+    Start(io::Error),
+    /// Waiting for it failed.
+    Wait(io::Error),
+}
+
 /// The effects the engine needs, provided by the caller.
 pub trait Probes {
     /// Runs `rule` with the message on its standard input. `Err` means
@@ -36,7 +48,7 @@ pub trait Probes {
     fn run_command(
         &mut self,
         rule: &CommandRule,
-    ) -> Result<CommandOutcome, String>;
+    ) -> Result<CommandOutcome, CommandError>;
 
     /// Asks `scanner` about the message.
     fn scan(&mut self, scanner: &Scanner) -> ScanOutcome;

@@ -4,29 +4,24 @@ The values the engine returns: what was found, and what follows from it.
 
 use qmvc_profile::{Action, Condition, Origin, Reaction};
 
-/// The exit contract with qmail-local (qmail-command(8)).
+/// What the message's fate is, by the most severe action of the met
+/// conditions. Front ends map it to their own codes: qmvc (dot-qmail) to
+/// 0, 99 and 100, qmvc-queue to queueing, 250 and 554. A deferral is no
+/// disposition: it is an [`crate::Error`] (or the delivery library's).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Disposition {
-    /// 0: "Success. Continue with the next instruction" — the message
-    /// passes (no condition met, or only `inspect`).
-    Continue = 0,
-    /// 99: "Success. Ignore all further instructions" — `block`,
-    /// `keep`, `trash`.
-    Stop = 99,
-    /// 100: "Failure. Bounce the message" — `bounce`.
-    Bounce = 100,
-    /// 111: "Temporary failure. Try again later" — anything that is not
-    /// the message's fault.
-    Defer = 111,
+    /// The message goes on as if qmvc were not there: no condition met,
+    /// or only `inspect`.
+    Continue,
+    /// The message goes no further and nobody is told by a bounce:
+    /// `block`, `keep`, `trash`.
+    Stop,
+    /// The message is refused back to its sender: `bounce`.
+    Bounce,
 }
 
 impl Disposition {
-    /// The exit code.
-    pub fn code(self) -> u8 {
-        self as u8
-    }
-
-    /// What an action means for the exit code.
+    /// What an action means for the message.
     pub fn of(action: Action) -> Disposition {
         match action {
             Action::Block | Action::Keep | Action::Trash => Disposition::Stop,
@@ -36,29 +31,8 @@ impl Disposition {
     }
 }
 
-/// One thing that matched.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Match {
-    /// The pattern, glob, type or keyword that matched.
-    pub pattern: Option<String>,
-    /// Where that pattern is written.
-    pub origin: Option<Origin>,
-    /// The part it matched in.
-    pub part: Option<String>,
-    /// The file name (or archive member) concerned.
-    pub filename: Option<String>,
-    /// The detected magic type.
-    pub detected_type: Option<String>,
-    /// The detected loader type.
-    pub loader_type: Option<String>,
-    /// The scanner that found it: engine name and initial.
-    pub scanner: Option<String>,
-    /// The virus name the scanner gave.
-    pub virus: Option<String>,
-    /// Anything else worth telling (errormail bit and reason, a
-    /// command's exit code, a scanner failure under policy `block`).
-    pub detail: Option<String>,
-}
+/// One thing that matched: the one type the logs write and read back.
+pub use qmvc_log::Match;
 
 /// What becomes of a reaction: planned by the engine, then carried out
 /// (or refused) by the caller.

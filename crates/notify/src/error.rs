@@ -333,3 +333,35 @@ impl InjectError {
         )
     }
 }
+
+impl qmvc_fault::Blame for ComposeError {
+    /// A template that does not render is the configuration's; so is a
+    /// From or To that cannot go into a header (they come from the
+    /// profile: `guard`, a reaction's address).
+    fn fault(&self) -> qmvc_fault::Fault {
+        let file = match self {
+            ComposeError::Template(_) => "tpl/",
+            ComposeError::Header(_) => "control/guard",
+        };
+        qmvc_fault::Fault::Config { file: file.to_string(), line: 0 }
+    }
+}
+
+impl qmvc_fault::Blame for InjectError {
+    /// A refused recipient or an injector that cannot start is the
+    /// configuration's (control file `injector`, a reaction's address);
+    /// an injector that failed, was killed or timed out is transient;
+    /// waiting that failed is the environment's.
+    fn fault(&self) -> qmvc_fault::Fault {
+        match self {
+            InjectError::Recipient { .. } | InjectError::Start { .. } => {
+                qmvc_fault::Fault::Config {
+                    file: "control/injector".to_string(),
+                    line: 0,
+                }
+            }
+            InjectError::Wait { .. } => qmvc_fault::Fault::Environment,
+            _ => qmvc_fault::Fault::Transient,
+        }
+    }
+}

@@ -138,6 +138,18 @@ impl std::error::Error for Error {
     }
 }
 
+impl qmvc_fault::Blame for Error {
+    /// Starting or waiting failing is the system's fault (the caller,
+    /// which knows where the program is named, may say the
+    /// configuration's); a time-out is transient.
+    fn fault(&self) -> qmvc_fault::Fault {
+        match self {
+            Error::Spawn(_) | Error::Wait(_) => qmvc_fault::Fault::Environment,
+            Error::TimedOut => qmvc_fault::Fault::Transient,
+        }
+    }
+}
+
 /// Runs `spec` to its end or its time-out, as the crate documentation
 /// describes.
 pub fn run(spec: &Spec<'_>) -> Result<Output, Error> {

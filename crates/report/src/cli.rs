@@ -82,6 +82,13 @@ impl fmt::Display for Failure {
     }
 }
 
+/// A log that cannot be read or archived is a failure of the run.
+impl From<qmvc_log::Error> for Failure {
+    fn from(e: qmvc_log::Error) -> Failure {
+        Failure::failed(e.to_string())
+    }
+}
+
 /// The system layer: `$QMVCHOME` if set and not empty, else `/var/qmvc`,
 /// as qmvc(8) finds it.
 pub fn system_layer() -> PathBuf {

@@ -1,7 +1,7 @@
 /*!
 qmvcmonth: the month page of a layer, from the month databases that
 `qmvclog2html -m` and `virulator -m` keep in `html/`; with `-a` it first
-archives the layer's logs ([`crate::archive`]).
+archives the layer's logs ([`qmvc_log::archive`]).
 
 The page has the month's totals, a bar chart of the days (each day with
 data links to its qmvclog2html page, the hover text gives its numbers),
@@ -21,7 +21,8 @@ use crate::dates::{self, Day, Month};
 use crate::html::{self, esc, url_path, Bar, Series};
 use crate::monthdb::{self, DayCounts, DayViruses};
 use crate::stats::Top;
-use crate::{archive, names, output};
+use crate::{names, output};
+use qmvc_log::archive;
 
 const PROGRAM: &str = "qmvcmonth";
 const USAGE: &str = "qmvcmonth [-a] [-d DOMAIN] [-M YYYY-MM] [LAYER]";
@@ -59,7 +60,9 @@ fn run(args: &[OsString]) -> Result<(), Failure> {
     };
     let layer = cli::layer(&matches.free)?;
     let archived = if matches.opt_present("a") {
-        archive::archive_logs(&layer, dates::today()).map(drop)
+        archive::archive_logs(&layer, dates::today())
+            .map(drop)
+            .map_err(Failure::from)
     } else {
         Ok(())
     };

@@ -7,14 +7,11 @@ opened for reading whether plain or gzip-compressed (archived by
 */
 
 use std::fs::{self, DirBuilder, File, Permissions};
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufWriter, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::cli::Failure;
-
-/// The buffer of a log reader.
-const READ_BUFFER: usize = 256 << 10;
 
 /// `LAYER/html`, created (mode 0755) when missing.
 pub fn html_dir(layer: &Path) -> Result<PathBuf, Failure> {
@@ -96,45 +93,20 @@ pub fn replace(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     out.commit()
 }
 
-/// Opens a log for reading, decompressing it when it starts with the
-/// gzip magic. A missing file is `Ok(None)`: no log yet is no mail yet.
+/// Opens a log for reading, plain or gzip; a missing file is `Ok(None)`
+/// (the reader is `qmvc_log::read`'s, shared by every report program).
 pub fn open_log(path: &Path) -> Result<Option<Box<dyn BufRead>>, Failure> {
-    let file = match File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(failed("open", path, &e)),
-    };
-    let mut reader = BufReader::with_capacity(READ_BUFFER, file);
-    let gzip = reader
-        .fill_buf()
-        .map_err(|e| failed("read", path, &e))?
-        .starts_with(&[0x1f, 0x8b]);
-    if gzip {
-        let decoder = flate2::bufread::MultiGzDecoder::new(reader);
-        Ok(Some(Box::new(BufReader::with_capacity(READ_BUFFER, decoder))))
-    } else {
-        Ok(Some(Box::new(reader)))
-    }
+    Ok(qmvc_log::read::open(path)?)
 }
 
-/// Reads the next line of a log into `line` (cleared first), lossily as
-/// UTF-8 when it is not; `Ok(false)` at the end.
+/// Reads the next line of a log into `line` (cleared first); `Ok(false)`
+/// at the end (see `qmvc_log::read::next_line`).
 pub fn next_line(
     reader: &mut dyn BufRead,
     buf: &mut Vec<u8>,
     path: &Path,
 ) -> Result<bool, Failure> {
-    buf.clear();
-    match reader.read_until(b'\n', buf) {
-        Ok(0) => Ok(false),
-        Ok(_) => {
-            if buf.last() == Some(&b'\n') {
-                buf.pop();
-            }
-            Ok(true)
-        }
-        Err(e) => Err(failed("read", path, &e)),
-    }
+    Ok(qmvc_log::read::next_line(reader, buf, path)?)
 }
 
 /// Opens (creating with `mode`) the lock file `path` and waits for an

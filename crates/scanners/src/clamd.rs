@@ -42,7 +42,9 @@ use std::time::{Duration, Instant};
 
 use qmvc_profile::Endpoint;
 
-use crate::{classify, glob_match, one_line, seconds, Answer, Status};
+use crate::{
+    classify, glob_match, one_line, seconds, Answer, Status, Unreachable,
+};
 
 /// Size of the chunks the message is sent in.
 pub const CHUNK: usize = 64 * 1024;
@@ -84,6 +86,15 @@ pub enum Error {
     Timeout(Duration),
     /// A reply that is not what clamd says to this command.
     Garbled(String),
+}
+
+impl std::error::Error for Error {}
+
+impl qmvc_fault::Blame for Error {
+    /// clamd down, slow or confused: usually for a moment.
+    fn fault(&self) -> qmvc_fault::Fault {
+        qmvc_fault::Fault::Transient
+    }
 }
 
 impl fmt::Display for Error {
@@ -260,7 +271,7 @@ pub fn status(
         failures.push("no clamd endpoints".to_string());
     }
     Status {
-        reachable: Err(failures.join("; ")),
+        reachable: Err(Unreachable(failures.join("; "))),
         engine: None,
         signatures: None,
         date: None,

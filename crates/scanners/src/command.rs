@@ -24,6 +24,7 @@ of output.
 */
 
 use std::ffi::OsStr;
+use std::fmt;
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
@@ -33,7 +34,7 @@ use std::time::Duration;
 use qmvc_process::{Error, Spec};
 use qmvc_profile::Target;
 
-use crate::{classify, one_line, seconds, Answer, Status};
+use crate::{classify, one_line, seconds, Answer, Status, Unreachable};
 
 /// The most output kept of each of stdout and stderr, in bytes.
 pub const MAX_OUTPUT: usize = 64 * 1024;
@@ -130,7 +131,7 @@ pub fn scan(engine: &Engine<'_>, message: &[u8], spool: &Path) -> Answer {
         .collect();
     let output = match run(&argv, engine.timeout) {
         Ok(output) => output,
-        Err(why) => return Answer::Failed(why),
+        Err(why) => return Answer::Failed(why.to_string()),
     };
     drop(scratch);
     let program = argv.first().map(String::as_str).unwrap_or_default();
@@ -190,10 +191,12 @@ pub fn virus_names(
 /// and what its `version` command prints.
 pub fn status(argv: &[String], version: Option<&[String]>) -> Status {
     let reachable = match argv.first() {
-        None => Err("empty command".to_string()),
+        None => Err(Unreachable("empty command".to_string())),
         Some(program) => match qmvc_process::find_program(program) {
             Some(path) => Ok(path.to_string_lossy().into_owned()),
-            None => Err(format!("{program}: not found or not executable")),
+            None => Err(Unreachable(format!(
+                "{program}: not found or not executable"
+            ))),
         },
     };
     let (mut engine, mut signatures, mut date) = (None, None, None);
@@ -218,12 +221,68 @@ pub fn status(argv: &[String], version: Option<&[String]>) -> Status {
     Status { reachable, engine, signatures, date }
 }
 
+/// Why a scanner command has no [`Output`].
+#[derive(Debug)]
+pub enum RunError {
+    /// The definition's command is empty.
+    Empty,
+    /// Running it failed or timed out.
+    Process {
+        /// The program.
+        program: String,
+        /// What failed.
+        source: Error,
+        /// The time-out it had.
+        timeout: Duration,
+    },
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Empty => f.write_str("empty command"),
+            RunError::Process { program, source, timeout } => match source {
+                Error::Spawn(e) => write!(f, "cannot run {program}: {e}"),
+                Error::Wait(e) => write!(f, "cannot wait for {program}: {e}"),
+                Error::TimedOut => write!(
+                    f,
+                    "{program} timed out after {}",
+                    seconds(*timeout)
+                ),
+            },
+        }
+    }
+}
+
+impl std::error::Error for RunError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            RunError::Empty => None,
+            RunError::Process { source, .. } => Some(source),
+        }
+    }
+}
+
+impl qmvc_fault::Blame for RunError {
+    /// An empty command is its definition's fault; otherwise as
+    /// [`qmvc_process::Error`] says.
+    fn fault(&self) -> qmvc_fault::Fault {
+        match self {
+            RunError::Empty => qmvc_fault::Fault::Config {
+                file: "scanners".to_string(),
+                line: 0,
+            },
+            RunError::Process { source, .. } => source.fault(),
+        }
+    }
+}
+
 /// Runs `argv` without a shell, stdin `/dev/null`, output captured, in a
 /// process group of its own that is killed when `timeout` passes (an
 /// `Err` saying so) and when the command ends.
-pub fn run(argv: &[String], timeout: Duration) -> Result<Output, String> {
+pub fn run(argv: &[String], timeout: Duration) -> Result<Output, RunError> {
     let Some((program, args)) = argv.split_first() else {
-        return Err("empty command".to_string());
+        return Err(RunError::Empty);
     };
     let spec = Spec {
         program: OsStr::new(program),
@@ -239,11 +298,11 @@ pub fn run(argv: &[String], timeout: Duration) -> Result<Output, String> {
             stdout: output.stdout,
             stderr: output.stderr,
         }),
-        Err(Error::Spawn(e)) => Err(format!("cannot run {program}: {e}")),
-        Err(Error::Wait(e)) => Err(format!("cannot wait for {program}: {e}")),
-        Err(Error::TimedOut) => {
-            Err(format!("{program} timed out after {}", seconds(timeout)))
-        }
+        Err(source) => Err(RunError::Process {
+            program: program.clone(),
+            source,
+            timeout,
+        }),
     }
 }
 

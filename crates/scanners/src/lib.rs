@@ -72,12 +72,39 @@ pub fn scan(definition: &EngineDef, message: &[u8], spool: &Path) -> Answer {
     }
 }
 
+/// Why an engine does not answer `qmvc -s`: every endpoint's or the
+/// program's failure, in one line. Reads as the text it holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unreachable(pub String);
+
+impl std::ops::Deref for Unreachable {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unreachable {}
+
+impl qmvc_fault::Blame for Unreachable {
+    /// A scanner that does not answer is usually down for a moment.
+    fn fault(&self) -> qmvc_fault::Fault {
+        qmvc_fault::Fault::Transient
+    }
+}
+
 /// What `qmvc -s` reports of one engine.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Status {
     /// Whether the engine answers: `Ok` with what answered (endpoint or
     /// program), `Err` with why not.
-    pub reachable: Result<String, String>,
+    pub reachable: Result<String, Unreachable>,
     /// Engine version, e.g. `ClamAV 1.4.6`.
     pub engine: Option<String>,
     /// Signature version, e.g. `27456`.

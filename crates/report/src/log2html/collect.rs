@@ -11,9 +11,9 @@ use super::table::{Rows, Spool};
 use super::MAX_DAYS;
 use crate::cli::{Days, Failure};
 use crate::dates::Day;
-use crate::logline::{Class, Record};
 use crate::monthdb::DayCounts;
 use crate::stats::{Delays, Top};
+use qmvc_log::line::{Class, Record};
 
 /// One pass over the log: a state per reported day.
 pub(super) struct Scan {

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::Failure;
 use crate::html;
-use crate::logline::Record;
 use crate::output::{self, Replacement};
+use qmvc_log::line::Record;
 
 /// Rows are kept in memory per day until this many bytes, then spooled.
 const CHUNK: usize = 32 << 10;

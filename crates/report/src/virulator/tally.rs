@@ -13,10 +13,11 @@ use std::path::Path;
 
 use crate::cli::{Days, Failure};
 use crate::dates::Day;
-use crate::logline::BADMAIL;
 use crate::output;
-use crate::rep::{self, Found, Report};
 use crate::stats::Top;
+use qmvc_log::line::BADMAIL;
+use qmvc_log::rep::{self, Report};
+use qmvc_log::Match;
 
 /// The most scanners listed one by one per day; the hits of any further
 /// one (only a damaged file names so many) are counted together.
@@ -165,7 +166,7 @@ impl DayTally {
 fn matches<'r>(
     report: &'r Report,
     wanted: impl Fn(&str) -> bool + 'r,
-) -> impl Iterator<Item = (&'r str, &'r Found)> + 'r {
+) -> impl Iterator<Item = (&'r str, &'r Match)> + 'r {
     report
         .conditions
         .iter()
@@ -207,14 +208,15 @@ impl Viruses {
         self.senders.add(sender(report));
         self.recipients.add(&report.recipient);
         let found = || matches(report, is_virus).map(|(_, m)| m);
-        add_once(&mut self.names, found().map(|m| m.virus.as_str()));
-        add_once(&mut self.files, found().map(|m| m.filename.as_str()));
+        add_once(&mut self.names, found().map(|m| text(&m.virus)));
+        add_once(&mut self.files, found().map(|m| text(&m.filename)));
         let mut seen = HashSet::new();
         for m in found() {
-            if m.virus.is_empty() || !seen.insert((&m.scanner, &m.virus)) {
+            let (scanner, virus) = (text(&m.scanner), text(&m.virus));
+            if virus.is_empty() || !seen.insert((scanner, virus)) {
                 continue;
             }
-            self.scanner(&m.scanner).add(&m.virus);
+            self.scanner(scanner).add(virus);
         }
     }
 
@@ -243,17 +245,17 @@ impl Badmails {
             self.subjects.add(&report.subject);
         }
         let found = || matches(report, is_bad);
-        add_once(&mut self.files, found().map(|(_, m)| m.filename.as_str()));
+        add_once(&mut self.files, found().map(|(_, m)| text(&m.filename)));
         add_once(
             &mut self.types,
-            found().map(|(_, m)| m.detected_type.as_str()),
+            found().map(|(_, m)| text(&m.detected_type)),
         );
         add_once(
             &mut self.loaders,
-            found().map(|(_, m)| m.loader_type.as_str()),
+            found().map(|(_, m)| text(&m.loader_type)),
         );
         let patterns: Vec<String> = found()
-            .filter(|(_, m)| !m.pattern.is_empty())
+            .filter(|(_, m)| m.pattern.is_some())
             .map(|(condition, m)| pattern(condition, m))
             .collect();
         add_once(&mut self.patterns, patterns.iter().map(String::as_str));
@@ -262,12 +264,17 @@ impl Badmails {
 
 /// `CONDITION: PATTERN (FILE:LINE)`, without the origin when there is
 /// none.
-fn pattern(condition: &str, m: &Found) -> String {
-    if m.origin.is_empty() {
-        format!("{condition}: {}", m.pattern)
-    } else {
-        format!("{condition}: {} ({})", m.pattern, m.origin)
+fn pattern(condition: &str, m: &Match) -> String {
+    let pattern = text(&m.pattern);
+    match &m.origin {
+        None => format!("{condition}: {pattern}"),
+        Some(origin) => format!("{condition}: {pattern} ({origin})"),
     }
+}
+
+/// A field of a match as the lists count it: empty when absent.
+fn text(value: &Option<String>) -> &str {
+    value.as_deref().unwrap_or("")
 }
 
 #[cfg(test)]

@@ -16,22 +16,23 @@ A `NAME.archiving.*` file left by a run that was killed is archived by
 the next run before the live log, never removed unarchived. Runs in the
 same layer take turns on `log/archive/.lock`, so one never archives what
 another is still compressing.
+
+Like the writer ([`crate::write`]), archiving never follows a symbolic
+link at a log's name or at the lock: it refuses it with
+[`Error::SymbolicLink`], and the other logs are still archived.
 */
 
-use std::fs::{self, DirBuilder, File, Permissions};
+use std::fs::{self, DirBuilder, File, OpenOptions, Permissions};
 use std::io::{self, BufWriter};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
-use crate::cli::Failure;
-use crate::dates::Day;
-use crate::output::failed;
-
-/// The logs archived, in `LAYER/log/`.
-pub const LOGS: [&str; 3] = ["qmvc.log", "qmvc.rep", "qmvc.error"];
+use crate::time::Day;
+use crate::write::still_named;
+use crate::{Error, LOGS};
 
 /// What follows a log's name while it is set aside: `NAME.archiving.PID`.
 const ASIDE: &str = ".archiving.";
@@ -45,25 +46,20 @@ const MAX_NUMBER: u32 = 10_000;
 
 /// Archives the logs of `layer` under the date `day`; returns the
 /// archives written. A layer without `log/` has nothing to archive.
-pub fn archive_logs(layer: &Path, day: Day) -> Result<Vec<PathBuf>, Failure> {
+pub fn archive_logs(layer: &Path, day: Day) -> Result<Vec<PathBuf>, Error> {
     let dir = layer.join("log");
     match fs::metadata(&dir) {
         Ok(meta) if meta.is_dir() => {}
-        Ok(_) => {
-            return Err(Failure::failed(format!(
-                "{} is not a directory",
-                dir.display()
-            )))
-        }
+        Ok(_) => return Err(Error::NotADirectory { path: dir }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(failed("read", &dir, &e)),
+        Err(e) => return Err(Error::io("read", &dir, e)),
     }
     let archive = dir.join("archive");
     DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(&archive)
-        .map_err(|e| failed("create", &archive, &e))?;
+        .map_err(|e| Error::io("create", &archive, e))?;
     let _turn = take_turn(&archive)?;
     let mut written = Vec::new();
     let mut errors = Vec::new();
@@ -72,13 +68,13 @@ pub fn archive_logs(layer: &Path, day: Day) -> Result<Vec<PathBuf>, Failure> {
     for name in LOGS {
         match archive_one(&dir, &archive, name, day) {
             Ok(mut paths) => written.append(&mut paths),
-            Err(e) => errors.push(e.message),
+            Err(e) => errors.push(e),
         }
     }
-    if errors.is_empty() {
-        Ok(written)
-    } else {
-        Err(Failure::failed(errors.join("; ")))
+    match errors.len() {
+        0 => Ok(written),
+        1 => Err(errors.remove(0)),
+        _ => Err(Error::Several(errors)),
     }
 }
 
@@ -94,8 +90,23 @@ pub fn archive_name(name: &str, day: Day, n: u32) -> String {
 
 /// Waits for other archiving runs in this layer; the turn ends when the
 /// returned file is closed.
-fn take_turn(archive: &Path) -> Result<File, Failure> {
-    crate::output::lock_file(&archive.join(".lock"), 0o600)
+fn take_turn(archive: &Path) -> Result<File, Error> {
+    let path = archive.join(".lock");
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)
+        .map_err(|e| Error::io("open", &path, e))?;
+    file.lock().map_err(|e| Error::io("lock", &path, e))?;
+    Ok(file)
+}
+
+/// Opens `path` for reading, refusing a symbolic link.
+fn open_no_follow(path: &Path) -> io::Result<File> {
+    OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(path)
 }
 
 /// Archives what an earlier run left set aside, then the live log.
@@ -104,7 +115,7 @@ fn archive_one(
     archive: &Path,
     name: &str,
     day: Day,
-) -> Result<Vec<PathBuf>, Failure> {
+) -> Result<Vec<PathBuf>, Error> {
     let mut written = Vec::new();
     for aside in leftovers(dir, name)? {
         written.extend(compress(&aside, archive, name, day)?);
@@ -116,12 +127,12 @@ fn archive_one(
 }
 
 /// The regular files `NAME.archiving.*` in `dir`, by name.
-fn leftovers(dir: &Path, name: &str) -> Result<Vec<PathBuf>, Failure> {
+fn leftovers(dir: &Path, name: &str) -> Result<Vec<PathBuf>, Error> {
     let start = format!("{name}{ASIDE}");
     let mut found = Vec::new();
-    let entries = fs::read_dir(dir).map_err(|e| failed("read", dir, &e))?;
+    let entries = fs::read_dir(dir).map_err(|e| Error::io("read", dir, e))?;
     for entry in entries {
-        let entry = entry.map_err(|e| failed("read", dir, &e))?;
+        let entry = entry.map_err(|e| Error::io("read", dir, e))?;
         let file_name = entry.file_name();
         let is_leftover =
             file_name.to_str().is_some_and(|n| n.starts_with(&start));
@@ -136,43 +147,31 @@ fn leftovers(dir: &Path, name: &str) -> Result<Vec<PathBuf>, Failure> {
 
 /// Renames the log `name` to a free `NAME.archiving.PID` name while
 /// holding its lock; `None` when it is missing or empty.
-fn set_aside(dir: &Path, name: &str) -> Result<Option<PathBuf>, Failure> {
+fn set_aside(dir: &Path, name: &str) -> Result<Option<PathBuf>, Error> {
     let path = dir.join(name);
     for _ in 0..TRIES {
-        let file = match File::open(&path) {
+        let file = match open_no_follow(&path) {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(failed("open", &path, &e)),
+            Err(e) => return Err(Error::io("open", &path, e)),
         };
-        file.lock().map_err(|e| failed("lock", &path, &e))?;
+        file.lock().map_err(|e| Error::io("lock", &path, e))?;
         if !still_named(&file, &path) {
             continue;
         }
-        let meta = file.metadata().map_err(|e| failed("read", &path, &e))?;
+        let meta = file.metadata().map_err(|e| Error::io("read", &path, e))?;
         if !meta.is_file() || meta.len() == 0 {
             return Ok(None);
         }
         let aside = free_aside_name(dir, name);
-        fs::rename(&path, &aside).map_err(|e| failed("rename", &path, &e))?;
+        fs::rename(&path, &aside)
+            .map_err(|e| Error::io("rename", &path, e))?;
         // Closing releases the lock: waiting writers find the name gone
         // and open a fresh log.
         let _ = file.unlock();
         return Ok(Some(aside));
     }
-    Err(Failure::failed(format!(
-        "{} was replaced {TRIES} times while it was being archived",
-        path.display()
-    )))
-}
-
-/// Whether `path` still names the open `file`.
-fn still_named(file: &File, path: &Path) -> bool {
-    match (file.metadata(), fs::symlink_metadata(path)) {
-        (Ok(open), Ok(named)) => {
-            open.dev() == named.dev() && open.ino() == named.ino()
-        }
-        _ => false,
-    }
+    Err(Error::Replaced { path, tries: TRIES })
 }
 
 /// `NAME.archiving.PID`, or `NAME.archiving.PID.N` if a leftover that
@@ -195,39 +194,40 @@ fn compress(
     archive: &Path,
     name: &str,
     day: Day,
-) -> Result<Option<PathBuf>, Failure> {
+) -> Result<Option<PathBuf>, Error> {
     let mut input =
-        File::open(aside).map_err(|e| failed("open", aside, &e))?;
-    let size = input.metadata().map_err(|e| failed("read", aside, &e))?.len();
+        open_no_follow(aside).map_err(|e| Error::io("open", aside, e))?;
+    let size =
+        input.metadata().map_err(|e| Error::io("read", aside, e))?.len();
     if size == 0 {
-        fs::remove_file(aside).map_err(|e| failed("remove", aside, &e))?;
+        fs::remove_file(aside).map_err(|e| Error::io("remove", aside, e))?;
         return Ok(None);
     }
     let temp = tempfile::Builder::new()
         .prefix(".tmp-")
         .tempfile_in(archive)
-        .map_err(|e| failed("create a file in", archive, &e))?;
+        .map_err(|e| Error::io("create a file in", archive, e))?;
     let mut encoder = GzEncoder::new(
         BufWriter::with_capacity(256 << 10, temp),
         Compression::default(),
     );
     io::copy(&mut input, &mut encoder)
-        .map_err(|e| failed("compress", aside, &e))?;
+        .map_err(|e| Error::io("compress", aside, e))?;
     let temp = encoder
         .finish()
-        .map_err(|e| failed("compress", aside, &e))?
+        .map_err(|e| Error::io("compress", aside, e))?
         .into_inner()
-        .map_err(|e| failed("write into", archive, e.error()))?;
+        .map_err(|e| Error::io("write into", archive, e.into_error()))?;
     temp.as_file()
         .set_permissions(Permissions::from_mode(0o600))
         .and_then(|()| temp.as_file().sync_all())
-        .map_err(|e| failed("write into", archive, &e))?;
+        .map_err(|e| Error::io("write into", archive, e))?;
     let target = persist(temp, archive, name, day)?;
     // The new name must be on disk before the only other copy goes.
     File::open(archive)
         .and_then(|dir| dir.sync_all())
-        .map_err(|e| failed("sync", archive, &e))?;
-    fs::remove_file(aside).map_err(|e| failed("remove", aside, &e))?;
+        .map_err(|e| Error::io("sync", archive, e))?;
+    fs::remove_file(aside).map_err(|e| Error::io("remove", aside, e))?;
     Ok(Some(target))
 }
 
@@ -237,7 +237,7 @@ fn persist(
     archive: &Path,
     name: &str,
     day: Day,
-) -> Result<PathBuf, Failure> {
+) -> Result<PathBuf, Error> {
     for n in 0..MAX_NUMBER {
         let target = archive.join(archive_name(name, day, n));
         if fs::symlink_metadata(&target).is_ok() {
@@ -249,23 +249,25 @@ fn persist(
                 temp = e.file;
             }
             Err(e) => {
-                return Err(failed("rename a file to", &target, &e.error))
+                return Err(Error::io("rename a file to", &target, e.error))
             }
         }
     }
-    Err(Failure::failed(format!(
-        "{}: {MAX_NUMBER} archives of {name} for {day} exist already",
-        archive.display()
-    )))
+    Err(Error::ArchivesFull {
+        dir: archive.to_path_buf(),
+        name: name.to_string(),
+        day,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
 
     fn day() -> Day {
-        crate::dates::parse_day("2026-11-22").unwrap()
+        crate::time::parse_day("2026-11-22").unwrap()
     }
 
     fn gunzip(path: &Path) -> String {
@@ -323,5 +325,21 @@ mod tests {
         let layer = tempfile::tempdir().unwrap();
         assert!(archive_logs(layer.path(), day()).unwrap().is_empty());
         assert!(!layer.path().join("log").exists());
+    }
+
+    #[test]
+    fn a_link_at_a_log_is_refused_and_the_others_archived() {
+        let layer = tempfile::tempdir().unwrap();
+        let log = layer.path().join("log");
+        fs::create_dir(&log).unwrap();
+        let target = layer.path().join("elsewhere");
+        fs::write(&target, "keep\n").unwrap();
+        std::os::unix::fs::symlink(&target, log.join("qmvc.rep")).unwrap();
+        fs::write(log.join("qmvc.log"), "one\n").unwrap();
+        let e = archive_logs(layer.path(), day()).unwrap_err();
+        assert!(matches!(e, Error::SymbolicLink { .. }), "{e:?}");
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert!(!log.join("qmvc.log").exists(), "the others go on");
+        assert_eq!(fs::read(&target).unwrap(), b"keep\n");
     }
 }

@@ -1,14 +1,11 @@
 /*!
-Time stamps and unique names.
+Unique names for files kept in `save/` and `inspect/` (the Maildir
+convention). The time field of the logs is qmvc-log's
+([`qmvc_log::Stamp`]).
 */
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
-
-/// Now as ISO 8601 with the local zone, e.g. `2026-11-22T04:45:56+01:00`.
-pub fn now_iso() -> String {
-    chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
-}
 
 /// This host's name, made safe for a Maildir file name.
 pub fn hostname() -> String {

@@ -1,10 +1,12 @@
 /*!
-One line of `qmvc.log` (qmvc-log(5)): eleven tab-separated fields, of
-which these programs read every one; fields after the eleventh (a later
-version's) are ignored, and a line with fewer is skipped as damaged.
+One line of `qmvc.log` (qmvc-log(5)): eleven tab-separated fields, written
+by [`Record::to_line`] and read back by [`Record::parse`]. Fields after
+the eleventh (a later version's) are ignored by the reader; a line with
+fewer is skipped as damaged.
 */
 
-use crate::dates::{self, Day};
+use crate::fields::push_field;
+use crate::time::{day_and_hour, Day, Stamp};
 
 /// The conditions that make a message a badmail.
 pub const BADMAIL: [&str; 5] = [
@@ -15,34 +17,34 @@ pub const BADMAIL: [&str; 5] = [
     "badloadertype",
 ];
 
-/// A parsed `qmvc.log` line, borrowing from it.
+/// A `qmvc.log` line, borrowing its text.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Record<'a> {
     /// Field 1, as written.
     pub time: &'a str,
-    /// The day of field 1.
+    /// The day of field 1 (not a field of its own).
     pub day: Day,
-    /// The hour of field 1.
+    /// The hour of field 1 (not a field of its own).
     pub hour: u8,
     /// Field 2: `clear`, `-` or conditions joined by `+`.
     pub result: &'a str,
-    /// Field 3.
+    /// Field 3: the errormail code.
     pub errormail: u32,
-    /// Field 4: actions joined by `+`.
+    /// Field 4: actions joined by `+` (`pass`, `defer`, ...).
     pub action: &'a str,
-    /// Field 5.
+    /// Field 5: the initials of the scanners asked.
     pub scanners: &'a str,
-    /// Field 6, in seconds.
+    /// Field 6, in seconds (written with three decimals).
     pub seconds: f64,
     /// Field 7, in bytes.
     pub size: u64,
-    /// Field 8.
+    /// Field 8: the envelope sender.
     pub sender: &'a str,
-    /// Field 9.
+    /// Field 9: the original recipient.
     pub recipient: &'a str,
-    /// Field 10.
+    /// Field 10: the Message-ID.
     pub message_id: &'a str,
-    /// Field 11.
+    /// Field 11: the Subject.
     pub subject: &'a str,
 }
 
@@ -62,12 +64,33 @@ pub enum Class {
 }
 
 impl<'a> Record<'a> {
+    /// A record of the time `stamp` with every other field empty or 0,
+    /// for a writer to fill in.
+    pub fn new(stamp: &'a Stamp) -> Record<'a> {
+        let (day, hour) = stamp.day_and_hour();
+        Record {
+            time: stamp.as_str(),
+            day,
+            hour,
+            result: "",
+            errormail: 0,
+            action: "",
+            scanners: "",
+            seconds: 0.0,
+            size: 0,
+            sender: "",
+            recipient: "",
+            message_id: "",
+            subject: "",
+        }
+    }
+
     /// Parses a line (without its newline); `None` when it is not one.
     pub fn parse(line: &'a str) -> Option<Record<'a>> {
         let mut fields = line.split('\t');
         let mut next = || fields.next();
         let time = next()?;
-        let (day, hour) = dates::day_and_hour(time)?;
+        let (day, hour) = day_and_hour(time)?;
         let result = next()?;
         let errormail = next()?.parse().ok()?;
         let action = next()?;
@@ -92,6 +115,36 @@ impl<'a> Record<'a> {
             message_id: next()?,
             subject: next()?,
         })
+    }
+
+    /// The line as written, each field normalised
+    /// ([`crate::fields::field`]), ending in a newline.
+    pub fn to_line(&self) -> String {
+        let seconds = format!("{:.3}", self.seconds.max(0.0));
+        let errormail = self.errormail.to_string();
+        let size = self.size.to_string();
+        let fields = [
+            self.time,
+            self.result,
+            &errormail,
+            self.action,
+            self.scanners,
+            &seconds,
+            &size,
+            self.sender,
+            self.recipient,
+            self.message_id,
+            self.subject,
+        ];
+        let mut text = String::with_capacity(256);
+        for (i, value) in fields.iter().enumerate() {
+            if i > 0 {
+                text.push('\t');
+            }
+            push_field(&mut text, value);
+        }
+        text.push('\n');
+        text
     }
 
     /// The conditions met, in evaluation order.
@@ -155,6 +208,27 @@ mod tests {
         assert_eq!(r.class(), Class::Bad);
         let more = format!("{LINE}\tfuture");
         assert_eq!(Record::parse(&more).unwrap().subject, "Hello_there");
+    }
+
+    #[test]
+    fn what_is_written_reads_back() {
+        let r = Record::parse(LINE).unwrap();
+        assert_eq!(r.to_line(), format!("{LINE}\n"));
+        let stamp = Stamp { text: "2026-11-22T14:03:05+01:00".into() };
+        let written = Record {
+            subject: "two words\r\nBcc: x",
+            sender: "",
+            seconds: 0.0004,
+            ..Record::new(&stamp)
+        }
+        .to_line();
+        assert_eq!(
+            written,
+            "2026-11-22T14:03:05+01:00\t-\t0\t-\t-\t0.000\t0\t-\t-\t-\t\
+             two_words__Bcc:_x\n"
+        );
+        let back = Record::parse(written.trim_end()).unwrap();
+        assert_eq!((back.day, back.hour), (r.day, 14));
     }
 
     #[test]

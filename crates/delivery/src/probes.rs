@@ -1,13 +1,13 @@
 /*!
-The effects the engine asks for: running badbodytexts commands (no shell,
-message on a pipe, time-out, whole process group killed) and, later, the
-virus scanners.
+The effects the engine asks for, for real: running badbodytexts commands
+(no shell, message on a pipe, time-out, whole process group killed) and
+asking the virus scanners.
 */
 
 use std::ffi::OsStr;
 use std::path::Path;
 
-use qmvc_engine::{CommandOutcome, Probes, ScanOutcome};
+use qmvc_engine::{CommandError, CommandOutcome, Probes, ScanOutcome};
 use qmvc_process::{Error, Exit, Spec};
 use qmvc_profile::{CommandRule, Scanner};
 use qmvc_scanners::Answer;
@@ -30,7 +30,7 @@ impl Probes for System<'_> {
     fn run_command(
         &mut self,
         rule: &CommandRule,
-    ) -> Result<CommandOutcome, String> {
+    ) -> Result<CommandOutcome, CommandError> {
         if self.dry_run {
             return Ok(CommandOutcome::NotRun);
         }
@@ -62,7 +62,7 @@ fn run(
     rule: &CommandRule,
     message: &[u8],
     injector: &Path,
-) -> Result<CommandOutcome, String> {
+) -> Result<CommandOutcome, CommandError> {
     let spec = Spec {
         program: OsStr::new(&rule.program),
         args: &rule.args,
@@ -77,11 +77,7 @@ fn run(
             Exit::Signal(_) => 255,
         })),
         Err(Error::TimedOut) => Ok(CommandOutcome::TimedOut),
-        Err(Error::Spawn(e)) => {
-            Err(format!("{}: cannot run {}: {e}", rule.origin, rule.program))
-        }
-        Err(Error::Wait(e)) => {
-            Err(format!("{}: waiting for {}: {e}", rule.origin, rule.program))
-        }
+        Err(Error::Spawn(e)) => Err(CommandError::Start(e)),
+        Err(Error::Wait(e)) => Err(CommandError::Wait(e)),
     }
 }

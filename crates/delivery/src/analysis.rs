@@ -1,115 +1,66 @@
 /*!
-The analysis of one message in its two written forms: the YAML document of
-qmvc.rep, `save/` and `inspect/`, and the plain text of `qmvc -t`.
+The analysis of one message in its two written forms: the qmvc.rep
+document (kept also in `save/` and `inspect/`), built here as a
+[`qmvc_log::rep::Report`] and written by qmvc-log, and the plain text of
+`qmvc -t`.
 */
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
-
 use qmvc_engine::{Evaluation, Match, PartDetail, Verdict};
+use qmvc_log::line::Record;
+use qmvc_log::rep::{self, Report};
+use qmvc_log::Stamp;
 use qmvc_profile::Reaction;
 
-/// The longest a message-derived string may be in a YAML document.
-const TEXT_MAX: usize = 4096;
-
 /// What the logs say about one message, beyond the verdict.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Facts {
-    pub time: String,
+    /// When the delivery started: the time field of every record.
+    pub time: Stamp,
+    /// Processing time so far, in seconds.
     pub seconds: f64,
+    /// The message's size in bytes.
     pub size: usize,
+    /// The envelope sender.
     pub sender: String,
+    /// The original recipient.
     pub recipient: String,
+    /// The Message-ID, decoded.
     pub message_id: String,
+    /// The Subject, decoded.
     pub subject: String,
+    /// qmvc.log's field 4: the actions joined by `+`, `pass` for none,
+    /// `defer` for a deferral.
     pub actions: String,
 }
 
-#[derive(Serialize)]
-struct Report<'a> {
-    time: &'a str,
-    result: String,
-    errormail: u8,
-    action: &'a str,
-    scanners: &'a str,
-    seconds: f64,
-    size: usize,
-    sender: String,
-    recipient: String,
-    message_id: String,
-    subject: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    skipped: Vec<String>,
-    conditions: Vec<ConditionReport>,
-}
-
-#[derive(Serialize)]
-struct ConditionReport {
-    condition: &'static str,
-    action: &'static str,
-    rule: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    reactions: Vec<ReactionReport>,
-    matches: Vec<MatchReport>,
-}
-
-#[derive(Serialize)]
-struct ReactionReport {
-    reaction: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    address: Option<String>,
-    status: String,
-}
-
-#[derive(Serialize)]
-struct MatchReport {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pattern: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    origin: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    part: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    filename: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    detected_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    loader_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    scanner: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    virus: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    detail: Option<String>,
-}
-
-/// Cuts `text` to [`TEXT_MAX`] bytes at a character boundary.
-fn cap(text: &str) -> String {
-    if text.len() <= TEXT_MAX {
-        return text.to_string();
-    }
-    let mut end = TEXT_MAX;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", text.get(..end).unwrap_or(""))
-}
-
-fn match_report(m: &Match) -> MatchReport {
-    MatchReport {
-        pattern: m.pattern.as_deref().map(cap),
-        origin: m.origin.as_ref().map(|o| o.to_string()),
-        part: m.part.clone(),
-        filename: m.filename.as_deref().map(cap),
-        detected_type: m.detected_type.clone(),
-        loader_type: m.loader_type.clone(),
-        scanner: m.scanner.clone(),
-        virus: m.virus.as_deref().map(cap),
-        detail: m.detail.as_deref().map(cap),
+impl Facts {
+    /// The qmvc.log line of these facts with the verdict's fields
+    /// (`result`, `errormail`, `scanners`).
+    pub fn record<'a>(
+        &'a self,
+        result: &'a str,
+        errormail: u32,
+        scanners: &'a str,
+    ) -> Record<'a> {
+        Record {
+            result,
+            errormail,
+            action: &self.actions,
+            scanners,
+            seconds: self.seconds,
+            size: self.size as u64,
+            sender: &self.sender,
+            recipient: &self.recipient,
+            message_id: &self.message_id,
+            subject: &self.subject,
+            ..Record::new(&self.time)
+        }
     }
 }
 
+/// The guard's address of a reaction, as written.
 fn address(reaction: &Reaction) -> Option<String> {
     match reaction {
         Reaction::InformGuard(a) | Reaction::ForwardGuard(a) => {
@@ -119,45 +70,46 @@ fn address(reaction: &Reaction) -> Option<String> {
     }
 }
 
-/// The YAML document (starting `---`) for `verdict`.
-pub fn yaml(facts: &Facts, verdict: &Verdict) -> String {
-    let report = Report {
-        time: &facts.time,
+/// The qmvc.rep document of `verdict` (see qmvc-log(5)).
+pub fn report(facts: &Facts, verdict: &Verdict) -> Report {
+    Report {
+        time: facts.time.text.clone(),
         result: verdict.result(),
-        errormail: verdict.errormail,
-        action: &facts.actions,
-        scanners: &verdict.scanners,
-        seconds: (facts.seconds * 1000.0).round() / 1000.0,
-        size: facts.size,
-        sender: cap(&facts.sender),
-        recipient: cap(&facts.recipient),
-        message_id: cap(&facts.message_id),
-        subject: cap(&facts.subject),
-        skipped: verdict.skipped.iter().map(|s| cap(s)).collect(),
+        errormail: u32::from(verdict.errormail),
+        action: facts.actions.clone(),
+        scanners: verdict.scanners.clone(),
+        seconds: facts.seconds,
+        size: facts.size as u64,
+        sender: facts.sender.clone(),
+        recipient: facts.recipient.clone(),
+        message_id: facts.message_id.clone(),
+        subject: facts.subject.clone(),
+        skipped: verdict.skipped.clone(),
         conditions: verdict
             .hits
             .iter()
-            .map(|hit| ConditionReport {
-                condition: hit.condition.name(),
-                action: hit.action.name(),
+            .map(|hit| rep::Hit {
+                condition: hit.condition.name().to_string(),
+                action: hit.action.name().to_string(),
                 rule: hit.rule.to_string(),
                 reactions: hit
                     .reactions
                     .iter()
-                    .map(|r| ReactionReport {
-                        reaction: r.reaction.name(),
-                        address: address(&r.reaction),
+                    .map(|r| rep::Reaction {
+                        reaction: r.reaction.name().to_string(),
+                        address: address(&r.reaction).unwrap_or_default(),
                         status: r.status.describe(),
                     })
                     .collect(),
-                matches: hit.matches.iter().map(match_report).collect(),
+                matches: hit.matches.clone(),
             })
             .collect(),
-    };
-    let body = serde_yaml::to_string(&report)
-        .unwrap_or_else(|e| format!("error: \"cannot serialise: {e}\"\n"));
-    let body = body.strip_prefix("---\n").unwrap_or(&body);
-    format!("---\n{body}")
+    }
+}
+
+/// The document of [`report`], as written.
+pub fn yaml(facts: &Facts, verdict: &Verdict) -> String {
+    report(facts, verdict).document()
 }
 
 /// Escapes a message-derived string for a terminal: control characters
@@ -166,21 +118,19 @@ fn shown(text: &str) -> String {
     text.chars().flat_map(char::escape_debug).collect()
 }
 
+/// A match on one line of `qmvc -t`: `pattern=... part=... (FILE:LINE)`.
 fn describe(m: &Match) -> String {
     let mut out = String::new();
-    let mut add = |label: &str, value: &Option<String>| {
-        if let Some(v) = value {
-            let _ = write!(out, " {label}={}", shown(v));
-        }
-    };
-    add("pattern", &m.pattern);
-    add("part", &m.part);
-    add("file", &m.filename);
-    add("type", &m.detected_type);
-    add("loader", &m.loader_type);
-    add("scanner", &m.scanner);
-    add("virus", &m.virus);
-    add("detail", &m.detail);
+    for (key, value) in m.fields() {
+        let label = match key {
+            "origin" => continue,
+            "filename" => "file",
+            "detected_type" => "type",
+            "loader_type" => "loader",
+            other => other,
+        };
+        let _ = write!(out, " {label}={}", shown(value));
+    }
     if let Some(origin) = &m.origin {
         let _ = write!(out, " ({origin})");
     }

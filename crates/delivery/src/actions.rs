@@ -11,8 +11,12 @@ use std::path::{Path, PathBuf};
 
 use qmvc_profile::Condition;
 
-use crate::logs::ensure_dir;
 use crate::stamp;
+
+/// Creates `dir` (and parents) with mode 0700 if it is missing.
+fn ensure_dir(dir: &Path) -> io::Result<()> {
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
 
 /// The `save/` folder for a kept message of class `condition`.
 pub fn save_class(condition: Condition) -> &'static str {

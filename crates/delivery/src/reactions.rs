@@ -4,37 +4,58 @@ the layered templates, guard forwards, each handed to the injector. A
 reaction that must not go out (a backscatter rule, a forwarding loop, an
 address that does not expand safely) is recorded as refused; an injector
 that fails defers the whole delivery, so that qmail tries again.
+
+Nothing is done for a message without a due reaction: a template is read
+and compiled, and the facts for it gathered, only when a notification is
+actually sent.
 */
 
+use std::cell::OnceCell;
 use std::time::Duration;
 
 use qmvc_engine::{Hit, ReactionStatus, Verdict};
 use qmvc_message::Message;
-use qmvc_notify::{AddressVars, Facts, Finding, Kind};
-use qmvc_profile::{Layers, Profile, Reaction};
+use qmvc_notify::{Facts, Finding, Kind};
+use qmvc_profile::{Action, Condition, Layers, Profile, Reaction};
 
-use crate::envelope::Envelope;
+use crate::{Context, Error};
 
 /// How long the injector may take for one message.
 const INJECT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Everything a reaction needs to know about the delivery.
-pub struct Delivery<'a> {
-    pub profile: &'a Profile,
-    pub layers: &'a Layers,
-    pub envelope: &'a Envelope,
-    pub message: &'a Message<'a>,
-    pub raw: &'a [u8],
+struct Delivery<'a> {
+    profile: &'a Profile,
+    context: &'a Context<'a>,
+    message: &'a Message<'a>,
 }
 
-fn var(name: &str) -> String {
-    std::env::var_os(name)
-        .map(|v| v.to_string_lossy().into_owned())
-        .unwrap_or_default()
+/// The facts for the templates of one met condition, gathered the first
+/// time a notification for it is rendered.
+struct LazyFacts<'a> {
+    cell: OnceCell<Facts>,
+    delivery: &'a Delivery<'a>,
+    verdict: &'a Verdict,
+    condition: Condition,
+    action: Action,
+}
+
+impl LazyFacts<'_> {
+    fn get(&self) -> &Facts {
+        self.cell.get_or_init(|| {
+            facts(self.delivery, self.verdict, self.condition, self.action)
+        })
+    }
 }
 
 /// The facts of the message for the templates.
-fn facts(delivery: &Delivery<'_>, verdict: &Verdict, hit: &Hit) -> Facts {
+fn facts(
+    delivery: &Delivery<'_>,
+    verdict: &Verdict,
+    condition: Condition,
+    action: Action,
+) -> Facts {
+    let envelope = delivery.context.envelope;
     let header = &delivery.message.header;
     let findings = verdict
         .hits
@@ -58,16 +79,16 @@ fn facts(delivery: &Delivery<'_>, verdict: &Verdict, hit: &Hit) -> Facts {
         .collect();
     let host = qmvc_notify::local_host();
     Facts {
-        sender: delivery.envelope.sender.clone(),
-        recipient: delivery.envelope.recipient.clone(),
+        sender: envelope.sender.clone(),
+        recipient: envelope.recipient.clone(),
         subject: header.value("subject").unwrap_or_default(),
         from: header.value("from").unwrap_or_default(),
         message_id: header.value("message-id").unwrap_or_default(),
         date: header.value("date").unwrap_or_default(),
-        size: delivery.raw.len(),
+        size: delivery.context.raw.len(),
         result: verdict.result(),
-        condition: hit.condition.name().into(),
-        action: hit.action.name().into(),
+        condition: condition.name().into(),
+        action: action.name().into(),
         findings,
         viruses,
         guard: guard(delivery.profile, &host),
@@ -87,11 +108,7 @@ fn guard(profile: &Profile, host: &str) -> String {
 
 /// The template `kind` in `lang` (then its language without region, then
 /// English), from the layers or the built-in copies.
-fn template(
-    layers: &Layers,
-    lang: &str,
-    kind: Kind,
-) -> Result<String, String> {
+fn template(layers: &Layers, lang: &str, kind: Kind) -> Result<String, Error> {
     let name = kind.template();
     let mut tried = vec![lang.to_string()];
     if let Some((main, _)) = lang.split_once('-') {
@@ -103,36 +120,55 @@ fn template(
         match layers.read_template(lang, name, built_in) {
             Ok(Some(source)) => return Ok(source.text.into_owned()),
             Ok(None) => {}
-            Err(e) => return Err(e.to_string()),
+            Err(e) => {
+                return Err(Error::Template { file: e.file, reason: e.reason })
+            }
         }
     }
-    Err(format!("no template tpl/{lang}/{name}.hbs (nor in English)"))
+    Err(Error::Template {
+        file: format!("tpl/{lang}/{name}.hbs"),
+        reason: String::new(),
+    })
 }
 
 /// Carries out every due reaction of `verdict`, recording in each plan
 /// what became of it. `Err` defers the delivery: an injector that failed,
-/// a template that cannot be rendered.
-pub fn carry_out(
-    delivery: &Delivery<'_>,
+/// a template that cannot be read or rendered.
+pub(crate) fn carry_out(
+    profile: &Profile,
+    context: &Context<'_>,
+    message: &Message<'_>,
     verdict: &mut Verdict,
-) -> Result<(), String> {
-    let vars = AddressVars {
-        local: var("LOCAL"),
-        ext: var("EXT"),
-        host: var("HOST"),
-        user: var("USER"),
+) -> Result<(), Error> {
+    let due = |hit: &Hit| {
+        hit.reactions.iter().any(|p| p.status == ReactionStatus::Due)
     };
-    let injector = &delivery.profile.reactions.injector;
+    if !verdict.hits.iter().any(due) {
+        return Ok(());
+    }
+    let delivery = Delivery { profile, context, message };
+    let vars = context.address_vars;
+    let injector = &profile.reactions.injector;
     let snapshot = verdict.clone();
     for hit in verdict.hits.iter_mut() {
-        let Some(rule) = delivery.profile.rule(hit.condition) else {
+        if !due(hit) {
+            continue;
+        }
+        let Some(rule) = profile.rule(hit.condition) else {
             continue;
         };
-        let lang =
-            rule.options.lang.clone().unwrap_or_else(|| {
-                delivery.profile.reactions.language.clone()
-            });
-        let facts = facts(delivery, &snapshot, hit);
+        let lang = rule
+            .options
+            .lang
+            .clone()
+            .unwrap_or_else(|| profile.reactions.language.clone());
+        let facts = LazyFacts {
+            cell: OnceCell::new(),
+            delivery: &delivery,
+            verdict: &snapshot,
+            condition: hit.condition,
+            action: hit.action,
+        };
         for plan in hit.reactions.iter_mut() {
             if plan.status != ReactionStatus::Due {
                 continue;
@@ -142,9 +178,9 @@ pub fn carry_out(
                 // remote stranger's choice: an address that is not plain
                 // is refused, never deferred on every retry.
                 Reaction::NotifyRecipient => {
-                    let to = &delivery.envelope.recipient;
+                    let to = &context.envelope.recipient;
                     notification(
-                        delivery,
+                        &delivery,
                         &facts,
                         &lang,
                         Kind::NotifyRecipient,
@@ -154,12 +190,12 @@ pub fn carry_out(
                     )
                 }
                 Reaction::NotifySender => {
-                    let sender = &delivery.envelope.sender;
-                    let header = &delivery.message.header;
+                    let sender = &context.envelope.sender;
+                    let header = &message.header;
                     match qmvc_notify::sender_refusal(sender, header) {
                         Some(why) => Err(Refusal::Refused(why)),
                         None => notification(
-                            delivery,
+                            &delivery,
                             &facts,
                             &lang,
                             Kind::NotifySender,
@@ -168,29 +204,31 @@ pub fn carry_out(
                     }
                 }
                 Reaction::InformGuard(address) => notification(
-                    delivery,
+                    &delivery,
                     &facts,
                     &lang,
                     Kind::InformGuard,
-                    qmvc_notify::expand_address(address, &vars)
+                    qmvc_notify::expand_address(address, vars)
                         .map_err(|e| e.to_string()),
                 ),
                 Reaction::ForwardGuard(address) => {
-                    forwarding(delivery, &vars, address)
+                    forwarding(&delivery, vars, address)
                 }
             };
             match outgoing {
                 Ok((to, bytes)) => {
                     qmvc_notify::inject(injector, &to, &bytes, INJECT_TIMEOUT)
-                        .map_err(|e| {
-                            format!("{} to {to}: {e}", plan.reaction.name())
+                        .map_err(|reason| Error::Inject {
+                            reaction: plan.reaction.name(),
+                            to: to.clone(),
+                            reason,
                         })?;
                     plan.status = ReactionStatus::Sent(to);
                 }
                 Err(Refusal::Refused(why)) => {
                     plan.status = ReactionStatus::Refused(why)
                 }
-                Err(Refusal::Defer(why)) => return Err(why),
+                Err(Refusal::Defer(e)) => return Err(e),
             }
         }
     }
@@ -202,13 +240,13 @@ enum Refusal {
     /// It must not (recorded, the delivery goes on).
     Refused(String),
     /// It cannot now (the delivery is deferred).
-    Defer(String),
+    Defer(Error),
 }
 
 /// A rendered notification of `kind` to `to`.
 fn notification(
     delivery: &Delivery<'_>,
-    facts: &Facts,
+    facts: &LazyFacts<'_>,
     lang: &str,
     kind: Kind,
     to: Result<String, String>,
@@ -217,11 +255,12 @@ fn notification(
     if to.is_empty() {
         return Err(Refusal::Refused("no address".into()));
     }
-    let text =
-        template(delivery.layers, lang, kind).map_err(Refusal::Defer)?;
+    let text = template(delivery.context.layers, lang, kind)
+        .map_err(Refusal::Defer)?;
+    let facts = facts.get();
     let bytes = qmvc_notify::compose(&text, facts, &facts.guard, &to)
-        .map_err(|e| {
-            Refusal::Defer(format!("template {}: {e}", kind.template()))
+        .map_err(|reason| {
+            Refusal::Defer(Error::Render { name: kind.template(), reason })
         })?;
     Ok((to, bytes))
 }
@@ -229,12 +268,13 @@ fn notification(
 /// The original message with its trace header, for the guard.
 fn forwarding(
     delivery: &Delivery<'_>,
-    vars: &AddressVars,
+    vars: &qmvc_notify::AddressVars,
     address: &str,
 ) -> Result<(String, Vec<u8>), Refusal> {
     let to = qmvc_notify::expand_address(address, vars)
         .map_err(|e| Refusal::Refused(e.to_string()))?;
-    match qmvc_notify::forward(delivery.raw, &delivery.message.header, &to) {
+    let header = &delivery.message.header;
+    match qmvc_notify::forward(delivery.context.raw, header, &to) {
         Some(bytes) => Ok((to, bytes)),
         None => Err(Refusal::Refused(format!(
             "the message already carries {}: {to} (a forwarding loop)",

@@ -1,0 +1,135 @@
+/*!
+qmvc's delivery library: one message through the engine and every action
+that follows, for any front end.
+
+A front end (the dot-qmail program `qmvc`; next, the QMAILQUEUE wrapper
+`qmvc-queue`) reads its own environment, loads the [`Profile`], parses
+the message, and calls [`deliver`] with one [`Context`]. It gets back an
+[`Outcome`] (the engine's [`Disposition`], the reason text, what was
+met) or an [`Error`] that says whose fault the failure is
+([`qmvc_fault::Blame`]). Mapping either to exit codes is the front end's
+job alone: nothing here exits or prints, and what qmail's environment
+says reaches it only through the [`Context`] (qmvc-notify still reads
+`HOST` for the host name of its messages).
+
+This crate owns
+- the order of effects of a verdict ([`deliver`]): keep and inspect
+  first ([`actions`], files written whole and synced), then the
+  reactions ([`reactions`]: notifications rendered from the layered
+  templates only when one is actually sent, guard forwards, each handed
+  to the injector), then qmvc.rep, the warnings in qmvc.error and the
+  qmvc.log line, so that a retry after a failure never repeats mail;
+- the deferral record: a delivery that fails after the message was read
+  is a qmvc.log line with the action `defer`;
+- the effects the engine asks for ([`probes`]): badbodytexts commands
+  and virus scanners, run for real (not in a dry run, for commands);
+- the analysis in its two written forms ([`analysis`]): the qmvc.rep
+  document (a [`qmvc_log::rep::Report`]) and the text of `qmvc -t`;
+- the layer's spool `tmp/` and its clean-up ([`spool`]).
+
+What is written where is qmvc-log's (the formats) and qmvc-notify's (the
+mail); what a condition means is qmvc-engine's.
+*/
+#![deny(missing_docs)]
+
+pub mod actions;
+pub mod analysis;
+mod error;
+pub mod probes;
+pub mod reactions;
+mod run;
+pub mod spool;
+pub mod stamp;
+
+use std::path::Path;
+use std::time::Instant;
+
+use qmvc_engine::Verdict;
+use qmvc_profile::Layers;
+
+pub use qmvc_profile::Action;
+
+pub use error::Error;
+pub use qmvc_engine::Disposition;
+pub use qmvc_notify::AddressVars;
+pub use qmvc_profile::Profile;
+pub use run::{deliver, record_error};
+
+/// Who sent the message to whom. Every value here may come from a
+/// remote stranger: it is only ever logged (normalised), compared, or
+/// checked before it becomes an address; never a path or a shell word.
+#[derive(Clone, Debug, Default)]
+pub struct Envelope {
+    /// The envelope sender (empty for bounces).
+    pub sender: String,
+    /// The original recipient.
+    pub recipient: String,
+}
+
+/// Whether a run may change anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Carry everything out and write the logs.
+    Deliver,
+    /// `qmvc -t`: evaluate only. Commands are not run (they may have
+    /// effects of their own), scanners are asked; nothing is kept,
+    /// sent or logged.
+    DryRun,
+}
+
+/// Everything one delivery needs besides the message and the profile.
+pub struct Context<'a> {
+    /// The layers in use; the most specific one holds the logs, `save/`
+    /// and `inspect/`, and the templates are looked up through them.
+    pub layers: &'a Layers,
+    /// Sender and recipient.
+    pub envelope: &'a Envelope,
+    /// The message as received.
+    pub raw: &'a [u8],
+    /// When the delivery started (for the processing time).
+    pub started: Instant,
+    /// Deliver or only evaluate.
+    pub mode: Mode,
+    /// Where command-line scanners get their copy of the message: the
+    /// layer's `tmp/` (see [`spool::dir`]), or a private directory in a
+    /// dry run.
+    pub spool: &'a Path,
+    /// `-n`: ask the scanners only about parts not in `noscantypes`.
+    pub noscan: bool,
+    /// What `$LOCAL`, `$EXT`, `$HOST` and `$USER` mean in a guard's
+    /// address.
+    pub address_vars: &'a AddressVars,
+    /// Told about failures that must not stop the delivery (a log line
+    /// that could not be written); the front end shows them.
+    pub warn: &'a dyn Fn(&dyn std::fmt::Display),
+}
+
+/// What a delivery came to.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// The message's fate, by the most severe action.
+    pub disposition: Disposition,
+    /// Everything the engine found and decided, with what became of
+    /// each reaction.
+    pub verdict: Verdict,
+    /// The facts the logs hold about the message.
+    pub facts: analysis::Facts,
+}
+
+impl Outcome {
+    /// The distinct actions of the met conditions, in order of first
+    /// appearance; empty when the message passes. [`Disposition::Stop`]
+    /// covers `block`, `keep` and `trash` alike: a front end that must
+    /// tell them apart (qmvc-queue accepts and drops on `trash`, refuses
+    /// on `block`) reads them here.
+    pub fn actions(&self) -> Vec<Action> {
+        self.verdict.actions()
+    }
+
+    /// One line saying why, for a bounce or a refusal: the first
+    /// bouncing condition and what matched (`virusmail (Eicar-...)`),
+    /// control characters made spaces.
+    pub fn reason(&self) -> String {
+        qmvc_log::fields::one_line(&self.verdict.reason())
+    }
+}

@@ -1,0 +1,53 @@
+/*!
+The layer's spool `tmp/`: where command-line scanners get their copy of
+the message, and what `qmvc -z` cleans up after runs that were killed.
+*/
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use qmvc_profile::Layers;
+
+/// How old a file in `tmp/` must be before [`remove_stale`] removes it.
+pub const STALE: Duration = Duration::from_secs(30 * 3600);
+
+/// The spool of `layers`: `LAYER/tmp` of the most specific layer.
+pub fn dir(layers: &Layers) -> PathBuf {
+    layers.state_dir().join("tmp")
+}
+
+/// Removes files and directories older than `age` from `dir`; returns how
+/// many went. A missing `dir` has nothing to remove.
+pub fn remove_stale(dir: &Path, age: Duration) -> io::Result<usize> {
+    let now = SystemTime::now();
+    let mut removed = 0;
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .is_some_and(|d| d > age);
+        if !old {
+            continue;
+        }
+        let path = entry.path();
+        let gone = if meta.is_dir() {
+            fs::remove_dir_all(&path)
+        } else {
+            fs::remove_file(&path)
+        };
+        if gone.is_ok() {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
