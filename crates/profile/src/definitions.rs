@@ -702,12 +702,14 @@ impl Check<'_, '_> {
             if let Err(why) = find_program(program) {
                 let built_in =
                     self.sink.origin(0).file.starts_with("(built-in)");
-                let message = match why.split_once(';') {
-                    Some((what, _)) if built_in => format!(
-                        "{what}; install the engine, or copy this file into \
-                         control/scanners.d/ and fix the path there"
-                    ),
-                    _ => why,
+                let message = if built_in {
+                    format!(
+                        "{}; install the engine, or copy this file into \
+                         control/scanners.d/ and fix the path there",
+                        why.what()
+                    )
+                } else {
+                    why.to_string()
                 };
                 let line = key_line(self.text, key);
                 self.sink.report(line, message);
