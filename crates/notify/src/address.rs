@@ -74,7 +74,7 @@ fn expand(address: &str, vars: &AddressVars) -> Result<String, String> {
 /// form; see [`crate::check_address`]. The rule is the profile's, so that
 /// what `qmvc -L` accepts and what goes to the injector never differ.
 pub(crate) fn check(address: &str) -> Result<(), String> {
-    qmvc_profile::plain_address(address)
+    qmvc_profile::plain_address(address).map_err(|e| e.to_string())
 }
 
 /// `s` quoted with escapes and cut, for an error message.

@@ -16,7 +16,7 @@ effect on the world beyond reading control files.
 
 mod address;
 
-pub use address::plain_address;
+pub use address::{plain_address, AddressError};
 mod command;
 mod controls;
 mod definitions;
