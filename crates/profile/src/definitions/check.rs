@@ -1,88 +1,22 @@
 /*!
-`scanners.d/ENGINE.yaml`: engine definitions.
-
-A definition is a YAML mapping read with serde into [`RawDefinition`],
-which knows every key and refuses any other, then checked and turned into
-an [`EngineDef`]. serde stops at the first error it meets, and reports
-where; a key with a bad value is reported at the line of the key, found in
-the text (a key of the top-level mapping starts its line). Any problem
-makes the definition unusable; only the lint check that a program exists
-does not, since a program can be installed after the profile is written:
-in a delivery a missing program is a scanner failure at scan time.
-
-The definitions shipped in `control-defaults/scanners.d/` are compiled in
-([`BUILT_IN_ENGINES`]) and used when no layer has the file.
+What the values of an engine definition mean: a [`RawDefinition`] checked
+and turned into an [`EngineDef`], each problem at the line of its key or
+list item. Any problem makes the definition unusable; only the lint check
+that a program exists does not, since a program can be installed after the
+profile is written: in a delivery a missing program is a scanner failure
+at scan time.
 */
 
-use std::net::Ipv6Addr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use regex::{Regex, RegexBuilder};
-use serde::Deserialize;
 
+use super::endpoint::{parse_endpoint, ENDPOINTS};
+use super::schema::{Item, RawDefinition};
 use crate::command::find_program;
 use crate::lines::Sink;
 use crate::text::{brief, DFA_SIZE_LIMIT, REGEX_SIZE_LIMIT};
-use crate::{Endpoint, EngineDef, Method, Policy, Problem, Target};
-
-/// The engine definitions shipped with qmvc, `(engine, YAML text)`:
-/// `control-defaults/scanners.d/ENGINE.yaml`, compiled in.
-pub const BUILT_IN_ENGINES: &[(&str, &str)] = &[
-    ("clamd", include_str!("../../../control-defaults/scanners.d/clamd.yaml")),
-    (
-        "clamdscan",
-        include_str!("../../../control-defaults/scanners.d/clamdscan.yaml"),
-    ),
-    (
-        "clamscan",
-        include_str!("../../../control-defaults/scanners.d/clamscan.yaml"),
-    ),
-    (
-        "sophos",
-        include_str!("../../../control-defaults/scanners.d/sophos.yaml"),
-    ),
-    (
-        "fsecure",
-        include_str!("../../../control-defaults/scanners.d/fsecure.yaml"),
-    ),
-    (
-        "mcafee",
-        include_str!("../../../control-defaults/scanners.d/mcafee.yaml"),
-    ),
-    ("eset", include_str!("../../../control-defaults/scanners.d/eset.yaml")),
-    ("drweb", include_str!("../../../control-defaults/scanners.d/drweb.yaml")),
-    ("avast", include_str!("../../../control-defaults/scanners.d/avast.yaml")),
-    (
-        "bitdefender",
-        include_str!("../../../control-defaults/scanners.d/bitdefender.yaml"),
-    ),
-    (
-        "kaspersky",
-        include_str!("../../../control-defaults/scanners.d/kaspersky.yaml"),
-    ),
-];
-
-/// The built-in definition of `engine`, if one ships.
-pub(crate) fn built_in(engine: &str) -> Option<&'static str> {
-    BUILT_IN_ENGINES.iter().find(|(name, _)| *name == engine).map(|(_, t)| *t)
-}
-
-/// Whether `name` is an engine name: `[a-z0-9_-]+`.
-pub(crate) fn is_engine_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.bytes().all(|b| {
-            b.is_ascii_lowercase()
-                || b.is_ascii_digit()
-                || b == b'_'
-                || b == b'-'
-        })
-}
-
-/// Every key, for messages.
-const KEYS: &str = "protocol, endpoints, connect_timeout, command, target, \
-                    clean, infected, virus, timeout, on_error, \
-                    on_unscanned, unscanned, version";
+use crate::{EngineDef, Method, Policy, Target};
 
 /// The keys only a clamd definition may have.
 const CLAMD_KEYS: [&str; 2] = ["endpoints", "connect_timeout"];
@@ -104,74 +38,25 @@ const CONNECT_TIMEOUT: u64 = 5;
 const CLAMD_UNSCANNED: [&str; 2] =
     ["Heuristics.Limits.Exceeded*", "Heuristics.Encrypted.*"];
 
-/// A definition as written: every key optional, no other key allowed.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawDefinition {
-    protocol: Option<String>,
-    endpoints: Option<Vec<String>>,
-    connect_timeout: Option<u64>,
-    command: Option<Vec<String>>,
-    target: Option<String>,
-    clean: Option<Vec<i64>>,
-    infected: Option<Vec<i64>>,
-    virus: Option<String>,
-    timeout: Option<u64>,
-    on_error: Option<String>,
-    on_unscanned: Option<String>,
-    unscanned: Option<Vec<String>>,
-    version: Option<Vec<String>>,
+/// Parses a policy keyword.
+fn policy(word: &str) -> Option<Policy> {
+    [Policy::Tempfail, Policy::Pass, Policy::Block]
+        .into_iter()
+        .find(|p| p.name().eq_ignore_ascii_case(word))
 }
 
-impl RawDefinition {
-    /// Whether `key` is given.
-    fn has(&self, key: &str) -> bool {
-        match key {
-            "endpoints" => self.endpoints.is_some(),
-            "connect_timeout" => self.connect_timeout.is_some(),
-            "command" => self.command.is_some(),
-            "target" => self.target.is_some(),
-            "clean" => self.clean.is_some(),
-            "infected" => self.infected.is_some(),
-            "virus" => self.virus.is_some(),
-            "version" => self.version.is_some(),
-            _ => false,
-        }
-    }
-}
-
-impl EngineDef {
-    /// Parses the definition `text` (the YAML of `scanners.d/ENGINE.yaml`)
-    /// shown as `file`, without the lint check that its programs exist.
-    /// The problems when it is not usable.
-    pub fn parse(text: &str, file: &str) -> Result<EngineDef, Vec<Problem>> {
-        let mut problems = Vec::new();
-        let mut sink = Sink::new(file, &mut problems, false);
-        match parse(text, &mut sink, false) {
-            Some(definition) if problems.is_empty() => Ok(definition),
-            _ => Err(problems),
-        }
-    }
-}
-
-/// Parses the definition `text` of the file `sink` reports for. `programs`:
-/// check that the programs it runs exist (lint, for an engine that
-/// `scanners` names). `None` when the definition has a problem.
-pub(crate) fn parse(
-    text: &str,
+/// Checks `raw` (from the file `sink` reports for); `programs`: check
+/// that the programs it runs exist. `None` when it has a problem.
+pub(super) fn check(
+    raw: RawDefinition,
     sink: &mut Sink<'_>,
     programs: bool,
 ) -> Option<EngineDef> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let raw: RawDefinition = match serde_yaml::from_str(text) {
-        Ok(raw) => raw,
-        Err(e) => {
-            let (line, message) = yaml_problem(text, &e);
-            sink.report(line, message);
-            return None;
-        }
-    };
-    let mut check = Check { text, sink, ok: true, checked: None };
+    let lines: Vec<(String, usize)> = KEYS_WITH_LINES
+        .iter()
+        .map(|&key| (key.to_owned(), raw.line(key)))
+        .collect();
+    let mut check = Check { lines, sink, ok: true, checked: None };
     let definition = check.definition(raw, programs);
     if check.ok {
         definition
@@ -180,213 +65,27 @@ pub(crate) fn parse(
     }
 }
 
-/// The line and the message for a serde_yaml error.
-fn yaml_problem(text: &str, e: &serde_yaml::Error) -> (usize, String) {
-    let mut line = e.location().map_or(0, |l| l.line());
-    let full = e.to_string();
-    let message = strip_marks(&full);
-    if let Some(key) = quoted_name(&message, "unknown field `") {
-        let message = format!("unknown key \"{key}\" (expected {KEYS})");
-        return (line, message);
-    }
-    if let Some(key) = quoted_name(&message, "duplicate field `") {
-        // serde_yaml points at the start of the mapping: find the second.
-        line = key_lines(text, key).nth(1).unwrap_or(line);
-        let message = format!("{key} is given twice; keep one");
-        return (line, message);
-    }
-    let placeholder = ["command", "version"]
-        .iter()
-        .any(|key| message.starts_with(&format!("{key}[")))
-        && message.contains("invalid type: map, expected a string");
-    if placeholder {
-        let message = "quote the placeholder: write '{}' (unquoted, {} is \
-                       an empty YAML mapping)"
-            .to_owned();
-        return (line, message);
-    }
-    let message = message
-        .replace(", expected u64", ", expected a whole number")
-        .replace(", expected i64", ", expected a whole number")
-        .replace("expected a sequence", "expected a list, e.g. [0]")
-        .replace(
-            "expected struct RawDefinition",
-            "expected a mapping of keys, e.g. protocol: clamd",
-        );
-    let hint = if message.contains("while scanning a plain scalar") {
-        " (quote a value that holds ':', '[' or '{' inside a [...] list, \
-         e.g. ['tcp:[::1]:3310'])"
-    } else {
-        ""
-    };
-    (line, format!("{message}{hint}; fix it (see qmvc-scanners(5))"))
-}
-
-/// `message` without serde_yaml's ` at line L column C` marks.
-fn strip_marks(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut rest = message;
-    while let Some(at) = rest.find(" at line ") {
-        out.push_str(&rest[..at]);
-        let after = &rest[at + " at line ".len()..];
-        let digits =
-            |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
-        let n = digits(after);
-        let tail = after[n..].strip_prefix(" column ");
-        match tail {
-            Some(tail) if n > 0 && digits(tail) > 0 => {
-                rest = &tail[digits(tail)..];
-            }
-            _ => {
-                out.push_str(" at line ");
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// The name in `` prefix`NAME` `` at the start of `message`.
-fn quoted_name<'m>(message: &'m str, prefix: &str) -> Option<&'m str> {
-    let rest = message.strip_prefix(prefix)?;
-    rest.split_once('`').map(|(name, _)| name)
-}
-
-/// The lines (1-based) where the top-level key `key` starts.
-fn key_lines<'t>(
-    text: &'t str,
-    key: &'t str,
-) -> impl Iterator<Item = usize> + 't {
-    text.lines().enumerate().filter_map(move |(index, line)| {
-        let rest = line.strip_prefix(key)?;
-        rest.trim_start().starts_with(':').then_some(index + 1)
-    })
-}
-
-/// The line of the top-level key `key`; 0 when it cannot be found (the
-/// file as a whole).
-fn key_line(text: &str, key: &str) -> usize {
-    key_lines(text, key).next().unwrap_or(0)
-}
-
-/// The line of the list item `item` of the key `key`: the first line
-/// from the key's on, before the next key, that is the item (`- item`,
-/// quoted or not), else that holds it (a flow list); else the key's line.
-fn item_line(text: &str, key: &str, item: &str) -> usize {
-    let start = key_line(text, key);
-    if start == 0 {
-        return 0;
-    }
-    let lines: Vec<(usize, &str)> = text
-        .lines()
-        .enumerate()
-        .skip(start - 1)
-        .take_while(|&(index, line)| {
-            index + 1 == start
-                || !line.starts_with(|c: char| {
-                    !c.is_whitespace() && c != '-' && c != '#'
-                })
-        })
-        .map(|(index, line)| (index + 1, line))
-        .collect();
-    let is_item = |line: &str| {
-        let value = line.trim_start().strip_prefix('-').map(str::trim);
-        value.is_some_and(|v| {
-            v == item
-                || [('\'', '\''), ('"', '"')].iter().any(|&(open, close)| {
-                    v.strip_prefix(open).and_then(|v| v.strip_suffix(close))
-                        == Some(item)
-                })
-        })
-    };
-    lines
-        .iter()
-        .find(|(_, line)| is_item(line))
-        .or_else(|| lines.iter().find(|(_, line)| line.contains(item)))
-        .map_or(start, |&(number, _)| number)
-}
-
-/// Parses a policy keyword.
-fn policy(word: &str) -> Option<Policy> {
-    [Policy::Tempfail, Policy::Pass, Policy::Block]
-        .into_iter()
-        .find(|p| p.name().eq_ignore_ascii_case(word))
-}
-
-/// `s` without the ASCII prefix `prefix`, compared case-insensitively.
-fn strip_prefix_ci<'s>(s: &'s str, prefix: &str) -> Option<&'s str> {
-    let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &s[prefix.len()..])
-}
-
-/// The endpoint forms, for messages.
-const ENDPOINTS: &str = "expected unix:/PATH or tcp:HOST:PORT, e.g. \
-                         unix:/var/run/clamav/clamd.ctl or \
-                         tcp:127.0.0.1:3310";
-
-/// Parses `unix:/PATH`, `tcp:HOST:PORT` or `tcp:[IPV6]:PORT`.
-pub(crate) fn parse_endpoint(s: &str) -> Result<Endpoint, String> {
-    if let Some(path) = strip_prefix_ci(s, "unix:") {
-        if !path.starts_with('/') {
-            return Err(format!(
-                "bad endpoint \"{s}\": the socket path must be absolute \
-                 ({ENDPOINTS})"
-            ));
-        }
-        return Ok(Endpoint::Unix(PathBuf::from(path)));
-    }
-    let Some(rest) = strip_prefix_ci(s, "tcp:") else {
-        return Err(format!("bad endpoint \"{s}\" ({ENDPOINTS})"));
-    };
-    let (host, port) = if let Some(bracketed) = rest.strip_prefix('[') {
-        let Some((host, port)) = bracketed.split_once("]:") else {
-            return Err(format!(
-                "bad endpoint \"{s}\": expected tcp:[IPV6]:PORT, e.g. \
-                 tcp:[::1]:3310"
-            ));
-        };
-        if host.parse::<Ipv6Addr>().is_err() {
-            return Err(format!(
-                "bad endpoint \"{s}\": \"{host}\" is not an IPv6 address"
-            ));
-        }
-        (host, port)
-    } else {
-        let Some((host, port)) = rest.rsplit_once(':') else {
-            return Err(format!(
-                "bad endpoint \"{s}\": the port is missing ({ENDPOINTS})"
-            ));
-        };
-        if host.contains(':') {
-            return Err(format!(
-                "bad endpoint \"{s}\": write an IPv6 address in brackets, \
-                 e.g. tcp:[::1]:3310"
-            ));
-        }
-        let name = |b: u8| b.is_ascii_alphanumeric() || b"._-".contains(&b);
-        if host.is_empty() || !host.bytes().all(name) {
-            return Err(format!(
-                "bad endpoint \"{s}\": \"{host}\" is not a host name or \
-                 address ({ENDPOINTS})"
-            ));
-        }
-        (host, port)
-    };
-    match port.parse::<u16>() {
-        Ok(port) if port > 0 => {
-            Ok(Endpoint::Tcp { host: host.to_owned(), port })
-        }
-        _ => Err(format!(
-            "bad endpoint \"{s}\": \"{port}\" is not a port (expected 1 to \
-             65535)"
-        )),
-    }
-}
+/// The keys whose line a message may need.
+const KEYS_WITH_LINES: [&str; 13] = [
+    "protocol",
+    "endpoints",
+    "connect_timeout",
+    "command",
+    "target",
+    "clean",
+    "infected",
+    "virus",
+    "timeout",
+    "on_error",
+    "on_unscanned",
+    "unscanned",
+    "version",
+];
 
 /// Checks a definition, reporting at the line of each key.
 struct Check<'c, 's> {
-    text: &'c str,
+    /// The line of each key; 0 for a key not given.
+    lines: Vec<(String, usize)>,
     sink: &'c mut Sink<'s>,
     /// No problem that makes the definition unusable so far.
     ok: bool,
@@ -398,16 +97,19 @@ struct Check<'c, 's> {
 impl Check<'_, '_> {
     /// Reports a problem with `key` at its line.
     fn fail(&mut self, key: &str, message: String) {
-        let line = key_line(self.text, key);
+        let line = self.line(key);
+        self.fail_at(line, message);
+    }
+
+    /// Reports a problem at line `line`.
+    fn fail_at(&mut self, line: usize, message: String) {
         self.sink.report(line, message);
         self.ok = false;
     }
 
-    /// Reports a problem with the item `item` of `key` at its line.
-    fn fail_item(&mut self, key: &str, item: &str, message: String) {
-        let line = item_line(self.text, key, item);
-        self.sink.report(line, message);
-        self.ok = false;
+    /// The line of `key`; 0 when it is not given.
+    fn line(&self, key: &str) -> usize {
+        self.lines.iter().find(|(k, _)| k == key).map_or(0, |&(_, l)| l)
     }
 
     /// The definition, if it can be built (see [`Check::ok`] as well).
@@ -536,7 +238,9 @@ impl Check<'_, '_> {
     }
 
     /// The `unscanned` globs.
-    fn unscanned(&mut self, globs: Vec<String>) -> Vec<String> {
+    fn unscanned(&mut self, globs: Vec<Item<String>>) -> Vec<String> {
+        let globs: Vec<String> =
+            globs.into_iter().map(|item| item.value).collect();
         if globs.iter().any(String::is_empty) {
             self.fail(
                 "unscanned",
@@ -551,7 +255,7 @@ impl Check<'_, '_> {
     /// The clamd method.
     fn clamd(
         &mut self,
-        endpoints: Option<Vec<String>>,
+        endpoints: Option<Vec<Item<String>>>,
         connect_timeout: Option<u64>,
     ) -> Option<Method> {
         let connect_timeout =
@@ -569,9 +273,9 @@ impl Check<'_, '_> {
         }
         let mut endpoints = Vec::new();
         for item in &written {
-            match parse_endpoint(item) {
+            match parse_endpoint(&item.value) {
                 Ok(endpoint) => endpoints.push(endpoint),
-                Err(message) => self.fail_item("endpoints", item, message),
+                Err(e) => self.fail_at(item.line, e.to_string()),
             }
         }
         Some(Method::Clamd { endpoints, connect_timeout })
@@ -580,7 +284,7 @@ impl Check<'_, '_> {
     /// The command method (without `version`).
     fn command(
         &mut self,
-        command: Option<Vec<String>>,
+        command: Option<Vec<Item<String>>>,
         target: Option<&str>,
         clean: Option<Vec<i64>>,
         infected: Option<Vec<i64>>,
@@ -642,11 +346,13 @@ impl Check<'_, '_> {
     fn argv(
         &mut self,
         key: &str,
-        argv: Option<Vec<String>>,
+        argv: Option<Vec<Item<String>>>,
         placeholder: bool,
         programs: bool,
     ) -> Option<Vec<String>> {
-        let argv = argv.unwrap_or_default();
+        let items = argv.unwrap_or_default();
+        let argv: Vec<String> =
+            items.iter().map(|item| item.value.clone()).collect();
         let Some(program) = argv.first() else {
             let what = if placeholder {
                 format!(
@@ -683,12 +389,12 @@ impl Check<'_, '_> {
                     ),
                 );
             }
-            let partial =
-                argv.iter().find(|a| *a != PLACEHOLDER && a.contains("{}"));
-            if let Some(partial) = partial {
-                self.fail_item(
-                    key,
-                    partial,
+            let partial = items.iter().find(|a| {
+                a.value != PLACEHOLDER && a.value.contains(PLACEHOLDER)
+            });
+            if let Some(Item { value: partial, line }) = partial {
+                self.fail_at(
+                    *line,
                     format!(
                         "argument \"{partial}\" holds {PLACEHOLDER} but is \
                          not {PLACEHOLDER} itself: only a whole argument \
@@ -711,7 +417,7 @@ impl Check<'_, '_> {
                 } else {
                     why.to_string()
                 };
-                let line = key_line(self.text, key);
+                let line = self.line(key);
                 self.sink.report(line, message);
             }
             self.checked = Some(program.clone());
@@ -722,7 +428,7 @@ impl Check<'_, '_> {
     /// The `version` command.
     fn version(
         &mut self,
-        version: Option<Vec<String>>,
+        version: Option<Vec<Item<String>>>,
         programs: bool,
     ) -> Option<Vec<String>> {
         version
