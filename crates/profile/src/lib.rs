@@ -4,19 +4,28 @@ comes from, and every control file parsed once into typed values that
 remember their file and line.
 
 This crate owns
-- the layers (system, domain, user) and per-file fall-back to the built-in
-  defaults compiled in from `control-defaults/` ([`Layers`]),
-- the syntax of every control file and its typed form ([`Profile`]),
-- lint: every problem as `FILE:LINE: message` ([`Problem`]).
+- the layers (system, domain, user), where the system layer is
+  ([`system_home`]: `$QMVCHOME`, else `/var/qmvc`), and the per-file
+  fall-back to the built-in defaults compiled in from `control-defaults/`
+  ([`Layers`]),
+- the registry of control files ([`Control`], [`CONTROLS`]): one row per
+  file with its name, description, built-in default, whether it can name
+  a command, when a delivery needs it, its parser and its lint checks,
+- the syntax of every control file and of the engine definitions
+  `scanners.d/ENGINE.yaml`, and their typed form ([`Profile`]),
+- lint: every problem as `FILE:LINE: message` ([`Problem`]),
+- the errors that stop loading, each with whose fault it is ([`Error`],
+  [`Fault`]).
 
 It does not own evaluation (the engine crate decides what matches) or any
 effect on the world beyond reading control files.
+
+A new control file is a row in the registry (`controls.rs`), a parser
+module, and the field of [`Profile`] the parser fills.
 */
 #![deny(missing_docs)]
 
 mod address;
-
-pub use address::{plain_address, AddressError};
 mod command;
 mod controls;
 mod definitions;
@@ -38,6 +47,7 @@ mod text;
 
 use std::fmt;
 
+pub use address::{plain_address, AddressError};
 pub use controls::{Control, CONTROLS};
 pub use definitions::BUILT_IN_ENGINES;
 pub use error::{Error, Fault};
