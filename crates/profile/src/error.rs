@@ -29,6 +29,7 @@ pub enum Fault {
 /// A control file (or definition, or template) that cannot be used.
 /// Always a temporary failure for a delivery: exit 111.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Error {
     /// Whose fault it is.
     pub fault: Fault,

@@ -70,10 +70,23 @@ impl Layers {
     /// error, a file that is not UTF-8, or a group- or world-writable file
     /// is a [`Error`].
     pub fn read(&self, control: Control) -> Result<Source, Error> {
-        let name = control.name();
-        Ok(self
-            .find(name)?
-            .unwrap_or_else(|| built_in(name, control.default_text())))
+        Ok(self.read_layers(control)?.unwrap_or_else(|| {
+            built_in(control.name(), control.default_text())
+        }))
+    }
+
+    /// Reads `control` like [`Layers::read`], but `None` when no layer
+    /// has it (no built-in default).
+    pub(crate) fn read_layers(
+        &self,
+        control: Control,
+    ) -> Result<Option<Source>, Error> {
+        self.find(control.name())
+    }
+
+    /// The built-in default of `control` as a [`Source`].
+    pub(crate) fn built_in(control: Control) -> Source {
+        built_in(control.name(), control.default_text())
     }
 
     /// Reads the file at `relative` under `control/` (such as

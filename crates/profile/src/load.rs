@@ -22,8 +22,7 @@ named or not, is sound, so that a broken one is found before it is used).
 use crate::controls::{Needed, Parse};
 use crate::lines::Sink;
 use crate::{
-    Condition, Control, Error, Layer, Layers, Problem, Profile, Scope, Source,
-    CONTROLS,
+    Condition, Control, Error, Layers, Problem, Profile, Scope, CONTROLS,
 };
 
 /// What the parsers and lint checks of the registry work on.
@@ -103,33 +102,26 @@ pub(crate) fn load(
 }
 
 /// Reads and parses `control`, then runs its lint checks when linting.
+/// A file no layer has and whose built-in default has no entry is
+/// neither copied nor parsed.
 fn load_one(cx: &mut Load<'_>, control: Control) -> Result<(), Error> {
-    match layers_read(cx, control)? {
-        Some(source)
-            if source.layer == Layer::BuiltIn
-                && control.default_is_empty() => {}
-        Some(source) => match control.parse() {
+    let source = match cx.layers.read_layers(control) {
+        Ok(Some(source)) => Some(source),
+        Ok(None) if control.default_is_empty() => None,
+        Ok(None) => Some(Layers::built_in(control)),
+        Err(e) => cx.lint_or_fail(e).map(|()| None)?,
+    };
+    if let Some(source) = source {
+        match control.parse() {
             Parse::Text(parse) => {
                 let mut sink = Sink::new(&source.file, cx.problems, cx.lint);
                 parse(&source.text, &mut sink, cx.profile);
             }
             Parse::Layered(parse) => parse(cx, &source)?,
-        },
-        None => {}
+        }
     }
     match control.lint() {
         Some(lint) if cx.lint => lint(cx),
         _ => Ok(()),
-    }
-}
-
-/// Reads `control`; for lint, an error becomes a problem and `None`.
-fn layers_read(
-    cx: &mut Load<'_>,
-    control: Control,
-) -> Result<Option<Source>, Error> {
-    match cx.layers.read(control) {
-        Ok(source) => Ok(Some(source)),
-        Err(e) => cx.lint_or_fail(e).map(|()| None),
     }
 }
