@@ -52,10 +52,7 @@ pub(super) fn check(
     sink: &mut Sink<'_>,
     programs: bool,
 ) -> Option<EngineDef> {
-    let lines: Vec<(String, usize)> = KEYS_WITH_LINES
-        .iter()
-        .map(|&key| (key.to_owned(), raw.line(key)))
-        .collect();
+    let lines = raw.key_lines();
     let mut check = Check { lines, sink, ok: true, checked: None };
     let definition = check.definition(raw, programs);
     if check.ok {
@@ -65,27 +62,10 @@ pub(super) fn check(
     }
 }
 
-/// The keys whose line a message may need.
-const KEYS_WITH_LINES: [&str; 13] = [
-    "protocol",
-    "endpoints",
-    "connect_timeout",
-    "command",
-    "target",
-    "clean",
-    "infected",
-    "virus",
-    "timeout",
-    "on_error",
-    "on_unscanned",
-    "unscanned",
-    "version",
-];
-
 /// Checks a definition, reporting at the line of each key.
 struct Check<'c, 's> {
     /// The line of each key; 0 for a key not given.
-    lines: Vec<(String, usize)>,
+    lines: Vec<(&'static str, usize)>,
     sink: &'c mut Sink<'s>,
     /// No problem that makes the definition unusable so far.
     ok: bool,
@@ -109,7 +89,7 @@ impl Check<'_, '_> {
 
     /// The line of `key`; 0 when it is not given.
     fn line(&self, key: &str) -> usize {
-        self.lines.iter().find(|(k, _)| k == key).map_or(0, |&(_, l)| l)
+        self.lines.iter().find(|(k, _)| *k == key).map_or(0, |&(_, l)| l)
     }
 
     /// The definition, if it can be built (see [`Check::ok`] as well).

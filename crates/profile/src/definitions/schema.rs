@@ -84,9 +84,9 @@ pub(super) struct RawDefinition {
 }
 
 impl RawDefinition {
-    /// The line of `key`; 0 when it has no value (the file as a whole).
-    pub(super) fn line(&self, key: &str) -> usize {
-        self.lines.iter().find(|(k, _)| *k == key).map_or(0, |&(_, l)| l)
+    /// The line of each key that has a value.
+    pub(super) fn key_lines(&self) -> Vec<(&'static str, usize)> {
+        self.lines.clone()
     }
 
     /// Whether `key` has a value.
