@@ -5,6 +5,9 @@ with problems also defers a delivery (111), so that a typo never turns a
 filter off silently.
 */
 
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+
 use crate::mail::Mail;
 use crate::util::{assert_lint, Dir, Layer, Output};
 
@@ -80,6 +83,27 @@ qmvctest!(problems_in_every_layer, |dir: Dir| {
     let system = dir.layer(Layer::System).join("control/limits");
     assert!(out.stdout.contains(&format!("{}:1: ", user.display())));
     assert!(out.stdout.contains(&format!("{}:1: ", system.display())));
+});
+
+qmvctest!(lint_reads_every_control_file_of_the_registry, |dir: Dir| {
+    // A writable copy of each control file in the system layer: lint
+    // reads every one, reports each, and goes on.
+    for control in qmvc_profile::CONTROLS {
+        let path = dir.control(Layer::System, control.name(), "");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o666)).unwrap();
+    }
+    let out = lint(&dir, &["-L"]);
+    for control in qmvc_profile::CONTROLS {
+        let path =
+            dir.layer(Layer::System).join("control").join(control.name());
+        assert_lint(&out, &path, Some(0), "group or world writable");
+    }
+    assert_eq!(
+        out.stdout.lines().count(),
+        qmvc_profile::CONTROLS.len(),
+        "{}",
+        out.describe()
+    );
 });
 
 qmvctest!(built_in_defaults_are_clean, |dir: Dir| {

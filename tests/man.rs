@@ -1,6 +1,7 @@
 /*!
 The man pages: they lint clean with mandoc, qmvc-control(5) names every
-control file of the registry, and qmvc(8) documents every option.
+control file of the registry (its table is the registry's names and
+descriptions), and qmvc(8) documents every option.
 */
 
 use std::fs;
@@ -77,6 +78,65 @@ fn control_page_names_every_control_file() {
         assert!(
             text.contains(&row) && text.contains(&heading),
             "qmvc-control(5) lacks the table row or the .SS section of {name}"
+        );
+    }
+}
+
+/// The rows of the table of control files in qmvc-control(5):
+/// `(name, default, meaning)`, roff escapes removed.
+fn control_table(page: &str) -> Vec<(String, String, String)> {
+    let table = page
+        .split_once("control\tdefault\tmeaning\n")
+        .and_then(|(_, rest)| rest.split_once("\n.fi\n"))
+        .map(|(table, _)| table)
+        .expect("qmvc-control(5) has its table of control files");
+    let plain = |s: &str| {
+        s.replace("\\fI", "").replace("\\fR", "").replace("\\-", "-")
+    };
+    table
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let fields: Vec<String> = l.split('\t').map(plain).collect();
+            assert_eq!(fields.len(), 3, "a row of three columns: {l:?}");
+            (fields[0].clone(), fields[1].clone(), fields[2].clone())
+        })
+        .collect()
+}
+
+#[test]
+fn control_table_is_the_registry() {
+    let text = page("man/qmvc-control.5");
+    let rows = control_table(&text);
+    let registry: Vec<(String, String)> = qmvc_profile::CONTROLS
+        .iter()
+        .map(|c| (c.name().to_owned(), c.about().to_owned()))
+        .collect();
+    let table: Vec<(String, String)> =
+        rows.iter().map(|(n, _, m)| (n.clone(), m.clone())).collect();
+    assert_eq!(table, registry, "qmvc-control(5) table vs the registry");
+    for (control, (name, default, _)) in
+        qmvc_profile::CONTROLS.iter().zip(&rows)
+    {
+        assert_eq!(
+            default == "(empty)",
+            control.default_is_empty(),
+            "{name}: the default column says {default}"
+        );
+    }
+    // The files that can make qmvc run a program are named as such.
+    let commands = text
+        .split_once(".SS \"Files that name commands\"\n")
+        .and_then(|(_, rest)| rest.split_once("\n.S"))
+        .map(|(section, _)| section)
+        .expect("qmvc-control(5) says which files name commands");
+    for control in qmvc_profile::CONTROLS {
+        let named = commands.contains(&format!(".I {}\n", control.name()));
+        assert_eq!(
+            named,
+            control.names_command(),
+            "{}: listed among the files that name commands",
+            control.name()
         );
     }
 }

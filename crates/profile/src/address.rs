@@ -8,6 +8,8 @@ allowed. It never starts with `-`, so that it cannot pass for an option of
 the injector it is given to as an argument.
 */
 
+use std::fmt;
+
 /// The variables an address may hold.
 const VARIABLES: [&str; 4] = ["LOCAL", "EXT", "HOST", "USER"];
 
@@ -15,32 +17,112 @@ const VARIABLES: [&str; 4] = ["LOCAL", "EXT", "HOST", "USER"];
 /// RFC 5322 atom characters).
 const LOCAL_SPECIALS: &str = "!#%&'*+-/=?^_`{}~";
 
-/// Checks `address`; the error says what is wrong.
-pub(crate) fn check_address(address: &str) -> Result<(), String> {
+/// Longest address (RFC 5321 section 4.5.3.1.3, the path less `<>`).
+const MAX_ADDRESS: usize = 254;
+
+/// What is wrong with an address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AddressError {
+    /// It is empty.
+    Missing,
+    /// It is longer than 254 bytes.
+    TooLong,
+    /// It holds a space or a tab.
+    WhiteSpace,
+    /// It holds a character that is not printable ASCII.
+    Character(char),
+    /// Nothing before the `@`.
+    EmptyLocal,
+    /// It starts with `-`.
+    LeadingDash,
+    /// A character not allowed in the local part.
+    LocalCharacter(char),
+    /// A leading, trailing or doubled `.` in the local part.
+    LocalDot,
+    /// Nothing after the `@`.
+    EmptyDomain,
+    /// A character not allowed in the domain.
+    DomainCharacter(char),
+    /// A leading, trailing or doubled `.` in the domain.
+    DomainDot,
+    /// A `$` that starts no variable name.
+    LoneDollar,
+    /// A variable other than `$LOCAL`, `$EXT`, `$HOST`, `$USER`.
+    UnknownVariable(String),
+}
+
+impl fmt::Display for AddressError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AddressError::Missing => f.write_str("the address is missing"),
+            AddressError::TooLong => {
+                write!(f, "it is longer than {MAX_ADDRESS} bytes")
+            }
+            AddressError::WhiteSpace => {
+                f.write_str("white space is not allowed")
+            }
+            AddressError::Character(c) => {
+                write!(f, "character {c:?} is not allowed")
+            }
+            AddressError::EmptyLocal => {
+                f.write_str("the local part before '@' is empty")
+            }
+            AddressError::LeadingDash => {
+                f.write_str("it must not start with '-'")
+            }
+            AddressError::LocalCharacter(c) => {
+                write!(f, "character '{c}' is not allowed in the local part")
+            }
+            AddressError::LocalDot => {
+                f.write_str("misplaced '.' in the local part")
+            }
+            AddressError::EmptyDomain => {
+                f.write_str("the domain after '@' is empty")
+            }
+            AddressError::DomainCharacter(c) => {
+                write!(f, "character '{c}' is not allowed in the domain")
+            }
+            AddressError::DomainDot => {
+                f.write_str("misplaced '.' in the domain")
+            }
+            AddressError::LoneDollar => {
+                f.write_str("'$' must start $LOCAL, $EXT, $HOST or $USER")
+            }
+            AddressError::UnknownVariable(name) => write!(
+                f,
+                "unknown variable \"${name}\" (only $LOCAL, $EXT, $HOST, \
+                 $USER are expanded)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for AddressError {}
+
+/// Checks `address`, which may hold variables.
+pub(crate) fn check_address(address: &str) -> Result<(), AddressError> {
     if address.is_empty() {
-        return Err("the address is missing".into());
+        return Err(AddressError::Missing);
     }
     plain_address(&replace_variables(address)?)
 }
 
-/// Longest address (RFC 5321 section 4.5.3.1.3, the path less `<>`).
-const MAX_ADDRESS: usize = 254;
-
 /// Checks that `plain` (an address without variables) is `LOCAL@DOMAIN`
 /// or `LOCAL` in plain dot-atom form: printable ASCII, atom characters,
 /// no leading `-`, at most 254 bytes. Every address qmvc hands to an
-/// injector passes this; the error says what is wrong.
-pub fn plain_address(plain: &str) -> Result<(), String> {
+/// injector passes this.
+pub fn plain_address(plain: &str) -> Result<(), AddressError> {
     if plain.is_empty() {
-        return Err("the address is missing".into());
+        return Err(AddressError::Missing);
     }
     if plain.len() > MAX_ADDRESS {
-        return Err(format!("it is longer than {MAX_ADDRESS} bytes"));
+        return Err(AddressError::TooLong);
     }
     if let Some(c) = plain.chars().find(|c| !c.is_ascii_graphic()) {
         return Err(match c {
-            ' ' | '\t' => "white space is not allowed".into(),
-            _ => format!("character {c:?} is not allowed"),
+            ' ' | '\t' => AddressError::WhiteSpace,
+            _ => AddressError::Character(c),
         });
     }
     let (local, domain) = match plain.split_once('@') {
@@ -48,35 +130,31 @@ pub fn plain_address(plain: &str) -> Result<(), String> {
         None => (plain, None),
     };
     if local.is_empty() {
-        return Err("the local part before '@' is empty".into());
+        return Err(AddressError::EmptyLocal);
     }
     if local.starts_with('-') {
-        return Err("it must not start with '-'".into());
+        return Err(AddressError::LeadingDash);
     }
     if let Some(c) = local.chars().find(|&c| {
         !c.is_ascii_alphanumeric() && c != '.' && !LOCAL_SPECIALS.contains(c)
     }) {
-        return Err(format!(
-            "character '{c}' is not allowed in the local part"
-        ));
+        return Err(AddressError::LocalCharacter(c));
     }
     if !dot_atom(local) {
-        return Err("misplaced '.' in the local part".into());
+        return Err(AddressError::LocalDot);
     }
     if let Some(domain) = domain {
         if domain.is_empty() {
-            return Err("the domain after '@' is empty".into());
+            return Err(AddressError::EmptyDomain);
         }
         if let Some(c) = domain
             .chars()
             .find(|&c| !c.is_ascii_alphanumeric() && c != '.' && c != '-')
         {
-            return Err(format!(
-                "character '{c}' is not allowed in the domain"
-            ));
+            return Err(AddressError::DomainCharacter(c));
         }
         if !dot_atom(domain) {
-            return Err("misplaced '.' in the domain".into());
+            return Err(AddressError::DomainDot);
         }
     }
     Ok(())
@@ -89,7 +167,7 @@ fn dot_atom(s: &str) -> bool {
 
 /// `address` with every variable replaced by a plain letter; an error
 /// for any other `$`.
-fn replace_variables(address: &str) -> Result<String, String> {
+fn replace_variables(address: &str) -> Result<String, AddressError> {
     let mut plain = String::with_capacity(address.len());
     let mut rest = address;
     while let Some(at) = rest.find('$') {
@@ -100,13 +178,10 @@ fn replace_variables(address: &str) -> Result<String, String> {
             .unwrap_or(after.len());
         let name = &after[..end];
         if name.is_empty() {
-            return Err("'$' must start $LOCAL, $EXT, $HOST or $USER".into());
+            return Err(AddressError::LoneDollar);
         }
         if !VARIABLES.contains(&name) {
-            return Err(format!(
-                "unknown variable \"${name}\" (only $LOCAL, $EXT, $HOST, \
-                 $USER are expanded)"
-            ));
+            return Err(AddressError::UnknownVariable(name.to_owned()));
         }
         plain.push('x');
         rest = &after[end..];
@@ -158,7 +233,11 @@ mod tests {
                  $USER are expanded)",
             ),
         ] {
-            assert_eq!(check_address(address), Err(why.into()), "{address}");
+            assert_eq!(
+                check_address(address).map_err(|e| e.to_string()),
+                Err(why.to_owned()),
+                "{address}"
+            );
         }
     }
 }

@@ -15,7 +15,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::lines::Sink;
-use crate::CommandRule;
+use crate::load::Load;
+use crate::{BodyRule, CommandRule, Error, Problem};
 
 /// Parses a command line (without its `|`).
 pub(crate) fn parse_command(
@@ -26,8 +27,14 @@ pub(crate) fn parse_command(
 ) -> Option<CommandRule> {
     let (words, rc) = match split_rc(command) {
         Ok(split) => split,
-        Err(message) => {
-            sink.report(line, message);
+        Err(suffix) => {
+            sink.report(
+                line,
+                format!(
+                    "exit code {suffix} out of range (expected :RC from 0 \
+                     to 255 at the end of the line)"
+                ),
+            );
             return None;
         }
     };
@@ -40,11 +47,6 @@ pub(crate) fn parse_command(
         );
         return None;
     };
-    if sink.lint() {
-        if let Err(why) = find_program(&program) {
-            sink.report(line, why);
-        }
-    }
     Some(CommandRule {
         program,
         args: words.collect(),
@@ -54,9 +56,25 @@ pub(crate) fn parse_command(
     })
 }
 
+/// Lint: whether the program of each command line of badbodytexts can
+/// be found, as a delivery would look for it.
+pub(crate) fn lint_programs(cx: &mut Load<'_>) -> Result<(), Error> {
+    for rule in &cx.profile.badbodytexts {
+        let BodyRule::Command(command) = rule else { continue };
+        if let Err(e) = find_program(&command.program) {
+            cx.problems.push(Problem {
+                origin: command.origin.clone(),
+                message: e.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Splits off an optional `:RC` suffix: the command and the exit code
-/// (0 when there is none).
-fn split_rc(command: &str) -> Result<(&str, i32), String> {
+/// (0 when there is none); `Err` with the suffix when it is a number out
+/// of range.
+fn split_rc(command: &str) -> Result<(&str, i32), &str> {
     let Some((words, suffix)) = command.rsplit_once(':') else {
         return Ok((command, 0));
     };
@@ -66,31 +84,67 @@ fn split_rc(command: &str) -> Result<(&str, i32), String> {
     }
     match suffix.parse::<i32>() {
         Ok(rc) if (0..=255).contains(&rc) => Ok((words, rc)),
-        _ => Err(format!(
-            "exit code {suffix} out of range (expected :RC from 0 to 255 at \
-             the end of the line)"
-        )),
+        _ => Err(suffix),
+    }
+}
+
+/// Why a program cannot be run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum ProgramError {
+    /// An absolute path that is not an executable file.
+    Missing(String),
+    /// A relative path with a `/`.
+    Relative(String),
+    /// A bare name not found in `PATH`.
+    NotInPath(String),
+}
+
+impl ProgramError {
+    /// What is wrong, without what to do about it.
+    pub(crate) fn what(&self) -> String {
+        match self {
+            ProgramError::Missing(p) => {
+                format!("program {p} does not exist or is not executable")
+            }
+            ProgramError::Relative(p) => {
+                format!("program {p} is a relative path")
+            }
+            ProgramError::NotInPath(p) => {
+                format!("program \"{p}\" not found in PATH")
+            }
+        }
+    }
+
+    /// What to do about it.
+    fn fix(&self) -> &'static str {
+        match self {
+            ProgramError::Missing(_) => "fix the path or its mode",
+            ProgramError::Relative(_) => {
+                "write an absolute path or a bare name found in PATH"
+            }
+            ProgramError::NotInPath(_) => "write its absolute path",
+        }
+    }
+}
+
+impl std::fmt::Display for ProgramError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}; {}", self.what(), self.fix())
     }
 }
 
 /// Whether `program` can be run: an absolute path to an executable file,
 /// or a name found in `PATH`.
-pub(crate) fn find_program(program: &str) -> Result<(), String> {
+pub(crate) fn find_program(program: &str) -> Result<(), ProgramError> {
     if program.starts_with('/') {
         return if is_executable(Path::new(program)) {
             Ok(())
         } else {
-            Err(format!(
-                "program {program} does not exist or is not executable; \
-                 fix the path or its mode"
-            ))
+            Err(ProgramError::Missing(program.to_owned()))
         };
     }
     if program.contains('/') {
-        return Err(format!(
-            "program {program} is a relative path; write an absolute path \
-             or a bare name found in PATH"
-        ));
+        return Err(ProgramError::Relative(program.to_owned()));
     }
     let path = env::var_os("PATH").unwrap_or_default();
     if env::split_paths(&path)
@@ -99,10 +153,7 @@ pub(crate) fn find_program(program: &str) -> Result<(), String> {
     {
         Ok(())
     } else {
-        Err(format!(
-            "program \"{program}\" not found in PATH; write its absolute \
-             path"
-        ))
+        Err(ProgramError::NotInPath(program.to_owned()))
     }
 }
 

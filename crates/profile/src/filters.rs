@@ -196,20 +196,8 @@ fn parse_line(
         );
         return None;
     }
-    let conditions = match parse_condition(condition) {
-        Ok(conditions) => conditions,
-        Err(message) => {
-            sink.report(line, message);
-            return None;
-        }
-    };
-    let action = match parse_action(action) {
-        Ok(action) => action,
-        Err(message) => {
-            sink.report(line, message);
-            return None;
-        }
-    };
+    let conditions = parse_condition(condition, line, sink)?;
+    let action = parse_action(action, line, sink)?;
     let reactions = parse_reactions(reactions, action, line, sink);
     let mut options = parse_options(options, line, sink);
     // Options that belong to one condition only.
@@ -248,33 +236,49 @@ fn parse_line(
     )
 }
 
-/// The condition(s) a keyword names.
-fn parse_condition(word: &str) -> Result<Vec<Condition>, String> {
+/// The condition(s) a keyword names; `None` (reported) when none.
+fn parse_condition(
+    word: &str,
+    line: usize,
+    sink: &mut Sink<'_>,
+) -> Option<Vec<Condition>> {
     if word.is_empty() {
-        return Err(format!(
-            "missing condition; a line starts with one of {CONDITION_WORDS}"
-        ));
+        sink.report(
+            line,
+            format!(
+                "missing condition; a line starts with one of \
+                 {CONDITION_WORDS}"
+            ),
+        );
+        return None;
     }
     if word.eq_ignore_ascii_case("badmail") {
-        return Ok(BADMAIL.to_vec());
+        return Some(BADMAIL.to_vec());
     }
-    CONDITIONS
-        .into_iter()
-        .find(|c| c.name().eq_ignore_ascii_case(word))
-        .map(|c| vec![c])
-        .ok_or_else(|| {
+    let found =
+        CONDITIONS.into_iter().find(|c| c.name().eq_ignore_ascii_case(word));
+    if found.is_none() {
+        sink.report(
+            line,
             format!(
                 "unknown condition \"{word}\" (expected {CONDITION_WORDS})"
-            )
-        })
+            ),
+        );
+    }
+    found.map(|c| vec![c])
 }
 
-/// The action a keyword names; an empty field is `block`.
-fn parse_action(word: &str) -> Result<Action, String> {
+/// The action a keyword names, an empty field `block`; `None`
+/// (reported) when none.
+fn parse_action(
+    word: &str,
+    line: usize,
+    sink: &mut Sink<'_>,
+) -> Option<Action> {
     if word.is_empty() {
-        return Ok(Action::Block);
+        return Some(Action::Block);
     }
-    [
+    let found = [
         Action::Block,
         Action::Keep,
         Action::Trash,
@@ -282,13 +286,17 @@ fn parse_action(word: &str) -> Result<Action, String> {
         Action::Inspect,
     ]
     .into_iter()
-    .find(|a| a.name().eq_ignore_ascii_case(word))
-    .ok_or_else(|| {
-        format!(
-            "unknown action \"{word}\" (expected block, keep, trash, \
+    .find(|a| a.name().eq_ignore_ascii_case(word));
+    if found.is_none() {
+        sink.report(
+            line,
+            format!(
+                "unknown action \"{word}\" (expected block, keep, trash, \
                  bounce, inspect)"
-        )
-    })
+            ),
+        );
+    }
+    found
 }
 
 /// The comma-separated items of a field, trimmed, empty ones skipped.

@@ -8,7 +8,19 @@ use std::io::{self, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::{definitions, Control, ReadError};
+use crate::{definitions, Control, Error};
+
+/// The system layer when nothing else says: `/var/qmvc`.
+pub const DEFAULT_SYSTEM_HOME: &str = "/var/qmvc";
+
+/// The system layer: `$QMVCHOME` when it is set and not empty, else
+/// [`DEFAULT_SYSTEM_HOME`]. The one place that knows it, for qmvc and
+/// every program that reads its layers or logs.
+pub fn system_home() -> PathBuf {
+    std::env::var_os("QMVCHOME")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| PathBuf::from(DEFAULT_SYSTEM_HOME), PathBuf::from)
+}
 
 /// Which layer something came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,32 +68,46 @@ impl Layers {
     /// (`LAYER/control/NAME`), else the built-in default. A missing file
     /// falls back; an empty file is a real, empty setting; any other read
     /// error, a file that is not UTF-8, or a group- or world-writable file
-    /// is a [`ReadError`].
-    pub fn read(&self, control: Control) -> Result<Source, ReadError> {
-        let name = control.name();
-        Ok(self
-            .find(name)?
-            .unwrap_or_else(|| built_in(name, control.default_text())))
+    /// is a [`Error`].
+    pub fn read(&self, control: Control) -> Result<Source, Error> {
+        Ok(self.read_layers(control)?.unwrap_or_else(|| {
+            built_in(control.name(), control.default_text())
+        }))
+    }
+
+    /// Reads `control` like [`Layers::read`], but `None` when no layer
+    /// has it (no built-in default).
+    pub(crate) fn read_layers(
+        &self,
+        control: Control,
+    ) -> Result<Option<Source>, Error> {
+        self.find(control.name())
+    }
+
+    /// The built-in default of `control` as a [`Source`].
+    pub(crate) fn built_in(control: Control) -> Source {
+        built_in(control.name(), control.default_text())
     }
 
     /// Reads the file at `relative` under `control/` (such as
     /// `scanners.d/clamd.yaml`) like [`Layers::read`]: from the most
     /// specific layer that has it, else from `built_in` when there is one;
     /// `None` when neither has it. A `relative` that is absolute or has an
-    /// empty, `.` or `..` component is a [`ReadError`].
+    /// empty, `.` or `..` component is a [`Error`].
     pub fn read_path(
         &self,
         relative: &str,
         built_in_text: Option<&'static str>,
-    ) -> Result<Option<Source>, ReadError> {
+    ) -> Result<Option<Source>, Error> {
         let bad = relative.is_empty()
             || relative.starts_with('/')
             || relative.split('/').any(|c| matches!(c, "" | "." | ".."));
         if bad {
-            return Err(ReadError {
-                file: relative.to_owned(),
-                reason: "not a path inside control/ (#4.3.0)".into(),
-            });
+            return Err(Error::configuration(
+                relative.to_owned(),
+                0,
+                "not a path inside control/ (#4.3.0)".into(),
+            ));
         }
         Ok(self
             .find(relative)?
@@ -93,26 +119,24 @@ impl Layers {
     /// the definition shipped with qmvc (if any) as the built-in default.
     /// `None` when no layer has one and none ships. An `engine` that is
     /// not a name of lower-case ASCII letters, digits, `_` and `-` is a
-    /// [`ReadError`].
-    pub fn read_engine(
-        &self,
-        engine: &str,
-    ) -> Result<Option<Source>, ReadError> {
+    /// [`Error`].
+    pub fn read_engine(&self, engine: &str) -> Result<Option<Source>, Error> {
         let relative = format!("scanners.d/{engine}.yaml");
         if !definitions::is_engine_name(engine) {
-            return Err(ReadError {
-                file: relative,
-                reason: "not an engine name (expected lower-case letters, \
-                         digits, _ and -) (#4.3.0)"
+            return Err(Error::configuration(
+                relative,
+                0,
+                "not an engine name (expected lower-case letters, digits, _ \
+                 and -) (#4.3.0)"
                     .into(),
-            });
+            ));
         }
         self.read_path(&relative, definitions::built_in(engine))
     }
 
     /// The file at `relative` under `control/` in the most specific layer
     /// that has it.
-    fn find(&self, relative: &str) -> Result<Option<Source>, ReadError> {
+    fn find(&self, relative: &str) -> Result<Option<Source>, Error> {
         self.find_in("control", relative)
     }
 
@@ -125,17 +149,18 @@ impl Layers {
         lang: &str,
         name: &str,
         built_in_text: Option<&'static str>,
-    ) -> Result<Option<Source>, ReadError> {
+    ) -> Result<Option<Source>, Error> {
         let relative = format!("{lang}/{name}.hbs");
         let safe = |s: &str| {
             !s.is_empty()
                 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         };
         if !safe(lang) || !safe(name) {
-            return Err(ReadError {
-                file: format!("tpl/{relative}"),
-                reason: "not a template name (#4.3.0)".into(),
-            });
+            return Err(Error::configuration(
+                format!("tpl/{relative}"),
+                0,
+                "not a template name (#4.3.0)".into(),
+            ));
         }
         if let Some(source) = self.find_in("tpl", &relative)? {
             return Ok(Some(source));
@@ -151,7 +176,7 @@ impl Layers {
         &self,
         base: &str,
         relative: &str,
-    ) -> Result<Option<Source>, ReadError> {
+    ) -> Result<Option<Source>, Error> {
         let layers = [
             (Layer::User, self.user.as_deref()),
             (Layer::Domain, self.domain.as_deref()),
@@ -189,14 +214,12 @@ const ENOTDIR: i32 = 20;
 
 /// The text of the control file at `path`; `None` when there is none
 /// (the file or a directory on its path is missing).
-fn read_file(path: &Path) -> Result<Option<String>, ReadError> {
-    let fail = |reason: String| ReadError {
-        file: path.display().to_string(),
-        reason,
-    };
+fn read_file(path: &Path) -> Result<Option<String>, Error> {
+    let shown = || path.display().to_string();
+    let fail = |reason: String| Error::environment(shown(), reason);
     // Look before opening: opening a FIFO would block.
     match fs::metadata(path) {
-        Ok(meta) => check_kind(&meta).map_err(fail)?,
+        Ok(meta) => check_kind(&meta).map_err(|r| fail(r.into()))?,
         Err(e) if is_missing(&e) => return Ok(None),
         Err(e) => return Err(fail(io_reason(&e))),
     }
@@ -207,7 +230,7 @@ fn read_file(path: &Path) -> Result<Option<String>, ReadError> {
     };
     // Check again what was opened: the path may have changed meanwhile.
     let meta = file.metadata().map_err(|e| fail(io_reason(&e)))?;
-    check_kind(&meta).map_err(fail)?;
+    check_kind(&meta).map_err(|r| fail(r.into()))?;
     if meta.permissions().mode() & 0o022 != 0 {
         return Err(fail(
             "group or world writable; fix with chmod go-w (#4.7.0)".into(),
@@ -216,12 +239,17 @@ fn read_file(path: &Path) -> Result<Option<String>, ReadError> {
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).map_err(|e| fail(io_reason(&e)))?;
     String::from_utf8(bytes).map(Some).map_err(|e| {
-        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let valid = e.utf8_error().valid_up_to();
+        let good = e.as_bytes().get(..valid).unwrap_or_default();
         let line = 1 + good.iter().filter(|&&b| b == b'\n').count();
-        fail(format!(
-            "not UTF-8 text (line {line}); convert the file to UTF-8 \
-             (#4.3.0)"
-        ))
+        Error::configuration(
+            shown(),
+            line,
+            format!(
+                "not UTF-8 text (line {line}); convert the file to UTF-8 \
+                 (#4.3.0)"
+            ),
+        )
     })
 }
 
@@ -230,14 +258,15 @@ fn is_missing(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(ENOTDIR)
 }
 
-/// Only a regular file (or a symbolic link to one) is a control file.
-fn check_kind(meta: &fs::Metadata) -> Result<(), String> {
+/// Only a regular file (or a symbolic link to one) is a control file;
+/// else why not.
+fn check_kind(meta: &fs::Metadata) -> Result<(), &'static str> {
     if meta.is_file() {
         Ok(())
     } else if meta.is_dir() {
-        Err("is a directory, not a control file (#4.3.0)".into())
+        Err("is a directory, not a control file (#4.3.0)")
     } else {
-        Err("not a regular file (#4.3.0)".into())
+        Err("not a regular file (#4.3.0)")
     }
 }
 

@@ -4,22 +4,32 @@ comes from, and every control file parsed once into typed values that
 remember their file and line.
 
 This crate owns
-- the layers (system, domain, user) and per-file fall-back to the built-in
-  defaults compiled in from `control-defaults/` ([`Layers`]),
-- the syntax of every control file and its typed form ([`Profile`]),
-- lint: every problem as `FILE:LINE: message` ([`Problem`]).
+- the layers (system, domain, user), where the system layer is
+  ([`system_home`]: `$QMVCHOME`, else `/var/qmvc`), and the per-file
+  fall-back to the built-in defaults compiled in from `control-defaults/`
+  ([`Layers`]),
+- the registry of control files ([`Control`], [`CONTROLS`]): one row per
+  file with its name, description, built-in default, whether it can name
+  a command, when a delivery needs it, its parser and its lint checks,
+- the syntax of every control file and of the engine definitions
+  `scanners.d/ENGINE.yaml`, and their typed form ([`Profile`]),
+- lint: every problem as `FILE:LINE: message` ([`Problem`]),
+- the errors that stop loading, each with whose fault it is ([`Error`],
+  [`Fault`]).
 
 It does not own evaluation (the engine crate decides what matches) or any
 effect on the world beyond reading control files.
+
+A new control file is a row in the registry (`controls.rs`), a parser
+module, and the field of [`Profile`] the parser fills.
 */
 #![deny(missing_docs)]
 
 mod address;
-
-pub use address::plain_address;
 mod command;
 mod controls;
 mod definitions;
+mod error;
 mod filters;
 mod globs;
 mod layers;
@@ -37,12 +47,14 @@ mod text;
 
 use std::fmt;
 
+pub use address::{plain_address, AddressError};
 pub use controls::{Control, CONTROLS};
 pub use definitions::BUILT_IN_ENGINES;
+pub use error::{Error, Fault};
 pub use filters::{
     Action, Condition, FilterOptions, FilterRule, Reaction, CONDITIONS,
 };
-pub use layers::{Layer, Layers, Source};
+pub use layers::{system_home, Layer, Layers, Source, DEFAULT_SYSTEM_HOME};
 pub use limits::Settings;
 pub use mailheaders::{HeaderCheck, MailHeaders};
 pub use patterns::{
@@ -82,24 +94,6 @@ impl fmt::Display for Problem {
         write!(f, "{}: {}", self.origin, self.message)
     }
 }
-
-/// A control file could not be read (not: it has bad lines). Always a
-/// temporary failure for the caller: exit 111.
-#[derive(Debug)]
-pub struct ReadError {
-    /// The file.
-    pub file: String,
-    /// Why, e.g. `permission denied` or `group or world writable`.
-    pub reason: String,
-}
-
-impl fmt::Display for ReadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.file, self.reason)
-    }
-}
-
-impl std::error::Error for ReadError {}
 
 /// How much of the profile to load.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -173,13 +167,13 @@ impl Profile {
     /// problems are left out of the profile and reported (in `filters`, a
     /// bad reaction or option is left out of its line, which is kept).
     ///
-    /// With [`Scope::Needed`] a file that cannot be read is a
-    /// [`ReadError`]; with [`Scope::All`] it is reported as a problem at
-    /// line 0 and the rest of the profile is still checked.
+    /// With [`Scope::Needed`] a file that cannot be used (see [`Error`])
+    /// ends the loading; with [`Scope::All`] it is reported as a problem
+    /// at line 0 and the rest of the profile is still checked.
     pub fn load(
         layers: &Layers,
         scope: Scope,
-    ) -> Result<(Profile, Vec<Problem>), ReadError> {
+    ) -> Result<(Profile, Vec<Problem>), Error> {
         load::load(layers, scope)
     }
 

@@ -43,11 +43,6 @@ impl<'a> Sink<'a> {
         Sink { file, problems, lint }
     }
 
-    /// Whether lint-only checks are wanted.
-    pub(crate) fn lint(&self) -> bool {
-        self.lint
-    }
-
     /// Where line `line` of this file is.
     pub(crate) fn origin(&self, line: usize) -> Origin {
         Origin { file: self.file.to_owned(), line }

@@ -1,42 +1,60 @@
 /*!
 Loading the profile: which control files to read for a scope, in which
-order, and into which field.
+order; the registry ([`crate::controls`]) says what each file is.
 
-`filters` comes first, since it decides what else a delivery needs; then
-`limits`, since badbodytexts commands take their time-out from it; then
-the control file of every condition that has a filter line, and
-`noscantypes` with `-n`. The control file of virusmail is `scanners`,
-and with it the definition `scanners.d/ENGINE.yaml` of each engine it
-names. Nothing else is read or compiled: qmvc is a process per message.
+The files needed always (`filters`, which decides what else a delivery
+needs, and `limits`, since badbodytexts commands take their time-out from
+it) come first; then, in the order of the registry, the control file of
+every condition that has a filter line, `noscantypes` with `-n`, and the
+files of the Reactions when a delivery may send mail. The control file of
+virusmail is `scanners`, and with it the definition
+`scanners.d/ENGINE.yaml` of each engine it names. Nothing else is read or
+compiled: qmvc is a process per message. A file that no layer has and
+whose built-in default has no entry is not parsed at all.
+
 For lint every file is read, and a file that cannot be read is one more
-problem (at line 0) instead of the end of the report; lint also checks
-that the programs of the named engines exist, and the definition of every
-engine that ships with qmvc, named or not, so that a broken one is found
-before it is used.
+problem (at line 0) instead of the end of the report; then each file's
+lint-only checks run (the programs that badbodytexts and the named
+engines run exist; the definition of every engine that ships with qmvc,
+named or not, is sound, so that a broken one is found before it is used).
 */
 
+use crate::controls::{Needed, Parse};
 use crate::lines::Sink;
 use crate::{
-    definitions, filters, globs, limits, loaders, mailheaders, reactions,
-    scanners, text, Condition, Control, EngineDef, Layers, Origin, Problem,
-    Profile, ReadError, Scanner, Scope, Source, BUILT_IN_ENGINES, CONTROLS,
+    Condition, Control, Error, Layers, Problem, Profile, Scope, CONTROLS,
 };
 
-/// The control file that condition `condition` needs, if any.
-fn control_of(condition: Condition) -> Option<Control> {
-    match condition {
-        Condition::Errormail => Some(Control::MailHeaders),
-        Condition::BadSubject => Some(Control::BadSubjects),
-        Condition::BadBodyText => Some(Control::BadBodyTexts),
-        Condition::BadFilename => Some(Control::BadFilenames),
-        Condition::BadMimeType => Some(Control::BadMimeTypes),
-        Condition::BadLoaderType => Some(Control::BadLoaderTypes),
-        Condition::VirusMail => Some(Control::Scanners),
-    }
+/// What the parsers and lint checks of the registry work on.
+pub(crate) struct Load<'a> {
+    /// The layers.
+    pub(crate) layers: &'a Layers,
+    /// Lint: report what only lint cares about, and make a file that
+    /// cannot be read a problem.
+    pub(crate) lint: bool,
+    /// The problems so far.
+    pub(crate) problems: &'a mut Vec<Problem>,
+    /// The profile so far.
+    pub(crate) profile: &'a mut Profile,
+    /// The engines `scanners` names, usable or not, for lint.
+    pub(crate) named_engines: Vec<String>,
 }
 
-fn is_reaction_control(control: Control) -> bool {
-    matches!(control, Control::Injector | Control::Guard | Control::Language)
+impl Load<'_> {
+    /// A collector of the problems of `file`.
+    pub(crate) fn sink<'s>(&'s mut self, file: &'s str) -> Sink<'s> {
+        Sink::new(file, self.problems, self.lint)
+    }
+
+    /// For lint, reports `e` as a problem of the file as a whole (line
+    /// 0; the reason says more) and returns `Ok`; else `Err`.
+    pub(crate) fn lint_or_fail(&mut self, e: Error) -> Result<(), Error> {
+        if !self.lint {
+            return Err(e);
+        }
+        self.sink(&e.file).report(0, e.reason);
+        Ok(())
+    }
 }
 
 /// Whether a delivery may send mail: a filter line has reactions, or a
@@ -47,213 +65,63 @@ fn needs_reactions(profile: &Profile) -> bool {
     })
 }
 
+/// Whether `scope` reads `control`, given what is loaded so far.
+fn wanted(control: Control, scope: Scope, profile: &Profile) -> bool {
+    let Scope::Needed { noscan } = scope else { return true };
+    match control.needed() {
+        Needed::Always => true,
+        Needed::By(condition) => profile.rule(condition).is_some(),
+        Needed::NoScan => noscan,
+        Needed::Reactions => needs_reactions(profile),
+    }
+}
+
 /// See [`Profile::load`].
 pub(crate) fn load(
     layers: &Layers,
     scope: Scope,
-) -> Result<(Profile, Vec<Problem>), ReadError> {
-    let lint = scope == Scope::All;
+) -> Result<(Profile, Vec<Problem>), Error> {
     let mut problems = Vec::new();
     let mut profile = Profile::default();
-    let read = |control: Control, problems: &mut Vec<Problem>| {
-        read_one(layers, control, lint, problems)
+    let mut cx = Load {
+        layers,
+        lint: scope == Scope::All,
+        problems: &mut problems,
+        profile: &mut profile,
+        named_engines: Vec::new(),
     };
-    if let Some(source) = read(Control::Filters, &mut problems)? {
-        let mut sink = Sink::new(&source.file, &mut problems, lint);
-        profile.filters = filters::parse(&source.text, &mut sink);
-    }
-    if let Some(source) = read(Control::Limits, &mut problems)? {
-        let mut sink = Sink::new(&source.file, &mut problems, lint);
-        profile.settings = limits::parse(&source.text, &mut sink);
-    }
-    let patterns = CONTROLS
-        .iter()
-        .copied()
-        .filter(|c| !matches!(c, Control::Filters | Control::Limits));
-    for control in patterns {
-        let wanted = match scope {
-            Scope::All => true,
-            Scope::Needed { noscan } => {
-                (control == Control::NoScanTypes && noscan)
-                    || (is_reaction_control(control)
-                        && needs_reactions(&profile))
-                    || profile
-                        .filters
-                        .iter()
-                        .any(|r| control_of(r.condition) == Some(control))
-            }
-        };
-        if !wanted {
-            continue;
+    let always = |c: &&Control| c.needed() == Needed::Always;
+    let first = CONTROLS.iter().filter(always);
+    let then = CONTROLS.iter().filter(|c| !always(c));
+    for &control in first.chain(then) {
+        if wanted(control, scope, cx.profile) {
+            load_one(&mut cx, control)?;
         }
-        if control == Control::Scanners {
-            profile.scanners = load_scanners(layers, lint, &mut problems)?;
-            continue;
-        }
-        let Some(source) = read(control, &mut problems)? else { continue };
-        let mut sink = Sink::new(&source.file, &mut problems, lint);
-        parse_into(&mut profile, control, &source.text, &mut sink);
     }
     Ok((profile, problems))
 }
 
-/// Reads `control`; for lint, a read error becomes a problem and `None`.
-fn read_one(
-    layers: &Layers,
-    control: Control,
-    lint: bool,
-    problems: &mut Vec<Problem>,
-) -> Result<Option<Source>, ReadError> {
-    match layers.read(control) {
-        Ok(source) => Ok(Some(source)),
-        Err(e) if lint => {
-            let mut sink = Sink::new(&e.file, problems, lint);
-            sink.report(0, e.reason);
-            Ok(None)
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// Parses `text` as `control` into its field of `profile`.
-fn parse_into(
-    profile: &mut Profile,
-    control: Control,
-    text: &str,
-    sink: &mut Sink<'_>,
-) {
-    match control {
-        Control::Filters => profile.filters = filters::parse(text, sink),
-        Control::Limits => profile.settings = limits::parse(text, sink),
-        Control::MailHeaders => {
-            profile.mailheaders = mailheaders::parse(text, sink)
-        }
-        Control::BadSubjects => {
-            profile.badsubjects = text::parse_subjects(text, sink)
-        }
-        Control::BadBodyTexts => {
-            let timeout = profile.settings.command_timeout;
-            profile.badbodytexts = text::parse_bodies(text, timeout, sink)
-        }
-        Control::BadFilenames => {
-            profile.badfilenames = globs::parse_filenames(text, sink)
-        }
-        Control::BadMimeTypes => {
-            profile.badmimetypes = globs::parse_types(text, sink)
-        }
-        Control::BadLoaderTypes => {
-            profile.badloadertypes = loaders::parse(text, sink)
-        }
-        Control::NoScanTypes => {
-            profile.noscantypes = globs::parse_types(text, sink)
-        }
-        // Read with the definitions it names, by load_scanners.
-        Control::Scanners => {}
-        Control::Injector => {
-            reactions::parse_injector(text, sink, &mut profile.reactions)
-        }
-        Control::Guard => {
-            reactions::parse_guard(text, sink, &mut profile.reactions)
-        }
-        Control::Language => {
-            reactions::parse_language(text, sink, &mut profile.reactions)
-        }
-    }
-}
-
-/// What looking up an engine's definition found.
-enum Definition {
-    /// No layer has one, and none ships.
-    Missing,
-    /// One with problems (reported), or one that could not be read
-    /// (reported, for lint).
-    Broken,
-    /// A usable one.
-    Good(Box<EngineDef>),
-}
-
-/// Reads `scanners` and the definition of each engine it names; for lint
-/// also the definition of every shipped engine it does not name.
-fn load_scanners(
-    layers: &Layers,
-    lint: bool,
-    problems: &mut Vec<Problem>,
-) -> Result<Vec<Scanner>, ReadError> {
-    let mut scanners = Vec::new();
-    let mut named = Vec::new();
-    if let Some(source) = read_one(layers, Control::Scanners, lint, problems)?
-    {
-        let lines = {
-            let mut sink = Sink::new(&source.file, problems, lint);
-            scanners::parse(&source.text, &mut sink)
-        };
-        for line in lines {
-            named.push(line.engine.clone());
-            match definition(layers, &line.engine, lint, lint, problems)? {
-                Definition::Good(definition) => scanners.push(Scanner {
-                    engine: line.engine,
-                    initial: line.initial,
-                    full_name: line.full_name,
-                    definition: *definition,
-                    origin: Origin {
-                        file: source.file.clone(),
-                        line: line.line,
-                    },
-                }),
-                Definition::Broken => {}
-                Definition::Missing => {
-                    let mut sink = Sink::new(&source.file, problems, lint);
-                    sink.report(
-                        line.line,
-                        format!(
-                            "no definition for engine {0}: write one to \
-                             control/scanners.d/{0}.yaml (see \
-                             qmvc-scanners(5); shipped: {1})",
-                            line.engine,
-                            shipped_names()
-                        ),
-                    );
-                }
-            }
-        }
-    }
-    if lint {
-        for &(engine, _) in BUILT_IN_ENGINES {
-            if !named.iter().any(|n| n == engine) {
-                definition(layers, engine, lint, false, problems)?;
-            }
-        }
-    }
-    Ok(scanners)
-}
-
-/// The names of the shipped engines, for messages.
-fn shipped_names() -> String {
-    let names: Vec<&str> = BUILT_IN_ENGINES.iter().map(|(n, _)| *n).collect();
-    names.join(", ")
-}
-
-/// Reads and parses the definition of `engine`; `programs`: check that
-/// its programs exist.
-fn definition(
-    layers: &Layers,
-    engine: &str,
-    lint: bool,
-    programs: bool,
-    problems: &mut Vec<Problem>,
-) -> Result<Definition, ReadError> {
-    let source = match layers.read_engine(engine) {
-        Ok(Some(source)) => source,
-        Ok(None) => return Ok(Definition::Missing),
-        Err(e) if lint => {
-            Sink::new(&e.file, problems, lint).report(0, e.reason);
-            return Ok(Definition::Broken);
-        }
-        Err(e) => return Err(e),
+/// Reads and parses `control`, then runs its lint checks when linting.
+/// A file no layer has and whose built-in default has no entry is
+/// neither copied nor parsed.
+fn load_one(cx: &mut Load<'_>, control: Control) -> Result<(), Error> {
+    let source = match cx.layers.read_layers(control) {
+        Ok(Some(source)) => Some(source),
+        Ok(None) if control.default_is_empty() => None,
+        Ok(None) => Some(Layers::built_in(control)),
+        Err(e) => cx.lint_or_fail(e).map(|()| None)?,
     };
-    let mut sink = Sink::new(&source.file, problems, lint);
-    Ok(match definitions::parse(&source.text, &mut sink, programs) {
-        Some(definition) => Definition::Good(Box::new(definition)),
-        None => Definition::Broken,
-    })
+    if let Some(source) = source {
+        match control.parse() {
+            Parse::Text(parse) => {
+                let mut sink = Sink::new(&source.file, cx.problems, cx.lint);
+                parse(&source.text, &mut sink, cx.profile);
+            }
+            Parse::Layered(parse) => parse(cx, &source)?,
+        }
+    }
+    match control.lint() {
+        Some(lint) if cx.lint => lint(cx),
+        _ => Ok(()),
+    }
 }

@@ -3,17 +3,18 @@
 order, and how each engine is reached and understood.
 
 This module has the types and the syntax of `scanners`:
-`Engine ; Initial ; Full name ; Comment`, at most four lines. The
-definitions are parsed in [`crate::definitions`]; [`crate::load`] puts the
-two together.
+`Engine ; Initial ; Full name ; Comment`, at most four lines, and puts each
+line together with the definition of its engine (parsed in
+[`crate::definitions`]) when the profile is loaded.
 */
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::definitions::is_engine_name;
+use crate::definitions::{self, is_engine_name};
 use crate::lines::{entries, Sink};
-use crate::Origin;
+use crate::load::Load;
+use crate::{Error, Origin, Source, BUILT_IN_ENGINES};
 
 /// What to do when a scanner fails, or cannot scan a message fully.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -240,4 +241,90 @@ fn parse_line(
     let full_name =
         if full_name.is_empty() { engine } else { full_name }.to_owned();
     Some(ScannerLine { engine: engine.to_owned(), initial, full_name, line })
+}
+
+/// What looking up an engine's definition found.
+enum Definition {
+    /// No layer has one, and none ships.
+    Missing,
+    /// One with problems (reported), or one that could not be read
+    /// (reported, for lint).
+    Broken,
+    /// A usable one.
+    Good(Box<EngineDef>),
+}
+
+/// Parses `scanners` from `source` and reads the definition of each
+/// engine it names into the profile.
+pub(crate) fn load(cx: &mut Load<'_>, source: &Source) -> Result<(), Error> {
+    let lines = parse(&source.text, &mut cx.sink(&source.file));
+    for line in lines {
+        cx.named_engines.push(line.engine.clone());
+        let programs = cx.lint;
+        match definition(cx, &line.engine, programs)? {
+            Definition::Good(definition) => {
+                cx.profile.scanners.push(Scanner {
+                    engine: line.engine,
+                    initial: line.initial,
+                    full_name: line.full_name,
+                    definition: *definition,
+                    origin: Origin {
+                        file: source.file.clone(),
+                        line: line.line,
+                    },
+                })
+            }
+            Definition::Broken => {}
+            Definition::Missing => cx.sink(&source.file).report(
+                line.line,
+                format!(
+                    "no definition for engine {0}: write one to \
+                     control/scanners.d/{0}.yaml (see qmvc-scanners(5); \
+                     shipped: {1})",
+                    line.engine,
+                    shipped_names()
+                ),
+            ),
+        }
+    }
+    Ok(())
+}
+
+/// Lint: the definition of every shipped engine that `scanners` does not
+/// name, from whichever layer provides it.
+pub(crate) fn lint_shipped(cx: &mut Load<'_>) -> Result<(), Error> {
+    for &(engine, _) in BUILT_IN_ENGINES {
+        if !cx.named_engines.iter().any(|n| n == engine) {
+            definition(cx, engine, false)?;
+        }
+    }
+    Ok(())
+}
+
+/// The names of the shipped engines, for messages.
+fn shipped_names() -> String {
+    let names: Vec<&str> = BUILT_IN_ENGINES.iter().map(|(n, _)| *n).collect();
+    names.join(", ")
+}
+
+/// Reads and parses the definition of `engine`; `programs`: check that
+/// its programs exist.
+fn definition(
+    cx: &mut Load<'_>,
+    engine: &str,
+    programs: bool,
+) -> Result<Definition, Error> {
+    let source = match cx.layers.read_engine(engine) {
+        Ok(Some(source)) => source,
+        Ok(None) => return Ok(Definition::Missing),
+        Err(e) => {
+            cx.lint_or_fail(e)?;
+            return Ok(Definition::Broken);
+        }
+    };
+    let mut sink = cx.sink(&source.file);
+    Ok(match definitions::parse(&source.text, &mut sink, programs) {
+        Some(definition) => Definition::Good(Box::new(definition)),
+        None => Definition::Broken,
+    })
 }

@@ -974,3 +974,36 @@ fn templates_are_layered() {
     assert!(layers.read_template("../x", "informguard", None).is_err());
     assert!(layers.read_template("de", "a/b", None).is_err());
 }
+
+#[test]
+fn system_home_is_qmvchome_when_set_and_not_empty() {
+    // The only test that touches QMVCHOME: nothing else here reads it.
+    let saved = std::env::var_os("QMVCHOME");
+    std::env::set_var("QMVCHOME", "/srv/qmvc");
+    assert_eq!(crate::system_home(), PathBuf::from("/srv/qmvc"));
+    std::env::set_var("QMVCHOME", "");
+    assert_eq!(crate::system_home(), PathBuf::from("/var/qmvc"));
+    std::env::remove_var("QMVCHOME");
+    assert_eq!(
+        crate::system_home(),
+        PathBuf::from(crate::DEFAULT_SYSTEM_HOME)
+    );
+    if let Some(saved) = saved {
+        std::env::set_var("QMVCHOME", saved);
+    }
+}
+
+#[test]
+fn errors_say_whose_fault_they_are() {
+    let fixture = Fixture::new();
+    let path = fixture.write(Layer::System, "filters", "errormail\n");
+    chmod(&path, 0o666);
+    let e = fixture.layers.read(Control::Filters).expect_err("writable");
+    assert_eq!((e.fault, e.line), (crate::Fault::Environment, 0));
+    fs::write(&path, b"errormail\n\xff\n").expect("write");
+    chmod(&path, 0o644);
+    let e = fixture.layers.read(Control::Filters).expect_err("latin1");
+    assert_eq!((e.fault, e.line), (crate::Fault::Configuration, 2));
+    let e = fixture.layers.read_engine("../x").expect_err("escape");
+    assert_eq!(e.fault, crate::Fault::Configuration);
+}

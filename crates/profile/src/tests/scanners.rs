@@ -524,11 +524,7 @@ fn unknown_keys_and_yaml_errors_have_their_line() {
     );
     assert_eq!(
         problems_of("protocol: clamd\ntimeout: soon\n"),
-        [line(
-            2,
-            "timeout: invalid type: string \"soon\", expected a whole \
-             number; fix it (see qmvc-scanners(5))"
-        )]
+        [line(2, "bad value \"soon\" for timeout (expected a whole number)")]
     );
     assert_eq!(
         problems_of(
@@ -536,8 +532,8 @@ fn unknown_keys_and_yaml_errors_have_their_line() {
         ),
         [line(
             3,
-            "clean: invalid type: integer `0`, expected a list, e.g. [0]; \
-             fix it (see qmvc-scanners(5))"
+            "bad value \"0\" for clean (expected a list of whole numbers, \
+             e.g. clean: [0])"
         )]
     );
     assert_eq!(
@@ -552,8 +548,8 @@ fn unknown_keys_and_yaml_errors_have_their_line() {
         problems_of("protocol: clamd\n  endpoints: x\n"),
         [line(
             2,
-            "mapping values are not allowed in this context; fix it (see \
-             qmvc-scanners(5))"
+            "unexpected indentation: a key starts in column 1, and only \
+             list items (- item) are indented (see qmvc-scanners(5))"
         )]
     );
     assert_eq!(
@@ -564,25 +560,24 @@ fn unknown_keys_and_yaml_errors_have_their_line() {
         problems_of("- protocol: clamd\n"),
         [line(
             1,
-            "invalid type: sequence, expected a mapping of keys, e.g. \
-             protocol: clamd; fix it (see qmvc-scanners(5))"
+            "expected a mapping of keys, e.g. protocol: clamd, not a list \
+             (see qmvc-scanners(5))"
         )]
     );
     assert_eq!(
         problems_of(&format!("{CLAMD}---\n{CLAMD}")),
         [line(
-            0,
-            "deserializing from YAML containing more than one document is \
-             not supported; fix it (see qmvc-scanners(5))"
+            3,
+            "a second YAML document; a definition is one mapping: remove \
+             this line and what follows (see qmvc-scanners(5))"
         )]
     );
     assert_eq!(
         problems_of("protocol: clamd\nendpoints: [tcp:[::1]:3310]\n"),
         [line(
             2,
-            "found unexpected ':', while scanning a plain scalar (quote a \
-             value that holds ':', '[' or '{' inside a [...] list, e.g. \
-             ['tcp:[::1]:3310']); fix it (see qmvc-scanners(5))"
+            "a value in a [...] list holds '[': quote it, e.g. \
+             ['tcp:[::1]:3310'] (see qmvc-scanners(5))"
         )]
     );
     assert!(problems_of("protocol: clamd\nendpoints: ['tcp:[::1]:1']\n")
@@ -969,4 +964,47 @@ fn shipped_virus_expressions_find_the_documented_lines() {
             "{engine}: {output}"
         );
     }
+}
+
+#[test]
+fn definition_messages_are_our_own_and_name_the_line() {
+    let keys = "protocol, endpoints, connect_timeout, command, target, \
+                clean, infected, virus, timeout, on_error, on_unscanned, \
+                unscanned, version";
+    assert_eq!(
+        problems_of(&format!("# c\n{CLAMD}timout: 5\n")),
+        [line(4, &format!("unknown key \"timout\" (expected {keys})"))]
+    );
+    assert_eq!(
+        problems_of(&format!("{CLAMD}timeout: '60'\n")),
+        [line(3, "bad value \"60\" for timeout (expected a whole number)")]
+    );
+    assert_eq!(
+        problems_of(&format!("{CLAMD}timeout: [60]\n")),
+        [line(
+            3,
+            "timeout takes one value, not a list (expected a whole number)"
+        )]
+    );
+    assert_eq!(
+        problems_of(&format!("{CAT}clean:\n  - 0\n  - x\n")),
+        [line(5, "bad value \"x\" in clean (expected a whole number)")]
+    );
+    assert_eq!(
+        problems_of(&format!("{CAT}virus: \"(\\d+)\"\n")),
+        [line(3, "unknown escape \\d in a \"...\" value; write the value in single quotes, where \\ is an ordinary character (see qmvc-scanners(5))")]
+    );
+    assert_eq!(
+        problems_of("protocol: &p clamd\n"),
+        [line(1, "anchors (&) are not supported in a definition; write the value plainly or in quotes (see qmvc-scanners(5))")]
+    );
+    // A flow list may go on over lines; a null is an absent key.
+    let fixture = Fixture::new();
+    let (definition, problems) = fixture.lint_definition(
+        "protocol: command\ncommand: [/bin/cat,\n  '{}']\nvirus: ~\n\
+         version:\n",
+    );
+    assert_eq!(problems, Vec::<String>::new());
+    let definition = definition.expect("usable");
+    assert!(definition.version.is_none());
 }
