@@ -125,10 +125,7 @@ fn finish(
 
 /// The layers named by the command line and the environment.
 fn layers(options: &Options) -> Result<Layers, String> {
-    let system = std::env::var_os("QMVCHOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/qmvc"));
+    let system = qmvc_profile::system_home();
     let user = if options.user {
         let home = std::env::var_os("HOME")
             .map(PathBuf::from)

@@ -9,9 +9,6 @@ involved and nothing is expanded. Lint also checks that the program can be
 found, as a delivery would look for it.
 */
 
-use std::env;
-use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 use std::time::Duration;
 
 use crate::lines::Sink;
@@ -134,31 +131,17 @@ impl std::fmt::Display for ProgramError {
 }
 
 /// Whether `program` can be run: an absolute path to an executable file,
-/// or a name found in `PATH`.
+/// or a name found in `PATH` (by [`qmvc_process::find_program`], the
+/// same search that runs it).
 pub(crate) fn find_program(program: &str) -> Result<(), ProgramError> {
-    if program.starts_with('/') {
-        return if is_executable(Path::new(program)) {
-            Ok(())
-        } else {
-            Err(ProgramError::Missing(program.to_owned()))
-        };
-    }
-    if program.contains('/') {
+    if program.contains('/') && !program.starts_with('/') {
         return Err(ProgramError::Relative(program.to_owned()));
     }
-    let path = env::var_os("PATH").unwrap_or_default();
-    if env::split_paths(&path)
-        .filter(|dir| dir.is_absolute())
-        .any(|dir| is_executable(&dir.join(program)))
-    {
-        Ok(())
-    } else {
-        Err(ProgramError::NotInPath(program.to_owned()))
+    match qmvc_process::find_program(program) {
+        Some(_) => Ok(()),
+        None if program.starts_with('/') => {
+            Err(ProgramError::Missing(program.to_owned()))
+        }
+        None => Err(ProgramError::NotInPath(program.to_owned())),
     }
-}
-
-/// Whether `path` is a file with an execute bit set.
-fn is_executable(path: &Path) -> bool {
-    path.metadata()
-        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }

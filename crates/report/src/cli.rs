@@ -92,10 +92,7 @@ impl From<qmvc_log::Error> for Failure {
 /// The system layer: `$QMVCHOME` if set and not empty, else `/var/qmvc`,
 /// as qmvc(8) finds it.
 pub fn system_layer() -> PathBuf {
-    std::env::var_os("QMVCHOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/qmvc"))
+    qmvc_profile::system_home()
 }
 
 /// The layer operand: at most one; the system layer when absent.
