@@ -262,3 +262,16 @@ qmvctest!(a_deferral_is_reported_once, |dir: Dir| {
     assert!(errors.contains("\tdefer\t"), "{errors}");
     assert_eq!(dir.last_log(Layer::System).action(), "defer");
 });
+
+qmvctest!(a_deferral_names_one_status_code, |dir: Dir| {
+    // The profile's reason carries its own code (#4.7.0): no second one.
+    let filters = dir.filters("badsubject ; block ; ; ;\n");
+    std::fs::set_permissions(
+        &filters,
+        std::os::unix::fs::PermissionsExt::from_mode(0o666),
+    )
+    .unwrap();
+    let out = dir.run(&[], &Mail::new().bytes());
+    out.assert_code(111);
+    assert_eq!(out.stdout.matches("(#").count(), 1, "{}", out.describe());
+});

@@ -56,18 +56,18 @@ pub fn run() -> u8 {
         Ok(options) => options,
         Err(why) => {
             // A typo in a dot-qmail file must defer mail, not lose it.
-            println!("qmvc: {why}; message deferred (#4.3.5)");
-            eprintln!("qmvc: {why}\n{}", cli::USAGE);
+            qmvc_process::say!("qmvc: {why}; message deferred (#4.3.5)");
+            qmvc_process::esay!("qmvc: {why}\n{}", cli::USAGE);
             return Exit::Defer.code();
         }
     };
     match options.mode {
         Mode::Help => {
-            print!("{}", cli::help());
+            qmvc_process::stdio::out(&cli::help());
             0
         }
         Mode::Version => {
-            println!("qmvc {}", env!("CARGO_PKG_VERSION"));
+            qmvc_process::say!("qmvc {}", env!("CARGO_PKG_VERSION"));
             0
         }
         Mode::Lint => lint(&options),
@@ -96,15 +96,20 @@ fn finish(
             let exit = exit::of_outcome(&outcome);
             if exit == Exit::Bounce && options.mode == Mode::Deliver {
                 let reason = outcome.reason();
-                println!("qmvc: message rejected: {reason} (#5.7.1)");
+                qmvc_process::say!(
+                    "qmvc: message rejected: {reason} (#5.7.1)"
+                );
             }
             exit.code()
         }
         Err(failure) => {
             let exit = exit::of_fault(&failure.fault());
             let reason = qmvc_log::fields::one_line(&failure.to_string());
-            println!("qmvc: {reason} (#4.3.0)");
-            eprintln!("qmvc: fatal: {reason}");
+            // One enhanced status code: a reason that carries its own
+            // (`... (#4.7.0)`) gets no second one.
+            let code = if has_status_code(&reason) { "" } else { " (#4.3.0)" };
+            qmvc_process::say!("qmvc: {reason}{code}");
+            qmvc_process::esay!("qmvc: fatal: {reason}");
             if options.mode == Mode::Deliver {
                 if let Ok(layers) = layers(options) {
                     let logged = qmvc_delivery::record_error(
@@ -114,13 +119,25 @@ fn finish(
                         &reason,
                     );
                     if let Err(e) = logged {
-                        eprintln!("qmvc: warning: {e}");
+                        qmvc_process::esay!("qmvc: warning: {e}");
                     }
                 }
             }
             exit.code()
         }
     }
+}
+
+/// Whether `reason` ends in an enhanced status code such as `(#4.7.0)`.
+fn has_status_code(reason: &str) -> bool {
+    let Some(open) = reason.trim_end().strip_suffix(')') else {
+        return false;
+    };
+    let Some((_, code)) = open.rsplit_once("(#") else { return false };
+    let mut parts = code.split('.');
+    parts.clone().count() == 3
+        && parts
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The layers named by the command line and the environment.
@@ -173,7 +190,8 @@ fn deliver(
         Some(dir) => dir.path().to_path_buf(),
         None => spool::dir(&layers),
     };
-    let warn = |what: &dyn fmt::Display| eprintln!("qmvc: warning: {what}");
+    let warn =
+        |what: &dyn fmt::Display| qmvc_process::esay!("qmvc: warning: {what}");
     let context = Context {
         layers: &layers,
         envelope,
@@ -203,14 +221,14 @@ fn lint(options: &Options) -> u8 {
     let layers = match layers(options) {
         Ok(layers) => layers,
         Err(why) => {
-            println!("qmvc: {why}");
+            qmvc_process::say!("qmvc: {why}");
             return 1;
         }
     };
     let (profile, problems) = match Profile::load(&layers, Scope::All) {
         Ok(loaded) => loaded,
         Err(e) => {
-            println!("{e}");
+            qmvc_process::say!("{e}");
             return 1;
         }
     };
@@ -218,7 +236,7 @@ fn lint(options: &Options) -> u8 {
         problems.iter().map(ToString::to_string).collect();
     report.extend(reactions::lint(&profile, &layers));
     for line in &report {
-        println!("{line}");
+        qmvc_process::say!("{line}");
     }
     u8::from(!report.is_empty())
 }
@@ -230,19 +248,19 @@ fn status(options: &Options) -> u8 {
     let layers = match layers(options) {
         Ok(layers) => layers,
         Err(why) => {
-            println!("qmvc: {why}");
+            qmvc_process::say!("qmvc: {why}");
             return Exit::Defer.code();
         }
     };
     let profile = match Profile::load(&layers, Scope::All) {
         Ok((profile, _)) => profile,
         Err(e) => {
-            println!("qmvc: {e}");
+            qmvc_process::say!("qmvc: {e}");
             return Exit::Defer.code();
         }
     };
     if profile.scanners.is_empty() {
-        println!("no scanner configured (see qmvc-scanners(5))");
+        qmvc_process::say!("no scanner configured (see qmvc-scanners(5))");
         return 0;
     }
     let mut all_answer = true;
@@ -256,7 +274,7 @@ fn status(options: &Options) -> u8 {
                 format!("NOT REACHABLE: {why}")
             }
         };
-        println!(
+        qmvc_process::say!(
             "{} {} ({}): {reach}; engine {}; signatures {}, {}",
             scanner.initial,
             scanner.engine,
@@ -278,19 +296,36 @@ fn cleanup(options: &Options) -> u8 {
     let layers = match layers(options) {
         Ok(layers) => layers,
         Err(why) => {
-            println!("qmvc: {why}");
+            qmvc_process::say!("qmvc: {why}");
             return Exit::Defer.code();
         }
     };
     let tmp = spool::dir(&layers);
     match spool::remove_stale(&tmp, spool::STALE) {
         Ok(n) => {
-            println!("qmvc: removed {n} stale entries from {}", tmp.display());
+            qmvc_process::say!(
+                "qmvc: removed {n} stale entries from {}",
+                tmp.display()
+            );
             0
         }
         Err(e) => {
-            println!("qmvc: cleaning {}: {e}", tmp.display());
+            qmvc_process::say!("qmvc: cleaning {}: {e}", tmp.display());
             Exit::Defer.code()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_status_code;
+
+    #[test]
+    fn status_codes_are_recognised() {
+        assert!(has_status_code("writable; fix with chmod go-w (#4.7.0)"));
+        assert!(has_status_code("x (#5.3.4) "));
+        assert!(!has_status_code("scanner down"));
+        assert!(!has_status_code("odd (#4.x.0)"));
+        assert!(!has_status_code("(#4.3)"));
     }
 }

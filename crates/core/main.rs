@@ -24,12 +24,15 @@ mod signals;
 const PANIC_REASON: &str = "qmvc: internal error, message deferred (#4.3.0)";
 
 fn main() -> ExitCode {
+    // Before anything opens a file: a closed descriptor 1 must not become
+    // qmvc.log and receive the bounce reason.
+    qmvc_process::stdio::guard();
     signals::install();
     // A panic must defer the mail (111), not look like "soft failure 101"
     // with a backtrace in the bounce. The hook prints one line only, on
     // standard error; the catch one line on standard output.
     panic::set_hook(Box::new(|info| {
-        eprintln!("qmvc: fatal: internal error: {info} (#4.3.0)");
+        qmvc_process::esay!("qmvc: fatal: internal error: {info} (#4.3.0)");
     }));
     ExitCode::from(guarded(app::run, &mut io::stdout()))
 }
