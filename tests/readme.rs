@@ -54,10 +54,10 @@ fn readme_first_command_runs_verbatim() {
     // What cargo sets for a test run is not in a developer's shell.
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy().into_owned();
-        if name.starts_with("CARGO") || name.starts_with("RUST") {
-            if name != "CARGO_HOME" && name != "RUSTUP_HOME" {
-                cmd.env_remove(&name);
-            }
+        let set_by_cargo =
+            name.starts_with("CARGO") || name.starts_with("RUST");
+        if set_by_cargo && name != "CARGO_HOME" && name != "RUSTUP_HOME" {
+            cmd.env_remove(&name);
         }
     }
     // The cargo running this test, should PATH not have one.

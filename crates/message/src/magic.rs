@@ -51,10 +51,12 @@ pub fn detect(bytes: &[u8]) -> Vec<&'static str> {
 /// thousand parts; past this, detection simply runs again).
 const REMEMBERED: usize = 4096;
 
+/// One remembered detection: (length, digest) of the bytes, the answer.
+type Detection = ((usize, u64), Vec<&'static str>);
+
 thread_local! {
-    /// The detections made so far: (length, digest) and the answer.
-    static SEEN: RefCell<Vec<((usize, u64), Vec<&'static str>)>> =
-        const { RefCell::new(Vec::new()) };
+    /// The detections made so far.
+    static SEEN: RefCell<Vec<Detection>> = const { RefCell::new(Vec::new()) };
 }
 
 /// A keyed 64-bit hash of `bytes`, the same for the whole process.
