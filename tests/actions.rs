@@ -23,7 +23,7 @@ fn subject_rule(dir: &Dir, action: &str) {
     dir.control(Layer::System, "badsubjects", "make money fast\n");
 }
 
-qmvctest!(clean_message_is_delivered, |dir: Dir| {
+dotqmailtest!(clean_message_is_delivered, |dir: Dir| {
     subject_rule(&dir, "block");
     let bytes = Mail::new().bytes();
     let msg = dir.message(&bytes);
@@ -38,7 +38,7 @@ qmvctest!(clean_message_is_delivered, |dir: Dir| {
     assert_eq!(dir.rep_text(Layer::System), "");
 });
 
-qmvctest!(block_stops_delivery_and_records, |dir: Dir| {
+dotqmailtest!(block_stops_delivery_and_records, |dir: Dir| {
     subject_rule(&dir, "block");
     let msg = dir.message(&spam());
     let delivery = dir.deliver(DOTQMAIL, &msg);
@@ -53,7 +53,7 @@ qmvctest!(block_stops_delivery_and_records, |dir: Dir| {
     assert!(!dir.layer(Layer::System).join("save").exists());
 });
 
-qmvctest!(keep_stores_the_message_in_save_policy, |dir: Dir| {
+dotqmailtest!(keep_stores_the_message_in_save_policy, |dir: Dir| {
     subject_rule(&dir, "keep");
     let bytes = spam();
     let msg = dir.message(&bytes);
@@ -75,7 +75,7 @@ qmvctest!(keep_stores_the_message_in_save_policy, |dir: Dir| {
     assert_eq!(dir.last_log(Layer::System).action(), "keep");
 });
 
-qmvctest!(keep_stores_errormail_in_save_error, |dir: Dir| {
+dotqmailtest!(keep_stores_errormail_in_save_error, |dir: Dir| {
     dir.filters("errormail ; keep ; ; ;\n");
     dir.control(Layer::System, "mailheaders", "date=required\n");
     let bytes = Mail::new().without("Date").bytes();
@@ -89,7 +89,7 @@ qmvctest!(keep_stores_errormail_in_save_error, |dir: Dir| {
     assert!(!save.join("policy").exists());
 });
 
-qmvctest!(trash_logs_a_line_only, |dir: Dir| {
+dotqmailtest!(trash_logs_a_line_only, |dir: Dir| {
     subject_rule(&dir, "trash");
     let msg = dir.message(&spam());
     assert_eq!(dir.deliver(DOTQMAIL, &msg).outcome, Outcome::Stopped);
@@ -102,7 +102,7 @@ qmvctest!(trash_logs_a_line_only, |dir: Dir| {
     assert!(!state.join("save").exists() && !state.join("inspect").exists());
 });
 
-qmvctest!(bounce_exits_100_with_a_one_line_reason, |dir: Dir| {
+dotqmailtest!(bounce_exits_100_with_a_one_line_reason, |dir: Dir| {
     subject_rule(&dir, "bounce");
     let msg = dir.message(&spam());
     let delivery = dir.deliver(DOTQMAIL, &msg);
@@ -115,7 +115,7 @@ qmvctest!(bounce_exits_100_with_a_one_line_reason, |dir: Dir| {
     assert_eq!(dir.last_log(Layer::System).action(), "bounce");
 });
 
-qmvctest!(inspect_delivers_and_keeps_the_analysis, |dir: Dir| {
+dotqmailtest!(inspect_delivers_and_keeps_the_analysis, |dir: Dir| {
     subject_rule(&dir, "inspect");
     let bytes = spam();
     let msg = dir.message(&bytes);
@@ -140,7 +140,7 @@ qmvctest!(inspect_delivers_and_keeps_the_analysis, |dir: Dir| {
     assert_eq!(dir.last_log(Layer::System).action(), "inspect");
 });
 
-qmvctest!(inspect_with_hostile_sender_stays_inside, |dir: Dir| {
+dotqmailtest!(inspect_with_hostile_sender_stays_inside, |dir: Dir| {
     subject_rule(&dir, "inspect");
     dir.set_env("SENDER", "../../x/y");
     let msg = dir.message(&spam());
@@ -181,7 +181,7 @@ fn three_rules(dir: &Dir, subject_action: &str, file_action: &str) -> Vec<u8> {
         .bytes()
 }
 
-qmvctest!(most_severe_exit_bounce_wins, |dir: Dir| {
+dotqmailtest!(most_severe_exit_bounce_wins, |dir: Dir| {
     let bytes = three_rules(&dir, "bounce", "block");
     let msg = dir.message(&bytes);
     let delivery = dir.deliver(DOTQMAIL, &msg);
@@ -194,7 +194,7 @@ qmvctest!(most_severe_exit_bounce_wins, |dir: Dir| {
     assert_eq!(entries_in(&dir.layer(Layer::System).join("inspect")).len(), 1);
 });
 
-qmvctest!(most_severe_exit_block_over_inspect, |dir: Dir| {
+dotqmailtest!(most_severe_exit_block_over_inspect, |dir: Dir| {
     let bytes = three_rules(&dir, "inspect", "block");
     let msg = dir.message(&bytes);
     let delivery = dir.deliver(DOTQMAIL, &msg);
@@ -203,7 +203,7 @@ qmvctest!(most_severe_exit_block_over_inspect, |dir: Dir| {
     assert_eq!(entries_in(&dir.layer(Layer::System).join("inspect")).len(), 1);
 });
 
-qmvctest!(only_inspect_passes, |dir: Dir| {
+dotqmailtest!(only_inspect_passes, |dir: Dir| {
     let bytes = three_rules(&dir, "inspect", "inspect");
     let msg = dir.message(&bytes);
     let delivery = dir.deliver(DOTQMAIL, &msg);
@@ -213,7 +213,7 @@ qmvctest!(only_inspect_passes, |dir: Dir| {
     assert_eq!(inspect.len(), 1, "analysed more than once: {inspect:?}");
 });
 
-qmvctest!(several_keeps_keep_the_message_once, |dir: Dir| {
+dotqmailtest!(several_keeps_keep_the_message_once, |dir: Dir| {
     let bytes = three_rules(&dir, "keep", "keep");
     dir.filters(
         "badfilename ; keep ; ; ;\nbadsubject ; keep ; ; ;\n\
@@ -371,7 +371,7 @@ fn every_condition_with_every_action() {
     }
 }
 
-qmvctest!(keep_that_cannot_be_written_defers, |dir: Dir| {
+dotqmailtest!(keep_that_cannot_be_written_defers, |dir: Dir| {
     subject_rule(&dir, "keep");
     // A file where the Maildir should be.
     let save = dir.layer(Layer::System).join("save");

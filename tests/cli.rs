@@ -24,7 +24,7 @@ qmvctest!(unknown_option_defers_with_usage, |dir: Dir| {
     assert!(dir.log(Layer::System).is_empty());
 });
 
-qmvctest!(unknown_option_in_dot_qmail_defers, |dir: Dir| {
+dotqmailtest!(unknown_option_in_dot_qmail_defers, |dir: Dir| {
     let msg = dir.message(&Mail::new().bytes());
     let delivery = dir.deliver("|qmvc -Q\n./Maildir/\n", &msg);
     assert!(

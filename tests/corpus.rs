@@ -4,8 +4,14 @@ under the corpus profile (every condition with action `inspect`), must meet
 exactly the conditions and errormail bits its `MANIFEST.tsv` line expects,
 both in `qmvc -t` and in a real run, in its LF form and in CRLF form.
 
-virusmail is pending: no scanner exists yet, so a `virusmail` expectation
-is left out (the message must still meet nothing else it does not list).
+virusmail is checked with a real clamd: each run starts its own
+([`Clamd`], from the `qmvc-scanners` test fixture) with a signature
+database the fixture writes (the EICAR body signature, the EICAR string
+built at run time), and the corpus profile gets one scanner `clamd (C)`
+asking it over its unix socket. Without clamd installed the `virusmail`
+expectations are left out with a loud note (the messages must still meet
+nothing else they do not list); under `CI=true` that fails
+([`crate::util::missing`]).
 
 CRLF: qmail stores LF, but a message may arrive with CRLF line ends, and
 every corpus attachment is base64 or text, so converting LF to CRLF changes
@@ -20,8 +26,11 @@ is written to `target/tmp/corpus/FORM/NN-name.failed`.
 use std::collections::BTreeSet;
 use std::fs;
 
+use qmvc_profile::Endpoint;
+use qmvc_scanners::testing::Clamd;
+
 use crate::mail::crlf;
-use crate::util::{Dir, Layer, CORPUS};
+use crate::util::{have_clamd, Dir, Layer, CORPUS};
 
 /// Corpus files whose expectation does not hold in CRLF form, and why.
 const CRLF_DIFFERS: &[(&str, &str)] = &[];
@@ -33,9 +42,9 @@ struct Expect {
     code: u32,
 }
 
-/// `(file, expectation)` for every line of MANIFEST.tsv, virusmail left
-/// out (pending).
-fn manifest() -> Vec<(String, Expect)> {
+/// `(file, expectation)` for every line of MANIFEST.tsv; `virusmail`
+/// left out unless `virus`.
+fn manifest_with(virus: bool) -> Vec<(String, Expect)> {
     let text = fs::read_to_string(format!("{CORPUS}/MANIFEST.tsv")).unwrap();
     let mut out = Vec::new();
     for line in text.lines().skip(1) {
@@ -55,8 +64,8 @@ fn manifest() -> Vec<(String, Expect)> {
                 }
                 Some(_) => panic!("MANIFEST: bad word {word:?}"),
                 None if word == "clean" => {}
-                // Pending until a virus scanner exists.
-                None if word == "virusmail" => {}
+                // Only with a scanner.
+                None if word == "virusmail" && !virus => {}
                 None => {
                     conditions.insert(word.to_string());
                 }
@@ -65,6 +74,36 @@ fn manifest() -> Vec<(String, Expect)> {
         out.push((file, Expect { conditions, code }));
     }
     out
+}
+
+/// `(file, expectation)` for every line of MANIFEST.tsv.
+fn manifest() -> Vec<(String, Expect)> {
+    manifest_with(true)
+}
+
+/// Starts the run's clamd in `ROOT/clamd` and names it in the system
+/// layer as scanner `clamd (C)`; `None` (loudly; a failure under
+/// `CI=true`) when clamd is not installed.
+fn scanner(dir: &Dir) -> Option<Clamd> {
+    if !have_clamd() {
+        return None;
+    }
+    let home = dir.path("clamd");
+    fs::create_dir_all(&home).unwrap();
+    let clamd = Clamd::start(&home, &[]);
+    let Endpoint::Unix(socket) = clamd.endpoint_unix() else {
+        panic!("the test clamd has no unix socket");
+    };
+    dir.scanners(&[(
+        "clamd",
+        'C',
+        &format!(
+            "protocol: clamd\nendpoints:\n  - \"unix:{}\"\n\
+             connect_timeout: 2\ntimeout: 20\n",
+            socket.display()
+        ),
+    )]);
+    Some(clamd)
 }
 
 /// The conditions and errormail code that `qmvc -t` reports.
@@ -99,8 +138,9 @@ fn run_corpus(name: &str, form: fn(&[u8]) -> Vec<u8>) -> Vec<String> {
         let file = path.file_name().unwrap().to_str().unwrap();
         dir.control(Layer::System, file, &text);
     }
+    let clamd = scanner(&dir);
     let mut failures = Vec::new();
-    for (file, expect) in manifest() {
+    for (file, expect) in manifest_with(clamd.is_some()) {
         if name.contains("crlf")
             && CRLF_DIFFERS.iter().any(|(f, _)| *f == file)
         {

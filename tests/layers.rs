@@ -137,7 +137,7 @@ qmvctest!(state_is_private, |dir: Dir| {
     assert!(!dir.layer(Layer::System).join("log").exists());
 });
 
-qmvctest!(group_writable_control_file_defers, |dir: Dir| {
+dotqmailtest!(group_writable_control_file_defers, |dir: Dir| {
     let path = dir.filters("badfilename ; block ; ; ;\n");
     fs::set_permissions(&path, fs::Permissions::from_mode(0o664)).unwrap();
     let msg = dir.message(&exe_message());

@@ -30,9 +30,7 @@ use qmvc_message::Header;
 use qmvc_scanners::testing::{self, Clamd};
 
 use crate::mail::{self, crlf, Mail, Part};
-use crate::util::{
-    assert_lint, files_in, note, Dir, Injected, Layer, Outcome,
-};
+use crate::util::{assert_lint, files_in, Dir, Injected, Layer, Outcome};
 
 /// The dot-qmail file of the tests here: filter, then deliver.
 const DOTQMAIL: &str = "|qmvc\n./Maildir/\n";
@@ -371,23 +369,23 @@ fn forwards(dir: &Dir, action: &str) {
 
 // Every reaction with block and with keep.
 
-qmvctest!(notifyrecipient_with_block, |dir: Dir| {
+dotqmailtest!(notifyrecipient_with_block, |dir: Dir| {
     notifies(&dir, "block", "notifyrecipient", RECIPIENT);
 });
 
-qmvctest!(notifyrecipient_with_keep, |dir: Dir| {
+dotqmailtest!(notifyrecipient_with_keep, |dir: Dir| {
     notifies(&dir, "keep", "notifyrecipient", RECIPIENT);
 });
 
-qmvctest!(notifysender_with_block, |dir: Dir| {
+dotqmailtest!(notifysender_with_block, |dir: Dir| {
     notifies(&dir, "block", "notifysender", SENDER);
 });
 
-qmvctest!(notifysender_with_keep, |dir: Dir| {
+dotqmailtest!(notifysender_with_keep, |dir: Dir| {
     notifies(&dir, "keep", "notifysender", SENDER);
 });
 
-qmvctest!(informguard_with_block, |dir: Dir| {
+dotqmailtest!(informguard_with_block, |dir: Dir| {
     notifies(
         &dir,
         "block",
@@ -396,7 +394,7 @@ qmvctest!(informguard_with_block, |dir: Dir| {
     );
 });
 
-qmvctest!(informguard_with_keep, |dir: Dir| {
+dotqmailtest!(informguard_with_keep, |dir: Dir| {
     notifies(
         &dir,
         "keep",
@@ -405,15 +403,15 @@ qmvctest!(informguard_with_keep, |dir: Dir| {
     );
 });
 
-qmvctest!(forwardguard_with_block, |dir: Dir| {
+dotqmailtest!(forwardguard_with_block, |dir: Dir| {
     forwards(&dir, "block");
 });
 
-qmvctest!(forwardguard_with_keep, |dir: Dir| {
+dotqmailtest!(forwardguard_with_keep, |dir: Dir| {
     forwards(&dir, "keep");
 });
 
-qmvctest!(all_four_reactions_on_one_line, |dir: Dir| {
+dotqmailtest!(all_four_reactions_on_one_line, |dir: Dir| {
     dir.injector();
     exe_rule(
         &dir,
@@ -441,7 +439,7 @@ qmvctest!(all_four_reactions_on_one_line, |dir: Dir| {
     );
 });
 
-qmvctest!(notifications_come_from_the_guard, |dir: Dir| {
+dotqmailtest!(notifications_come_from_the_guard, |dir: Dir| {
     dir.injector();
     dir.control(Layer::System, "guard", "virus-guard@example.com\n");
     exe_rule(&dir, "block", "notifyrecipient,notifysender", "");
@@ -462,7 +460,7 @@ qmvctest!(notifyrecipient_tells_the_original_recipient, |dir: Dir| {
     assert_notice(&calls[0], "MAILER-DAEMON@", "joe@example.com");
 });
 
-qmvctest!(forwardguard_of_a_crlf_message, |dir: Dir| {
+dotqmailtest!(forwardguard_of_a_crlf_message, |dir: Dir| {
     dir.injector();
     exe_rule(&dir, "block", "forwardguard=guard@example.com", "");
     let bytes = crlf(&exe_mail().bytes());
@@ -596,7 +594,7 @@ qmvctest!(a_hostile_sender_is_not_notified, |dir: Dir| {
 
 // Once per message.
 
-qmvctest!(sender_and_recipient_are_notified_once, |dir: Dir| {
+dotqmailtest!(sender_and_recipient_are_notified_once, |dir: Dir| {
     dir.injector();
     // Written in the reverse of the evaluation order: badsubject comes
     // first whatever the order of the lines.
@@ -622,7 +620,7 @@ qmvctest!(sender_and_recipient_are_notified_once, |dir: Dir| {
     assert_eq!(dir.last_log(Layer::System).action(), "keep+block");
 });
 
-qmvctest!(a_second_message_is_notified_again, |dir: Dir| {
+dotqmailtest!(a_second_message_is_notified_again, |dir: Dir| {
     dir.injector();
     exe_rule(&dir, "block", "notifyrecipient", "");
     deliver_stopped(&dir, DOTQMAIL, &exe_mail().bytes());
@@ -650,7 +648,7 @@ fn assert_language(notice: &Notice, german: bool) {
     assert!(!text.contains(other), "{other:?} in\n{text}");
 }
 
-qmvctest!(lang_de_on_the_line_gives_german, |dir: Dir| {
+dotqmailtest!(lang_de_on_the_line_gives_german, |dir: Dir| {
     dir.injector();
     exe_rule(&dir, "block", "notifyrecipient", "lang=de");
     deliver_stopped(&dir, DOTQMAIL, &exe_mail().bytes());
@@ -659,14 +657,14 @@ qmvctest!(lang_de_on_the_line_gives_german, |dir: Dir| {
     assert!(notice.body.contains(TRIGGER), "{}", notice.body);
 });
 
-qmvctest!(lang_with_a_region_falls_back_to_the_language, |dir: Dir| {
+dotqmailtest!(lang_with_a_region_falls_back_to_the_language, |dir: Dir| {
     dir.injector();
     exe_rule(&dir, "block", "notifyrecipient", "lang=de-CH");
     deliver_stopped(&dir, DOTQMAIL, &exe_mail().bytes());
     assert_language(&the_notice(&dir), true);
 });
 
-qmvctest!(language_control_file_gives_german, |dir: Dir| {
+dotqmailtest!(language_control_file_gives_german, |dir: Dir| {
     dir.injector();
     dir.control(Layer::System, "language", "de\n");
     exe_rule(&dir, "block", "notifyrecipient", "");
@@ -674,7 +672,7 @@ qmvctest!(language_control_file_gives_german, |dir: Dir| {
     assert_language(&the_notice(&dir), true);
 });
 
-qmvctest!(lang_en_on_the_line_beats_the_language_file, |dir: Dir| {
+dotqmailtest!(lang_en_on_the_line_beats_the_language_file, |dir: Dir| {
     dir.injector();
     dir.control(Layer::System, "language", "de\n");
     exe_rule(&dir, "block", "notifyrecipient", "lang=en");
@@ -682,14 +680,14 @@ qmvctest!(lang_en_on_the_line_beats_the_language_file, |dir: Dir| {
     assert_language(&the_notice(&dir), false);
 });
 
-qmvctest!(english_by_default, |dir: Dir| {
+dotqmailtest!(english_by_default, |dir: Dir| {
     dir.injector();
     exe_rule(&dir, "block", "notifyrecipient", "");
     deliver_stopped(&dir, DOTQMAIL, &exe_mail().bytes());
     assert_language(&the_notice(&dir), false);
 });
 
-qmvctest!(a_missing_language_falls_back_to_english, |dir: Dir| {
+dotqmailtest!(a_missing_language_falls_back_to_english, |dir: Dir| {
     dir.injector();
     exe_rule(&dir, "block", "notifyrecipient", "lang=fr");
     deliver_stopped(&dir, DOTQMAIL, &exe_mail().bytes());
@@ -708,7 +706,7 @@ fn marked(mark: &str) -> String {
     )
 }
 
-qmvctest!(a_user_layer_template_overrides_the_others, |dir: Dir| {
+dotqmailtest!(a_user_layer_template_overrides_the_others, |dir: Dir| {
     dir.injector();
     exe_rule(&dir, "block", "notifyrecipient", "");
     template(&dir, Layer::System, "en", "notifyrecipient", &marked("SYSTEM"));
@@ -730,7 +728,7 @@ qmvctest!(a_user_layer_template_overrides_the_others, |dir: Dir| {
     );
 });
 
-qmvctest!(a_system_layer_template_overrides_the_built_in, |dir: Dir| {
+dotqmailtest!(a_system_layer_template_overrides_the_built_in, |dir: Dir| {
     dir.injector();
     exe_rule(&dir, "block", "notifyrecipient", "lang=de");
     template(&dir, Layer::System, "de", "notifyrecipient", &marked("HAUS"));
@@ -739,14 +737,26 @@ qmvctest!(a_system_layer_template_overrides_the_built_in, |dir: Dir| {
     assert_eq!(notice.one("Subject"), format!("HAUS notice for {RECIPIENT}"));
 });
 
-qmvctest!(a_layer_template_serves_a_language_without_built_in, |dir: Dir| {
-    dir.injector();
-    exe_rule(&dir, "block", "notifyrecipient", "lang=fr");
-    template(&dir, Layer::System, "fr", "notifyrecipient", &marked("AVIS"));
-    deliver_stopped(&dir, DOTQMAIL, &exe_mail().bytes());
-    let notice = the_notice(&dir);
-    assert_eq!(notice.one("Subject"), format!("AVIS notice for {RECIPIENT}"));
-});
+dotqmailtest!(
+    a_layer_template_serves_a_language_without_built_in,
+    |dir: Dir| {
+        dir.injector();
+        exe_rule(&dir, "block", "notifyrecipient", "lang=fr");
+        template(
+            &dir,
+            Layer::System,
+            "fr",
+            "notifyrecipient",
+            &marked("AVIS"),
+        );
+        deliver_stopped(&dir, DOTQMAIL, &exe_mail().bytes());
+        let notice = the_notice(&dir);
+        assert_eq!(
+            notice.one("Subject"),
+            format!("AVIS notice for {RECIPIENT}")
+        );
+    }
+);
 
 // No header injection.
 
@@ -798,7 +808,7 @@ fn assert_no_injected_header(notice: &Notice) {
     assert!(!subject.contains(['\r', '\n']), "{subject:?}");
 }
 
-qmvctest!(a_hostile_subject_adds_no_header_line, |dir: Dir| {
+dotqmailtest!(a_hostile_subject_adds_no_header_line, |dir: Dir| {
     dir.injector();
     exe_rule(&dir, "block", "notifyrecipient", "");
     template(
@@ -828,7 +838,7 @@ qmvctest!(a_hostile_subject_adds_no_header_line, |dir: Dir| {
     }
 });
 
-qmvctest!(a_hostile_from_adds_no_header_line, |dir: Dir| {
+dotqmailtest!(a_hostile_from_adds_no_header_line, |dir: Dir| {
     dir.injector();
     exe_rule(&dir, "block", "notifyrecipient", "");
     template(
@@ -847,7 +857,7 @@ qmvctest!(a_hostile_from_adds_no_header_line, |dir: Dir| {
     assert_no_injected_header(&the_notice(&dir));
 });
 
-qmvctest!(built_in_templates_add_no_header_line, |dir: Dir| {
+dotqmailtest!(built_in_templates_add_no_header_line, |dir: Dir| {
     dir.injector();
     exe_rule(
         &dir,
@@ -1023,7 +1033,7 @@ fn fake_virus() -> Vec<u8> {
     Mail::new().subject("you won").text(&format!("{FAKE_MARKER}\n")).bytes()
 }
 
-qmvctest!(a_virus_sender_is_left_out, |dir: Dir| {
+dotqmailtest!(a_virus_sender_is_left_out, |dir: Dir| {
     dir.injector();
     fake_scanner(&dir);
     dir.filters("virusmail ; block ; notifysender,notifyrecipient ; ;\n");
@@ -1043,7 +1053,7 @@ qmvctest!(a_virus_sender_is_left_out, |dir: Dir| {
     );
 });
 
-qmvctest!(a_virus_sender_is_told_with_virussender, |dir: Dir| {
+dotqmailtest!(a_virus_sender_is_told_with_virussender, |dir: Dir| {
     dir.injector();
     fake_scanner(&dir);
     dir.filters("virusmail ; keep ; notifysender ; virussender ;\n");
@@ -1058,12 +1068,8 @@ qmvctest!(a_virus_sender_is_told_with_virussender, |dir: Dir| {
     );
 });
 
-qmvctest!(a_virus_found_by_clamd_is_notified, |dir: Dir| {
-    if !testing::clamd_available() {
-        note(
-            "clamd is not installed: reaction test with clamd skipped \
-             (scripts/test installs clamav-daemon)",
-        );
+dotqmailtest!(a_virus_found_by_clamd_is_notified, |dir: Dir| {
+    if !crate::util::have_clamd() {
         return;
     }
     let home = dir.path("clamd");
@@ -1111,7 +1117,7 @@ qmvctest!(a_virus_found_by_clamd_is_notified, |dir: Dir| {
 
 // Forwarding loops.
 
-qmvctest!(a_forward_to_the_same_guard_is_a_loop, |dir: Dir| {
+dotqmailtest!(a_forward_to_the_same_guard_is_a_loop, |dir: Dir| {
     dir.injector();
     exe_rule(&dir, "block", "forwardguard=guard@example.com", "");
     for name in ["X-QMVC-Forwarded", "x-qmvc-forwarded"] {
@@ -1125,7 +1131,7 @@ qmvctest!(a_forward_to_the_same_guard_is_a_loop, |dir: Dir| {
     }
 });
 
-qmvctest!(a_loop_is_found_after_expansion, |dir: Dir| {
+dotqmailtest!(a_loop_is_found_after_expansion, |dir: Dir| {
     dir.injector();
     exe_rule(&dir, "block", "forwardguard=$USER-guard@$HOST", "");
     let bytes = exe_mail()
@@ -1137,7 +1143,7 @@ qmvctest!(a_loop_is_found_after_expansion, |dir: Dir| {
     assert!(statuses[0].contains("loop"), "{statuses:?}");
 });
 
-qmvctest!(a_forward_to_another_guard_goes_out, |dir: Dir| {
+dotqmailtest!(a_forward_to_another_guard_goes_out, |dir: Dir| {
     dir.injector();
     exe_rule(&dir, "block", "forwardguard=other@example.com", "");
     let bytes =
@@ -1153,7 +1159,7 @@ qmvctest!(a_forward_to_another_guard_goes_out, |dir: Dir| {
     );
 });
 
-qmvctest!(a_trace_outside_the_header_is_no_loop, |dir: Dir| {
+dotqmailtest!(a_trace_outside_the_header_is_no_loop, |dir: Dir| {
     dir.injector();
     exe_rule(&dir, "block", "forwardguard=guard@example.com", "");
     let inner =
@@ -1178,7 +1184,7 @@ qmvctest!(a_trace_outside_the_header_is_no_loop, |dir: Dir| {
 
 // An injector that fails.
 
-qmvctest!(a_failing_injector_defers, |dir: Dir| {
+dotqmailtest!(a_failing_injector_defers, |dir: Dir| {
     dir.injector_exiting(1);
     for reaction in [
         "notifyrecipient",
@@ -1210,7 +1216,7 @@ qmvctest!(a_failing_injector_defers, |dir: Dir| {
     assert!(log.iter().all(|l| l.result() == "badfilename"), "{log:?}");
 });
 
-qmvctest!(a_missing_injector_defers, |dir: Dir| {
+dotqmailtest!(a_missing_injector_defers, |dir: Dir| {
     dir.control(Layer::System, "injector", "/nonexistent/qmail-inject\n");
     exe_rule(&dir, "block", "notifyrecipient", "");
     let msg = dir.message(&exe_mail().bytes());
@@ -1226,7 +1232,7 @@ qmvctest!(a_missing_injector_defers, |dir: Dir| {
     assert_eq!(errors.lines().count(), 1, "qmvc.error:\n{errors}");
 });
 
-qmvctest!(keep_comes_before_a_failing_injector, |dir: Dir| {
+dotqmailtest!(keep_comes_before_a_failing_injector, |dir: Dir| {
     dir.injector_exiting(1);
     exe_rule(&dir, "keep", "notifyrecipient", "");
     let bytes = exe_mail().bytes();
@@ -1250,7 +1256,7 @@ qmvctest!(keep_comes_before_a_failing_injector, |dir: Dir| {
     assert_eq!(dir.injected().len(), 2, "one failed call, one good one");
 });
 
-qmvctest!(a_broken_template_defers, |dir: Dir| {
+dotqmailtest!(a_broken_template_defers, |dir: Dir| {
     dir.injector();
     exe_rule(&dir, "block", "notifyrecipient", "");
     for text in [
@@ -1407,7 +1413,7 @@ qmvctest!(a_hostile_host_adds_no_header_line, |dir: Dir| {
     assert!(!notice.body.contains("Bcc: evil"), "{}", notice.body);
 });
 
-qmvctest!(a_non_ascii_subject_is_encoded, |dir: Dir| {
+dotqmailtest!(a_non_ascii_subject_is_encoded, |dir: Dir| {
     dir.injector();
     exe_rule(&dir, "keep", "notifyrecipient", "lang=de");
     let subject = format!("=?UTF-8?B?{}?=", mail::base64("Grüße".as_bytes()));
@@ -1419,7 +1425,7 @@ qmvctest!(a_non_ascii_subject_is_encoded, |dir: Dir| {
     assert!(notice.body.contains("Größe"), "{}", notice.body);
 });
 
-qmvctest!(the_injector_cannot_write_the_reason, |dir: Dir| {
+dotqmailtest!(the_injector_cannot_write_the_reason, |dir: Dir| {
     let script = dir.script(
         "noisy",
         "echo 'injector says hi'\necho 'injector says ho' >&2\n\

@@ -43,6 +43,10 @@ mod hostile;
 mod corpus;
 // The man pages.
 mod man;
+// README.md's first command, run verbatim.
+mod readme;
+// The dot-qmail tests again through the real qmail-local.
+mod qmail_local;
 // plainmail(8): what it forwards, to whom, how it fails.
 mod plainmail;
 // Logs written for the aux programs' tests.

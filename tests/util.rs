@@ -63,6 +63,8 @@ pub struct Dir {
     tmp: tempfile::TempDir,
     env: RefCell<BTreeMap<String, String>>,
     counter: Cell<u64>,
+    /// [`Dir::deliver`] runs the real qmail-local, not the emulator.
+    real_qmail_local: Cell<bool>,
 }
 
 static UNIQUE: AtomicU64 = AtomicU64::new(0);
@@ -110,7 +112,25 @@ impl Dir {
             format!("{}:/usr/local/bin:/usr/bin:/bin", bin_dir.display()),
         );
         set("QMVCHOME", root.join("sys").display().to_string());
-        Dir { tmp, env: RefCell::new(env), counter: Cell::new(0) }
+        Dir {
+            tmp,
+            env: RefCell::new(env),
+            counter: Cell::new(0),
+            real_qmail_local: Cell::new(false),
+        }
+    }
+
+    /// Makes [`Dir::deliver`] run the real qmail-local from now on;
+    /// false (with a loud note) when it could not be built outside
+    /// `CI=true` (under `CI=true` that fails the test).
+    pub fn use_real_qmail_local(&self) -> bool {
+        let built = crate::qmail_local::binary().is_some();
+        if built {
+            // Before the test looks at the directory.
+            crate::qmail_local::spy(self);
+        }
+        self.real_qmail_local.set(built);
+        built
     }
 
     /// The temporary directory itself.
@@ -250,6 +270,8 @@ impl Dir {
 
     /// Emulates qmail-local: writes `dotqmail` to `HOME/.qmail` and
     /// carries out its lines for the message in the file `message`.
+    /// After [`Dir::use_real_qmail_local`], the real qmail-local does it
+    /// instead ([`crate::qmail_local::deliver`]), with the same result.
     ///
     /// For each line in order: `#` lines (and blank lines) are skipped; a
     /// `|command` runs `sh -c command` in `HOME` with the message file on
@@ -261,6 +283,9 @@ impl Dir {
     /// ending in `/` delivers into that Maildir (relative to `HOME`),
     /// with Return-Path and Delivered-To prepended as qmail-local does.
     pub fn deliver(&self, dotqmail: &str, message: &Path) -> Delivery {
+        if self.real_qmail_local.get() {
+            return crate::qmail_local::deliver(self, dotqmail, message);
+        }
         let home = self.home();
         fs::write(home.join(".qmail"), dotqmail).unwrap();
         fs::set_permissions(
@@ -770,7 +795,9 @@ fn spawn_child(mut cmd: Command) -> Running {
     Running { child, started, stdout, stderr }
 }
 
-fn run_child(cmd: Command) -> Output {
+/// Runs `cmd` to its end (killed after the deadline), reaped with
+/// `wait4(2)`.
+pub fn run_child(cmd: Command) -> Output {
     spawn_child(cmd).wait()
 }
 
@@ -812,6 +839,36 @@ impl Delivery {
 pub fn note(text: &str) {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "NOTE: {text}");
+}
+
+/// Whether the tests run under `CI=true`, where nothing may be skipped.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// A test cannot run because `what` is missing: under `CI=true` that
+/// fails the test (the test command installs every tool, so a missing
+/// one is a broken set-up, never a pass); elsewhere it is a loud note
+/// and the caller skips the test.
+#[track_caller]
+pub fn missing(what: &str) {
+    let text = format!(
+        "{what} is not installed: test SKIPPED (bash scripts/test \
+         installs it when run as root)"
+    );
+    assert!(!in_ci(), "CI=true and {text}");
+    note(&format!("!!! {text} !!!"));
+}
+
+/// Whether clamd is installed; when it is not, [`missing`] (a failure
+/// under `CI=true`).
+#[track_caller]
+pub fn have_clamd() -> bool {
+    let found = qmvc_scanners::testing::clamd_available();
+    if !found {
+        missing("clamd (clamav-daemon)");
+    }
+    found
 }
 
 /// Checks that the lint run `out` exited 1 with a line

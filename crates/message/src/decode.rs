@@ -5,7 +5,6 @@ Decoding: RFC 2047 encoded words, transfer encodings, charsets.
 use std::borrow::Cow;
 
 use charset::Charset;
-use memchr::memmem;
 
 /// Decodes RFC 2047 encoded words in `raw` (any charset encoding_rs
 /// knows; unknown charsets are kept as they are) and unfolds it.
@@ -20,8 +19,7 @@ pub fn decode_words(raw: &[u8]) -> String {
     let mut plain_from = 0;
     let mut after_word = false;
     let mut search = 0;
-    let finder = memmem::Finder::new(b"=?");
-    while let Some(found) = text.get(search..).and_then(|t| finder.find(t)) {
+    while let Some(found) = text.get(search..).and_then(encoded_start) {
         let start = search + found;
         let Some(word) = encoded_word(text, start) else {
             search = start + 2;
@@ -67,7 +65,7 @@ fn flush(out: &mut String, pending: &mut Vec<u8>, charset: Option<Charset>) {
 /// Removes every CR and LF: unfolding keeps the white space after a line
 /// break, and a stray line break must never reach a log or a header.
 pub(crate) fn unfold(raw: &[u8]) -> Cow<'_, [u8]> {
-    if memchr::memchr2(b'\r', b'\n', raw).is_none() {
+    if crate::bytes::find2(b'\r', b'\n', raw).is_none() {
         return Cow::Borrowed(raw);
     }
     Cow::Owned(
@@ -81,6 +79,12 @@ struct Word {
     bytes: Vec<u8>,
 }
 
+/// Where the first `=?` of `text` is (a possible encoded word).
+fn encoded_start(text: &[u8]) -> Option<usize> {
+    crate::bytes::positions(b'=', text)
+        .find(|&i| text.get(i + 1) == Some(&b'?'))
+}
+
 /// The encoded word `=?charset?X?text?=` starting at `start`. Every run
 /// between question marks stops at white space, so each byte is looked at
 /// by at most three attempts and the whole scan stays linear.
@@ -92,7 +96,7 @@ fn encoded_word(text: &[u8], start: usize) -> Option<Word> {
         return None;
     }
     // RFC 2231 section 5 allows a language after the charset.
-    let label = match memchr::memchr(b'*', label) {
+    let label = match crate::bytes::find(b'*', label) {
         Some(star) => label.get(..star)?,
         None => label,
     };
@@ -317,8 +321,8 @@ pub(crate) fn base64(input: &[u8], max: usize) -> Decoded {
 /// The lines of `input` without their line ends (LF or CRLF).
 fn lines(input: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut start = 0;
-    let ends =
-        memchr::memchr_iter(b'\n', input).chain(std::iter::once(input.len()));
+    let ends = crate::bytes::positions(b'\n', input)
+        .chain(std::iter::once(input.len()));
     ends.filter_map(move |end| {
         let line = input.get(start..end)?;
         start = end + 1;
@@ -387,7 +391,7 @@ pub(crate) fn quoted_printable(input: &[u8], max: usize) -> Decoded {
     let mut i = 0;
     while i < input.len() {
         let rest = input.get(i..).unwrap_or_default();
-        let Some(eq) = memchr::memchr(b'=', rest) else {
+        let Some(eq) = crate::bytes::find(b'=', rest) else {
             out.extend(rest, max);
             return out;
         };

@@ -127,7 +127,7 @@ impl<'a> Header<'a> {
             let Some(rest) = raw.get(pos..).filter(|r| !r.is_empty()) else {
                 break raw.len();
             };
-            let (end, next) = match memchr::memchr(b'\n', rest) {
+            let (end, next) = match crate::bytes::find(b'\n', rest) {
                 Some(i) => (pos + i, pos + i + 1),
                 None => (raw.len(), raw.len()),
             };
@@ -220,7 +220,7 @@ impl<'a> Header<'a> {
 /// error when the line is no field at all (no colon, no name, or a name
 /// that is not UTF-8).
 fn field_name(line: &[u8]) -> Result<(&str, bool, usize), ()> {
-    let colon = memchr::memchr(b':', line).ok_or(())?;
+    let colon = crate::bytes::find(b':', line).ok_or(())?;
     let name = line.get(..colon).ok_or(())?;
     let strict =
         !name.is_empty() && name.iter().all(|&b| (33..=126).contains(&b));

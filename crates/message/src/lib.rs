@@ -20,6 +20,7 @@ may panic on any input; every loop and buffer is bounded by [`Limits`].
 #![deny(missing_docs)]
 
 pub mod archive;
+mod bytes;
 mod date;
 mod decode;
 mod header;

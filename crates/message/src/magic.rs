@@ -5,7 +5,9 @@ this only for parts that need it: [`could_match`] tells, from static tables,
 when no pattern can possibly match and [`detect`] need not run.
 */
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, RandomState};
 use std::panic::catch_unwind;
 use std::sync::OnceLock;
 
@@ -17,11 +19,50 @@ pub const PREFIX: usize = 64 << 10;
 /// The detected type of `bytes` (the start of a decoded part), with its
 /// aliases and all its parent types (`application/octet-stream` or
 /// `text/plain` last). The first entry is the detected type itself.
+///
+/// Each content is detected once per process: the answer is remembered
+/// under the length and a keyed hash of `bytes` (SipHash with this
+/// process's random keys, so that no message can be made to collide), and
+/// a second question about the same bytes (`qmvc -t` describing the
+/// parts after evaluating them, a scanner's `noscantypes` after
+/// badmimetype) costs a hash instead of a run over the magic rules.
 pub fn detect(bytes: &[u8]) -> Vec<&'static str> {
+    let key = (bytes.len(), digest(bytes));
+    let known = SEEN.with(|seen| {
+        seen.borrow().iter().find(|(k, _)| *k == key).map(|(_, t)| t.clone())
+    });
+    if let Some(types) = known {
+        return types;
+    }
     // tree_magic_mini unwraps internally; a panic is "nothing detected".
     let found = catch_unwind(|| tree_magic_mini::from_u8(bytes))
         .unwrap_or(OCTET_STREAM);
-    lineage(found)
+    let types = lineage(found);
+    SEEN.with(|seen| {
+        let mut seen = seen.borrow_mut();
+        if seen.len() < REMEMBERED {
+            seen.push((key, types.clone()));
+        }
+    });
+    types
+}
+
+/// How many detections [`detect`] remembers (a message has at most a few
+/// thousand parts; past this, detection simply runs again).
+const REMEMBERED: usize = 4096;
+
+/// One remembered detection: (length, digest) of the bytes, the answer.
+type Detection = ((usize, u64), Vec<&'static str>);
+
+thread_local! {
+    /// The detections made so far.
+    static SEEN: RefCell<Vec<Detection>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A keyed 64-bit hash of `bytes`, the same for the whole process.
+fn digest(bytes: &[u8]) -> u64 {
+    static KEYS: OnceLock<RandomState> = OnceLock::new();
+    KEYS.get_or_init(RandomState::new).hash_one(bytes)
 }
 
 const OCTET_STREAM: &str = "application/octet-stream";
@@ -236,6 +277,23 @@ mod tests {
         assert!(!matches("text/plain", &[], b"PK\x03\x04"));
         assert!(!matches("application/octet-stream", &[], b"\0"));
         assert!(matches("text/plain", &detect(b"plain"), b"plain"));
+    }
+
+    #[test]
+    fn detection_is_remembered_per_content() {
+        let pe = b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff";
+        let first = detect(pe);
+        assert_eq!(detect(pe), first);
+        let key = (pe.len(), digest(pe));
+        SEEN.with(|seen| {
+            let seen = seen.borrow();
+            assert_eq!(seen.iter().filter(|(k, _)| *k == key).count(), 1);
+        });
+        // Other bytes of the same length are detected on their own.
+        let text = b"plain text her";
+        assert_eq!(text.len(), pe.len());
+        assert_eq!(detect(text).first(), Some(&TEXT_PLAIN));
+        assert_ne!(detect(pe), detect(text));
     }
 
     #[test]

@@ -3,8 +3,6 @@ The MIME tree, walked iteratively (no recursion, so no nesting depth can
 exhaust the stack) into a flat list of parts.
 */
 
-use memchr::memmem;
-
 use crate::decode::{self, to_utf8};
 use crate::header::MAX_FIELDS;
 use crate::params::{Params, MAX_PARAMS};
@@ -520,7 +518,7 @@ fn split(body: &[u8], boundary: &[u8], most: usize) -> Split {
     needle.extend_from_slice(boundary);
     let delimiter = needle.get(1..).unwrap_or_default();
     let first = body.starts_with(delimiter).then_some(0);
-    let rest = memmem::find_iter(body, &needle).map(|i| i + 1);
+    let rest = crate::bytes::line_starts(body, &needle).map(|i| i + 1);
     // Where the current child starts, once a delimiter was seen.
     let mut child: Option<usize> = None;
     for dashes in first.into_iter().chain(rest) {

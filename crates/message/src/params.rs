@@ -221,9 +221,9 @@ impl Params {
 /// `charset'language'data` of an RFC 2231 value, split into the charset
 /// and the data.
 fn split_charset(value: &[u8]) -> Option<(&[u8], &[u8])> {
-    let first = memchr::memchr(b'\'', value)?;
+    let first = crate::bytes::find(b'\'', value)?;
     let rest = value.get(first + 1..)?;
-    let second = memchr::memchr(b'\'', rest)?;
+    let second = crate::bytes::find(b'\'', rest)?;
     Some((value.get(..first)?, rest.get(second + 1..)?))
 }
 
@@ -277,7 +277,7 @@ fn comment_end(text: &[u8], mut pos: usize) -> usize {
 }
 
 fn next_semicolon(text: &[u8], pos: usize) -> usize {
-    match text.get(pos..).and_then(|rest| memchr::memchr(b';', rest)) {
+    match text.get(pos..).and_then(|rest| crate::bytes::find(b';', rest)) {
         Some(i) => pos + i,
         None => text.len(),
     }

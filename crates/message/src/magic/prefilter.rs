@@ -215,7 +215,7 @@ impl Rule {
     }
 }
 
-/// Whether `value` (not empty) occurs in `area`: memchr for its first
+/// Whether `value` (not empty) occurs in `area`: a byte search for its first
 /// byte, then a compare; much faster than `windows` on the ranges of
 /// script rules.
 fn find(area: &[u8], value: &[u8]) -> bool {
@@ -226,7 +226,7 @@ fn find(area: &[u8], value: &[u8]) -> bool {
         return false;
     };
     let starts = area.get(..=last).unwrap_or_default();
-    memchr::memchr_iter(first, starts)
+    crate::bytes::positions(first, starts)
         .any(|i| area.get(i + 1..i + value.len()) == Some(rest))
 }
 
