@@ -244,3 +244,22 @@ qmvctest!(a_fatal_signal_defers_with_111, |dir: Dir| {
         assert!(stat.contains(") Z"), "command still running: {stat}");
     }
 });
+
+qmvctest!(test_mode_shows_control_and_bidi_characters, |dir: Dir| {
+    // A subject that would clear the terminal and a name that reads
+    // backwards: -t shows both, obeys neither.
+    let name = "invoice\u{202E}fdp.exe";
+    let msg = Mail::new()
+        .subject("\u{1b}[2J\u{1b}]0;owned\u{7}hi")
+        .mixed(vec![
+            Part::text("See attachment.\n"),
+            Part::attachment(name, "application/octet-stream", b"x"),
+        ])
+        .bytes();
+    let out = dir.run(&["-t"], &msg);
+    assert!(!out.stdout.contains('\u{1b}'), "{}", out.describe());
+    assert!(!out.stdout.contains('\u{202E}'), "{}", out.describe());
+    assert!(!out.stdout.contains('\u{7}'), "{}", out.describe());
+    assert!(out.stdout.contains("<U+001B>[2J"), "{}", out.describe());
+    assert!(out.stdout.contains("invoice<U+202E>fdp.exe"), "{}", out.stdout);
+});

@@ -112,10 +112,12 @@ pub fn yaml(facts: &Facts, verdict: &Verdict) -> String {
     report(facts, verdict).document()
 }
 
-/// Escapes a message-derived string for a terminal: control characters
-/// are shown as `\u{..}` so that `-t` output cannot be forged.
-fn shown(text: &str) -> String {
-    text.chars().flat_map(char::escape_debug).collect()
+/// A message-derived string for a terminal: control characters and
+/// bidirectional controls are shown as `<U+XXXX>`
+/// ([`qmvc_log::fields::visible`]) so that `-t` output can neither be
+/// forged nor drive the terminal.
+fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    qmvc_log::fields::visible(text)
 }
 
 /// A match on one line of `qmvc -t`: `pattern=... part=... (FILE:LINE)`.
@@ -129,7 +131,7 @@ fn describe(m: &Match) -> String {
             "loader_type" => "loader",
             other => other,
         };
-        let _ = write!(out, " {label}={}", shown(value));
+        let _ = write!(out, " {label}={value}");
     }
     if let Some(origin) = &m.origin {
         let _ = write!(out, " ({origin})");
@@ -147,10 +149,10 @@ pub fn text(
     let mut out = String::new();
     let _ =
         writeln!(out, "qmvc -t: analysis only, nothing done, nothing written");
-    let _ = writeln!(out, "sender:     {}", shown(&facts.sender));
-    let _ = writeln!(out, "recipient:  {}", shown(&facts.recipient));
-    let _ = writeln!(out, "message-id: {}", shown(&facts.message_id));
-    let _ = writeln!(out, "subject:    {}", shown(&facts.subject));
+    let _ = writeln!(out, "sender:     {}", &facts.sender);
+    let _ = writeln!(out, "recipient:  {}", &facts.recipient);
+    let _ = writeln!(out, "message-id: {}", &facts.message_id);
+    let _ = writeln!(out, "subject:    {}", &facts.subject);
     let _ = writeln!(
         out,
         "size:       {} bytes, {} parts",
@@ -167,7 +169,7 @@ pub fn text(
             p.id, p.declared, p.encoding, p.size
         );
         if let Some(name) = &p.filename {
-            let _ = write!(out, " name=\"{}\"", shown(name));
+            let _ = write!(out, " name=\"{}\"", name);
         }
         if let Some(t) = &p.detected {
             let _ = write!(out, " detected={t}");
@@ -229,7 +231,7 @@ pub fn text(
         let _ = writeln!(out, "  scanners asked: {}", verdict.scanners);
     }
     for s in &verdict.skipped {
-        let _ = writeln!(out, "  note: {}", shown(s));
+        let _ = writeln!(out, "  note: {}", s);
     }
     let _ = writeln!(out);
     let _ = writeln!(
@@ -237,5 +239,13 @@ pub fn text(
         "decision: {} (exit {exit})",
         if facts.actions.is_empty() { "pass" } else { &facts.actions }
     );
-    out
+    // Every line, once: whatever a message put into it (a subject, a
+    // name, a skipped part's description, a refused reaction's reason)
+    // is shown, not obeyed. Line ends are the analysis's own.
+    out.split_inclusive('\n')
+        .map(|line| match line.strip_suffix('\n') {
+            Some(body) => format!("{}\n", shown(body)),
+            None => shown(line).into_owned(),
+        })
+        .collect()
 }

@@ -1,7 +1,11 @@
 /*!
-Field normalisation for qmvc.log and qmvc.error (qmvc-log(5)), and the
-one-line form of a reason that qmail-local reports.
+Field normalisation for qmvc.log and qmvc.error (qmvc-log(5)), the
+one-line form of a reason that qmail-local reports, and the visible form
+of text shown to an administrator ([`visible`]).
 */
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
 
 /// The longest a normalised log field may be, in bytes.
 pub const FIELD_MAX: usize = 1024;
@@ -44,6 +48,37 @@ pub fn one_line(value: &str) -> String {
     out
 }
 
+/// Whether `c` must not reach a terminal or a page as itself: a control
+/// character (C0, DEL, C1) or a Unicode bidirectional control
+/// (U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069), with which a
+/// name like `invoice<U+202E>fdp.exe` reads as `invoiceexe.pdf`.
+pub fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200E}' | '\u{200F}')
+        || ('\u{202A}'..='\u{202E}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
+/// `text` as `qmvc -t` and the HTML reports show it: every character of
+/// [`is_hidden`] written as `<U+XXXX>`, so that an escape sequence or a
+/// right-to-left override from a message is seen, not obeyed. Text
+/// without one is returned as it is. qmvc.rep keeps the exact text as
+/// data.
+pub fn visible(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_hidden) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if is_hidden(c) {
+            let _ = write!(out, "<U+{:04X}>", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// Joins `fields`, each normalised, with tabs and ends the line.
 pub fn line(fields: &[&str]) -> String {
     let mut text = String::new();
@@ -60,6 +95,17 @@ pub fn line(fields: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hidden_characters_become_visible() {
+        assert_eq!(visible("plain.pdf"), "plain.pdf");
+        assert_eq!(visible("a\u{202E}fdp.exe"), "a<U+202E>fdp.exe");
+        assert_eq!(
+            visible("\u{1b}[2J\u{7f}\u{85}"),
+            "<U+001B>[2J<U+007F><U+0085>"
+        );
+        assert_eq!(visible("x\u{2066}y\u{200F}"), "x<U+2066>y<U+200F>");
+    }
 
     #[test]
     fn fields_are_normalised() {

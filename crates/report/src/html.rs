@@ -21,7 +21,10 @@ pub fn esc(text: &str) -> Esc<'_> {
 
 impl fmt::Display for Esc<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut rest = self.0;
+        // Control characters and bidirectional controls are shown as
+        // `<U+XXXX>` (escaped below like any `<`), not rendered.
+        let shown = qmvc_log::fields::visible(self.0);
+        let mut rest: &str = &shown;
         while let Some(at) = rest.find(['&', '<', '>', '"', '\'']) {
             let (plain, tail) = rest.split_at(at);
             f.write_str(plain)?;
@@ -336,6 +339,12 @@ pub fn count_table(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hidden_characters_are_shown() {
+        let shown = esc("a\u{202E}fdp.exe\u{1b}[2J").to_string();
+        assert_eq!(shown, "a&lt;U+202E&gt;fdp.exe&lt;U+001B&gt;[2J");
+    }
 
     #[test]
     fn escaping() {
