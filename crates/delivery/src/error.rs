@@ -36,7 +36,7 @@ pub enum Error {
         /// The template's name (`notifysender`, ...).
         name: &'static str,
         /// What is wrong, with its line.
-        reason: qmvc_notify::ComposeError,
+        reason: Box<qmvc_notify::ComposeError>,
     },
     /// The injector failed for a reaction.
     Inject {
@@ -45,7 +45,7 @@ pub enum Error {
         /// Its recipient.
         to: String,
         /// What went wrong.
-        reason: qmvc_notify::InjectError,
+        reason: Box<qmvc_notify::InjectError>,
     },
     /// qmvc.rep could not be written (the delivery is deferred: the
     /// report is the record of what was done).
@@ -114,10 +114,14 @@ impl Blame for Error {
             Error::Template { file, .. } => {
                 Fault::Config { file: file.clone(), line: 0 }
             }
-            Error::Render {
-                reason: qmvc_notify::ComposeError::Template(_),
-                name,
-            } => Fault::Config { file: format!("tpl/*/{name}.hbs"), line: 0 },
+            Error::Render { reason, name }
+                if matches!(
+                    **reason,
+                    qmvc_notify::ComposeError::Template(_)
+                ) =>
+            {
+                Fault::Config { file: format!("tpl/*/{name}.hbs"), line: 0 }
+            }
             Error::Render { reason, .. } => reason.fault(),
             Error::Inject { reason, .. } => reason.fault(),
             Error::Report(e) => e.fault(),

@@ -221,7 +221,7 @@ pub(crate) fn carry_out(
                         .map_err(|reason| Error::Inject {
                             reaction: plan.reaction.name(),
                             to: to.clone(),
-                            reason,
+                            reason: Box::new(reason),
                         })?;
                     plan.status = ReactionStatus::Sent(to);
                 }
@@ -260,6 +260,7 @@ fn notification(
     let facts = facts.get();
     let bytes = qmvc_notify::compose(&text, facts, &facts.guard, &to)
         .map_err(|reason| {
+            let reason = Box::new(reason);
             Refusal::Defer(Error::Render { name: kind.template(), reason })
         })?;
     Ok((to, bytes))
