@@ -386,3 +386,40 @@ dotqmailtest!(keep_that_cannot_be_written_defers, |dir: Dir| {
     let errors = dir.layer(Layer::System).join("log/qmvc.error");
     assert!(fs::read_to_string(errors).unwrap().contains("defer"));
 });
+
+qmvctest!(
+    keep_past_the_file_size_limit_defers_and_leaves_nothing,
+    |dir: Dir| {
+        // RLIMIT_FSIZE stands in for a full disk without root: the kept copy
+        // cannot be written, SIGXFSZ must not kill qmvc, the delivery defers
+        // and no partial file is left in save/ (tmp/, new/ or cur/).
+        use std::os::unix::process::CommandExt;
+        subject_rule(&dir, "keep");
+        let big = Mail::new()
+            .subject("make money fast")
+            .text(&"filler line\n".repeat(2000))
+            .bytes();
+        let msg = dir.message(&big);
+        let mut cmd = std::process::Command::new(crate::util::QMVC);
+        cmd.env_clear().envs(dir.environment()).current_dir(dir.home());
+        cmd.stdin(fs::File::open(&msg).unwrap());
+        unsafe {
+            cmd.pre_exec(|| {
+                let limit = libc::rlimit { rlim_cur: 4096, rlim_max: 4096 };
+                libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
+                Ok(())
+            });
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(111), "{out:?}");
+        let save = dir.layer(Layer::System).join("save/policy");
+        for sub in ["tmp", "new", "cur", "analysis"] {
+            let left = if save.join(sub).exists() {
+                files_in(&save.join(sub))
+            } else {
+                Vec::new()
+            };
+            assert!(left.is_empty(), "save/policy/{sub}: {left:?}");
+        }
+    }
+);

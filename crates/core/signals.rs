@@ -2,7 +2,8 @@
 Signals that would end qmvc are turned into exit 111: qmail-local must see
 "try again later", never a crash, whatever stops a delivery half-way (a
 TERM from an administrator, a BUS from a message file truncated under the
-map, an ABRT from the runtime).
+map, an ABRT from the runtime). SIGXFSZ is ignored: a write past the file
+size limit then fails like one on a full disk, and is handled as one.
 */
 
 use std::sync::atomic::Ordering;
@@ -43,12 +44,18 @@ pub fn install() {
         libc::SIGBUS,
         libc::SIGABRT,
         libc::SIGXCPU,
-        libc::SIGXFSZ,
     ] {
         // SAFETY: installing a handler that only calls async-signal-safe
         // functions.
         unsafe {
             libc::signal(signal, handler);
         }
+    }
+    // A file grown past RLIMIT_FSIZE: the write fails with EFBIG instead,
+    // so the partial file is removed and the delivery defers (or passes,
+    // if it needed no file) the ordinary way.
+    // SAFETY: ignoring a signal.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
 }

@@ -27,15 +27,22 @@ pub fn save_class(condition: Condition) -> &'static str {
     }
 }
 
-/// Writes `bytes` to a new file `path` (mode 0600) and syncs it.
+/// Writes `bytes` to a new file `path` (mode 0600) and syncs it. A
+/// write that fails (a full disk, a file size limit) removes what it
+/// wrote at once: no partial file waits 30 hours for `-z`.
 fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    // O_EXCL: an existing name, a symbolic link included, is an error.
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
+    let written = file.write_all(bytes).and_then(|()| file.sync_all());
+    if written.is_err() {
+        drop(file);
+        let _ = fs::remove_file(path);
+    }
+    written
 }
 
 /// Stores `message` in the Maildir `LAYER/save/CLASS/` (tmp, then new),
@@ -121,7 +128,15 @@ pub fn inspect(
 
 #[cfg(test)]
 mod tests {
-    use super::safe_sender;
+    use super::{safe_sender, write_new};
+
+    #[test]
+    fn a_link_at_the_name_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("msg");
+        std::os::unix::fs::symlink("/dev/full", &path).unwrap();
+        assert!(write_new(&path, b"x").is_err());
+    }
 
     #[test]
     fn senders_are_safe_for_paths() {
