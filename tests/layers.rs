@@ -163,3 +163,13 @@ qmvctest!(directory_as_control_file_defers, |dir: Dir| {
         .unwrap();
     dir.run(&[], &Mail::new().bytes()).assert_code(111);
 });
+
+qmvctest!(a_missing_domain_layer_defers, |dir: Dir| {
+    // A typo in `-c DIR` must not start an empty profile that passes
+    // everything, nor create the directory.
+    let typo = dir.root().join("domains/exmaple.com");
+    let out = dir.run(&["-c", typo.to_str().unwrap()], &Mail::new().bytes());
+    out.assert_code(111);
+    assert!(out.reason().contains("exmaple.com"), "{}", out.describe());
+    assert!(!typo.exists(), "the layer was created");
+});

@@ -152,6 +152,25 @@ fn layers(options: &Options) -> Result<Layers, String> {
     } else {
         None
     };
+    if let Some(domain) = &options.domain {
+        // A typo in a dot-qmail file must defer, not silently start an
+        // empty profile that passes everything.
+        match std::fs::metadata(domain) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(format!(
+                    "-c {}: not a directory; check the dot-qmail line",
+                    domain.display()
+                ))
+            }
+            Err(e) => {
+                return Err(format!(
+                    "-c {}: {e}; check the dot-qmail line",
+                    domain.display()
+                ))
+            }
+        }
+    }
     Ok(Layers { system, domain: options.domain.clone(), user })
 }
 
