@@ -100,7 +100,8 @@ fn take_turn(archive: &Path) -> Result<File, Error> {
         .custom_flags(libc::O_NOFOLLOW)
         .open(&path)
         .map_err(|e| Error::io("open", &path, e))?;
-    file.lock().map_err(|e| Error::io("lock", &path, e))?;
+    crate::lock::exclusive(&file, crate::lock::WAIT)
+        .map_err(|e| Error::io("lock", &path, e))?;
     Ok(file)
 }
 
@@ -155,7 +156,8 @@ fn set_aside(dir: &Path, name: &str) -> Result<Option<PathBuf>, Error> {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io("open", &path, e)),
         };
-        file.lock().map_err(|e| Error::io("lock", &path, e))?;
+        crate::lock::exclusive(&file, crate::lock::WAIT)
+            .map_err(|e| Error::io("lock", &path, e))?;
         if !still_named(&file, &path) {
             continue;
         }

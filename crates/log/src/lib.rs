@@ -37,6 +37,7 @@ pub mod archive;
 pub mod error;
 pub mod fields;
 pub mod line;
+pub mod lock;
 pub mod read;
 pub mod rep;
 pub mod time;

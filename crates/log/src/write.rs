@@ -74,7 +74,8 @@ impl Logs {
                 .custom_flags(libc::O_NOFOLLOW)
                 .open(&path)
                 .map_err(|e| Error::io("open", &path, e))?;
-            file.lock().map_err(|e| Error::io("lock", &path, e))?;
+            crate::lock::exclusive(&file, crate::lock::WAIT)
+                .map_err(|e| Error::io("lock", &path, e))?;
             if !still_named(&file, &path) {
                 let _ = file.unlock();
                 continue;

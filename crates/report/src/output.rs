@@ -110,7 +110,10 @@ pub fn next_line(
 }
 
 /// Opens (creating with `mode`) the lock file `path` and waits for an
-/// exclusive `flock(2)` on it; the lock ends when the file is closed.
+/// exclusive `flock(2)` on it, at most [`qmvc_log::lock::WAIT`]; the lock
+/// ends when the file is closed. A symbolic link at `path` is refused,
+/// not followed (a planted link would make root create or truncate any
+/// file).
 pub fn lock_file(path: &Path, mode: u32) -> Result<File, Failure> {
     use std::os::unix::fs::OpenOptionsExt;
     let file = fs::OpenOptions::new()
@@ -118,9 +121,11 @@ pub fn lock_file(path: &Path, mode: u32) -> Result<File, Failure> {
         .truncate(false)
         .write(true)
         .mode(mode)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(path)
         .map_err(|e| failed("open", path, &e))?;
-    file.lock().map_err(|e| failed("lock", path, &e))?;
+    qmvc_log::lock::exclusive(&file, qmvc_log::lock::WAIT)
+        .map_err(|e| failed("lock", path, &e))?;
     Ok(file)
 }
 

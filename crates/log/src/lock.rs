@@ -1,0 +1,61 @@
+/*!
+Exclusive locks that give up: every lock qmvc and its programs take on a
+log, a month database or badmailfrom waits at most [`WAIT`], then fails
+with `ErrorKind::TimedOut`. A process that hangs while holding a lock (a
+stopped report program, a full NFS server) then defers deliveries (111)
+with a reason instead of stacking them up forever.
+*/
+
+use std::fs::{File, TryLockError};
+use std::io;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long a lock is waited for. Every holder keeps its lock for one
+/// write or one rename, milliseconds; half a minute means something is
+/// stuck.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// Locks `file` exclusively, waiting at most `wait`.
+pub fn exclusive(file: &File, wait: Duration) -> io::Result<()> {
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(TryLockError::Error(e)) => return Err(e),
+            Err(TryLockError::WouldBlock) => {}
+        }
+        if start.elapsed() >= wait {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "still locked by another process after {} s",
+                    wait.as_secs()
+                ),
+            ));
+        }
+        thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_held_lock_times_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l");
+        let held = File::create(&path).unwrap();
+        held.lock().unwrap();
+        let other = File::open(&path).unwrap();
+        let start = Instant::now();
+        let e = exclusive(&other, Duration::from_millis(200)).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+        assert!(start.elapsed() >= Duration::from_millis(200));
+        held.unlock().unwrap();
+        exclusive(&other, Duration::from_millis(200)).unwrap();
+    }
+}
