@@ -1478,3 +1478,34 @@ qmvctest!(lint_gives_the_line_of_a_template_error, |dir: Dir| {
         out.stdout
     );
 });
+
+qmvctest!(a_notification_fed_back_in_is_never_notified_about, |dir: Dir| {
+    // The notification names the attachment; a profile that blocks any
+    // mail mentioning it would, without the rule, notify about the
+    // notification, and so on for ever (30 generations were seen).
+    dir.injector();
+    dir.filters(
+        "badfilename ; block ; notifyrecipient,informguard=guard@example.org ; ;\n\
+         badbodytext ; block ; notifyrecipient,informguard=guard@example.org ; ;\n",
+    );
+    dir.control(Layer::System, "badfilenames", "*.exe\n");
+    dir.control(Layer::System, "badbodytexts", &format!("{TRIGGER}\n"));
+    run_from(&dir, SENDER, &exe_mail().bytes());
+    let first = dir.injected();
+    assert_eq!(first.len(), 2, "{first:#?}");
+    for generation in &first {
+        // Fed back in, as qmail would deliver it: null sender.
+        run_from(&dir, "", &generation.message);
+        assert_eq!(dir.injected().len(), 2, "a notification was notified");
+        let statuses = last_statuses(&dir, Layer::System);
+        assert!(
+            statuses.iter().all(|s| s.contains("not sent")),
+            "{statuses:?}"
+        );
+    }
+    // Auto-Submitted alone is enough, whatever the envelope sender.
+    let mut tagged = b"Auto-Submitted: auto-replied\n".to_vec();
+    tagged.extend_from_slice(&exe_mail().bytes());
+    run_from(&dir, SENDER, &tagged);
+    assert_eq!(dir.injected().len(), 2);
+});

@@ -150,6 +150,8 @@ pub(crate) fn carry_out(
     let vars = context.address_vars;
     let injector = &profile.reactions.injector;
     let snapshot = verdict.clone();
+    let automatic =
+        qmvc_notify::automatic(&context.envelope.sender, &message.header);
     for hit in verdict.hits.iter_mut() {
         if !due(hit) {
             continue;
@@ -172,6 +174,15 @@ pub(crate) fn carry_out(
         for plan in hit.reactions.iter_mut() {
             if plan.status != ReactionStatus::Due {
                 continue;
+            }
+            // No notification about automatic mail, to anyone: a
+            // notification that met a condition would be notified about
+            // in turn (guard forwards have their own loop trace).
+            if !matches!(plan.reaction, Reaction::ForwardGuard(_)) {
+                if let Some(why) = &automatic {
+                    plan.status = ReactionStatus::Refused(why.clone());
+                    continue;
+                }
             }
             let outgoing = match &plan.reaction {
                 // The recipient's extension, like the sender, is the

@@ -94,6 +94,32 @@ pub(crate) fn sender_refusal(
     None
 }
 
+/// See [`crate::automatic`].
+pub(crate) fn automatic(sender: &str, header: &Header<'_>) -> Option<String> {
+    let bare = sender
+        .strip_prefix('<')
+        .and_then(|s| s.strip_suffix('>'))
+        .unwrap_or(sender);
+    if bare.is_empty() {
+        return Some("the envelope sender is empty".into());
+    }
+    if bare == "#@[]" {
+        return Some("the envelope sender is #@[]".into());
+    }
+    for field in &header.fields {
+        if field.name.trim().eq_ignore_ascii_case("Auto-Submitted") {
+            let value = first_token(&field.decoded());
+            if value != "no" {
+                return Some(format!(
+                    "the message has Auto-Submitted: {}",
+                    if value.is_empty() { "(empty)" } else { &value }
+                ));
+            }
+        }
+    }
+    None
+}
+
 /// The first word of a field value in lower case, with comments and
 /// parameters (`auto-generated (x); y=z` gives `auto-generated`); only
 /// letters, digits and `-` are kept, at most 40 of them, so that the

@@ -187,6 +187,16 @@ pub fn sender_refusal(sender: &str, header: &Header<'_>) -> Option<String> {
     backscatter::sender_refusal(sender, header)
 }
 
+/// Why no notification at all may be sent about this message, if none
+/// may: it is automatic mail — the envelope sender is empty or `#@[]`
+/// (a bounce), or it carries `Auto-Submitted` other than `no` (RFC 3834:
+/// every notification qmvc sends carries it). Notifying about such a
+/// message, to anyone, is how notification loops start: a notification
+/// that meets a condition would be notified about in turn, forever.
+pub fn automatic(sender: &str, header: &Header<'_>) -> Option<String> {
+    backscatter::automatic(sender, header)
+}
+
 /// The name of the trace header [`forward()`] adds.
 pub const TRACE: &str = "X-QMVC-Forwarded";
 
