@@ -11,6 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use qmvc_fault::{Blame, Fault};
 use qmvc_message::loader::LoaderType;
 
 use crate::{
@@ -999,11 +1000,12 @@ fn errors_say_whose_fault_they_are() {
     let path = fixture.write(Layer::System, "filters", "errormail\n");
     chmod(&path, 0o666);
     let e = fixture.layers.read(Control::Filters).expect_err("writable");
-    assert_eq!((e.fault, e.line), (crate::Fault::Environment, 0));
+    assert_eq!((e.fault(), e.line), (Fault::Environment, 0));
     fs::write(&path, b"errormail\n\xff\n").expect("write");
     chmod(&path, 0o644);
     let e = fixture.layers.read(Control::Filters).expect_err("latin1");
-    assert_eq!((e.fault, e.line), (crate::Fault::Configuration, 2));
+    let file = e.file.clone();
+    assert_eq!((e.fault(), e.line), (Fault::Config { file, line: 2 }, 2));
     let e = fixture.layers.read_engine("../x").expect_err("escape");
-    assert_eq!(e.fault, crate::Fault::Configuration);
+    assert!(matches!(e.fault(), Fault::Config { .. }), "{e}");
 }
