@@ -44,8 +44,9 @@ pub enum Error {
         reaction: &'static str,
         /// Its recipient.
         to: String,
-        /// What went wrong.
-        reason: qmvc_notify::InjectError,
+        /// What went wrong (boxed: an error stays small on the way
+        /// back).
+        reason: Box<qmvc_notify::InjectError>,
     },
     /// qmvc.rep could not be written (the delivery is deferred: the
     /// report is the record of what was done).

@@ -211,7 +211,7 @@ pub(crate) fn carry_out(
                         .map_err(|reason| Error::Inject {
                             reaction: plan.reaction.name(),
                             to: to.clone(),
-                            reason,
+                            reason: Box::new(reason),
                         })?;
                     plan.status = ReactionStatus::Sent(to);
                 }
