@@ -147,7 +147,7 @@ fn built_in_limits_list_every_default() {
         .filter(|l| l.starts_with(|c: char| c.is_ascii_lowercase()))
         .map(|l| format!("{l}\n"))
         .collect();
-    assert_eq!(uncommented.lines().count(), 7);
+    assert_eq!(uncommented.lines().count(), 8);
     fixture.system("limits", &uncommented);
     let (profile, problems) = fixture.lint();
     assert_eq!(problems, Vec::<String>::new());
@@ -896,7 +896,7 @@ fn limits_bad_lines() {
             &file,
             &[
                 (1, "\"scansize\" is not a setting (expected KEY=VALUE, e.g. scansize=32M)"),
-                (2, "unknown limit \"maxsize\" (expected scansize, mimedepth, parts, archivemembers, archivedepth, archivemembersize, commandtimeout)"),
+                (2, "unknown limit \"maxsize\" (expected scansize, mimedepth, parts, archivemembers, archivedepth, archivemembersize, archivebytes, commandtimeout)"),
                 (3, "bad value \"32X\" for scansize (expected a number of bytes with an optional K, M or G suffix, e.g. 32M)"),
                 (4, "scansize must be at least 1; remove the line for the default"),
                 (5, "bad value \"1K\" for mimedepth (expected a whole number)"),
