@@ -260,33 +260,7 @@ fn find(bytes: &[u8], needle: &[u8], from: usize) -> Option<usize> {
 /// LF, tabs and form feeds stay, every other control character becomes
 /// U+FFFD, and a line longer than [`MAX_LINE`] bytes is broken.
 pub fn clean(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut line = 0usize;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        let c = match c {
-            '\r' => {
-                if chars.peek() == Some(&'\n') {
-                    chars.next();
-                }
-                '\n'
-            }
-            '\n' | '\t' | '\x0c' => c,
-            c if c.is_control() => char::REPLACEMENT_CHARACTER,
-            c => c,
-        };
-        if c == '\n' {
-            line = 0;
-        } else {
-            if line + c.len_utf8() > MAX_LINE {
-                out.push('\n');
-                line = 0;
-            }
-            line += c.len_utf8();
-        }
-        out.push(c);
-    }
-    out
+    qmvc_notify::plain_text(text, MAX_LINE)
 }
 
 #[cfg(test)]

@@ -44,7 +44,8 @@ pub enum Error {
         reaction: &'static str,
         /// Its recipient.
         to: String,
-        /// What went wrong.
+        /// What went wrong (boxed: an error stays small on the way
+        /// back).
         reason: Box<qmvc_notify::InjectError>,
     },
     /// qmvc.rep could not be written (the delivery is deferred: the

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use qmvc_engine::{Hit, ReactionStatus, Verdict};
 use qmvc_message::Message;
-use qmvc_notify::{Facts, Finding, Kind};
+use qmvc_notify::{Facts, Kind, MatchView};
 use qmvc_profile::{Action, Condition, Layers, Profile, Reaction};
 
 use crate::{Context, Error};
@@ -61,15 +61,8 @@ fn facts(
         .hits
         .iter()
         .flat_map(|h| {
-            h.matches.iter().map(|m| Finding {
-                condition: h.condition.name().into(),
-                pattern: m.pattern.clone().unwrap_or_default(),
-                filename: m.filename.clone().unwrap_or_default(),
-                part: m.part.clone().unwrap_or_default(),
-                virus: m.virus.clone().unwrap_or_default(),
-                scanner: m.scanner.clone().unwrap_or_default(),
-                detail: m.detail.clone().unwrap_or_default(),
-            })
+            let condition = h.condition.name();
+            h.matches.iter().map(move |m| MatchView::new(condition, m))
         })
         .collect::<Vec<_>>();
     let viruses = findings
@@ -195,9 +188,7 @@ pub(crate) fn carry_out(
                         &facts,
                         &lang,
                         Kind::NotifyRecipient,
-                        qmvc_notify::check_address(to)
-                            .map(|()| to.clone())
-                            .map_err(|e| e.to_string()),
+                        qmvc_notify::check_address(to).map(|()| to.clone()),
                     )
                 }
                 Reaction::NotifySender => {
@@ -219,8 +210,7 @@ pub(crate) fn carry_out(
                     &facts,
                     &lang,
                     Kind::InformGuard,
-                    qmvc_notify::expand_address(address, vars)
-                        .map_err(|e| e.to_string()),
+                    qmvc_notify::expand_address(address, vars),
                 ),
                 Reaction::ForwardGuard(address) => {
                     forwarding(&delivery, vars, address)
@@ -260,9 +250,9 @@ fn notification(
     facts: &LazyFacts<'_>,
     lang: &str,
     kind: Kind,
-    to: Result<String, String>,
+    to: Result<String, qmvc_notify::AddressError>,
 ) -> Result<(String, Vec<u8>), Refusal> {
-    let to = to.map_err(Refusal::Refused)?;
+    let to = to.map_err(|e| Refusal::Refused(e.to_string()))?;
     if to.is_empty() {
         return Err(Refusal::Refused("no address".into()));
     }

@@ -40,6 +40,15 @@ pub enum CommandError {
     Wait(io::Error),
 }
 
+impl qmvc_fault::Blame for CommandError {
+    /// The system's: the command could not be run or waited for (the
+    /// engine's [`crate::Error`] knows its line, and blames the line for
+    /// a command that does not exist or may not run).
+    fn fault(&self) -> qmvc_fault::Fault {
+        qmvc_fault::Fault::Environment
+    }
+}
+
 /// The effects the engine needs, provided by the caller.
 pub trait Probes {
     /// Runs `rule` with the message on its standard input. `Err` means

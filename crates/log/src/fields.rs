@@ -81,7 +81,7 @@ pub fn visible(text: &str) -> Cow<'_, str> {
 
 /// Joins `fields`, each normalised, with tabs and ends the line.
 pub fn line(fields: &[&str]) -> String {
-    let mut text = String::new();
+    let mut text = String::with_capacity(256);
     for (i, value) in fields.iter().enumerate() {
         if i > 0 {
             text.push('\t');

@@ -5,7 +5,6 @@ the eleventh (a later version's) are ignored by the reader; a line with
 fewer is skipped as damaged.
 */
 
-use crate::fields::push_field;
 use crate::time::{day_and_hour, Day, Stamp};
 
 /// The conditions that make a message a badmail.
@@ -136,15 +135,7 @@ impl<'a> Record<'a> {
             self.message_id,
             self.subject,
         ];
-        let mut text = String::with_capacity(256);
-        for (i, value) in fields.iter().enumerate() {
-            if i > 0 {
-                text.push('\t');
-            }
-            push_field(&mut text, value);
-        }
-        text.push('\n');
-        text
+        crate::fields::line(&fields)
     }
 
     /// The conditions met, in evaluation order.

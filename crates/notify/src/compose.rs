@@ -29,7 +29,7 @@ use handlebars::{
 };
 
 use crate::error::{ComposeError, TemplateError};
-use crate::{AutoSubmitted, Facts, Finding, Outgoing};
+use crate::{AutoSubmitted, Facts, MatchView, Outgoing};
 
 mod body;
 mod facts;
@@ -60,15 +60,19 @@ pub(crate) fn compose(
 /// facts in which every field is set (so that an unknown variable shows
 /// up, unless it hides in a branch that such facts do not take).
 pub(crate) fn check(template: &str) -> Result<(), TemplateError> {
-    let finding = Finding {
-        condition: "badfilename".into(),
-        pattern: "*.exe".into(),
-        filename: "invoice.exe".into(),
-        part: "1.2".into(),
-        virus: "Eicar-Signature".into(),
-        scanner: "clamd".into(),
-        detail: "detail".into(),
+    let set = |s: &str| Some(s.to_string());
+    let found = qmvc_log::Match {
+        pattern: set("*.exe"),
+        origin: set("control/filters:1"),
+        part: set("1.2"),
+        filename: set("invoice.exe"),
+        detected_type: set("application/x-dosexec"),
+        loader_type: set("exe"),
+        scanner: set("clamd"),
+        virus: set("Eicar-Signature"),
+        detail: set("detail"),
     };
+    let finding = MatchView::new("badfilename", &found);
     let facts = Facts {
         sender: "sender@example.org".into(),
         recipient: "joe@example.com".into(),

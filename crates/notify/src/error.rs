@@ -335,15 +335,50 @@ impl InjectError {
 }
 
 impl qmvc_fault::Blame for ComposeError {
-    /// A template that does not render is the configuration's; so is a
-    /// From or To that cannot go into a header (they come from the
-    /// profile: `guard`, a reaction's address).
+    /// The template's or the header's fault, as they say.
     fn fault(&self) -> qmvc_fault::Fault {
-        let file = match self {
-            ComposeError::Template(_) => "tpl/",
-            ComposeError::Header(_) => "control/guard",
-        };
-        qmvc_fault::Fault::Config { file: file.to_string(), line: 0 }
+        match self {
+            ComposeError::Template(e) => e.fault(),
+            ComposeError::Header(e) => e.fault(),
+        }
+    }
+}
+
+impl qmvc_fault::Blame for TemplateError {
+    /// The configuration's: a template under `tpl/` (the caller knows
+    /// which file; its line is [`TemplateError::line`]).
+    fn fault(&self) -> qmvc_fault::Fault {
+        qmvc_fault::Fault::Config { file: "tpl/".to_string(), line: 0 }
+    }
+}
+
+impl qmvc_fault::Blame for HeaderError {
+    /// The configuration's: From and To come from the profile (`guard`,
+    /// a reaction's address), never from the message, whose text the
+    /// builder cleans itself.
+    fn fault(&self) -> qmvc_fault::Fault {
+        qmvc_fault::Fault::Config {
+            file: "control/guard".to_string(),
+            line: 0,
+        }
+    }
+}
+
+impl qmvc_fault::Blame for AddressError {
+    /// A guard address written with an unknown variable is the
+    /// configuration's (a filter line); an address that is not plain, or
+    /// a guard address whose expansion is not (the values of `$EXT` and
+    /// `$LOCAL` come with the message), is the message's. A caller that
+    /// took a plain address from the profile knows better and says so
+    /// itself (see [`InjectError`]).
+    fn fault(&self) -> qmvc_fault::Fault {
+        match self {
+            AddressError::Variable { .. } => qmvc_fault::Fault::Config {
+                file: "control/filters".to_string(),
+                line: 0,
+            },
+            _ => qmvc_fault::Fault::Message,
+        }
     }
 }
 

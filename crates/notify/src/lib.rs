@@ -45,7 +45,7 @@ pub use error::{
 };
 pub use headers::is_breaking;
 pub use host::local_host;
-pub use outgoing::{AutoSubmitted, Outgoing};
+pub use outgoing::{plain_text, AutoSubmitted, Outgoing};
 pub use templates::built_in;
 
 use std::path::Path;
@@ -54,9 +54,18 @@ use std::time::Duration;
 use qmvc_message::Header;
 use serde::Serialize;
 
-/// One thing that matched, as templates see it.
+/// How a template shows one match (an entry of `{{#each findings}}`):
+/// not a second "what matched" (that is [`qmvc_log::Match`]) but its
+/// rendering view, built from it in one place ([`MatchView::new`]).
+///
+/// It differs from the match in what a template needs: it names the
+/// condition the match belongs to, every field is a plain string (empty
+/// when the match has none, so that `{{virus}}` never fails in strict
+/// mode), and it shows only the fields qmvc-templates(5) documents (not
+/// `origin`, `detected_type` or `loader_type`). [`compose()`] makes each
+/// field one line and cuts it before rendering, like every fact.
 #[derive(Clone, Debug, Default, Serialize)]
-pub struct Finding {
+pub struct MatchView {
     /// The condition (`badfilename`).
     pub condition: String,
     /// What matched: pattern, glob, type or keyword.
@@ -71,6 +80,22 @@ pub struct Finding {
     pub scanner: String,
     /// Any other detail.
     pub detail: String,
+}
+
+impl MatchView {
+    /// The view of `found`, a match of the condition named `condition`.
+    pub fn new(condition: &str, found: &qmvc_log::Match) -> MatchView {
+        let text = |field: &Option<String>| field.clone().unwrap_or_default();
+        MatchView {
+            condition: condition.to_string(),
+            pattern: text(&found.pattern),
+            filename: text(&found.filename),
+            part: text(&found.part),
+            virus: text(&found.virus),
+            scanner: text(&found.scanner),
+            detail: text(&found.detail),
+        }
+    }
 }
 
 /// The facts of one message that a template may use. Every string is as
@@ -98,8 +123,8 @@ pub struct Facts {
     pub condition: String,
     /// Its action (`block`, `keep`).
     pub action: String,
-    /// What matched, for every met condition.
-    pub findings: Vec<Finding>,
+    /// What matched, for every met condition, as templates show it.
+    pub findings: Vec<MatchView>,
     /// The virus names found.
     pub viruses: Vec<String>,
     /// This host's name (`$HOST` of qmail, else the system's).

@@ -222,13 +222,26 @@ fn check_value(field: &str, value: &str) -> Result<(), HeaderError> {
     Ok(())
 }
 
-/// `body` as a text/plain body: LF line ends, no control character but
-/// TAB and FF, no line over [`MAX_LINE`] bytes (cut at a character
-/// boundary), a final LF. Text that already is so comes back unchanged.
+/// `body` as a text/plain body: [`plain_text`] with lines of at most
+/// [`MAX_LINE`] bytes, and a final LF. Text that already is so comes
+/// back unchanged.
 pub(crate) fn text_body(body: &str) -> String {
-    let mut out = String::with_capacity(body.len() + 1);
+    let mut out = plain_text(body, MAX_LINE);
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+/// `text` as lines a text/plain body may carry: CR LF and lone CR become
+/// LF, TAB and FF stay, every other control character becomes U+FFFD,
+/// and a line longer than `max_line` bytes is broken (at a character
+/// boundary). No final LF is added. The one cleaner of outgoing text
+/// (plainmail cleans its pieces with it before [`Outgoing::build`]).
+pub fn plain_text(text: &str, max_line: usize) -> String {
+    let mut out = String::with_capacity(text.len() + 1);
     let mut line = 0usize;
-    let mut chars = body.chars().peekable();
+    let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         let c = match c {
             '\r' => {
@@ -238,22 +251,19 @@ pub(crate) fn text_body(body: &str) -> String {
                 '\n'
             }
             '\n' | '\t' | '\x0c' => c,
-            c if c.is_control() => '\u{fffd}',
+            c if c.is_control() => char::REPLACEMENT_CHARACTER,
             c => c,
         };
         if c == '\n' {
             line = 0;
         } else {
-            if line + c.len_utf8() > MAX_LINE {
+            if line + c.len_utf8() > max_line {
                 out.push('\n');
                 line = 0;
             }
             line += c.len_utf8();
         }
         out.push(c);
-    }
-    if !out.ends_with('\n') {
-        out.push('\n');
     }
     out
 }

@@ -100,6 +100,14 @@ impl fmt::Display for AddressError {
 
 impl std::error::Error for AddressError {}
 
+impl qmvc_fault::Blame for AddressError {
+    /// The configuration's: a guard address is written in a filter line
+    /// (the caller that knows the line reports it as a problem there).
+    fn fault(&self) -> qmvc_fault::Fault {
+        qmvc_fault::Fault::Config { file: "control/filters".into(), line: 0 }
+    }
+}
+
 /// Checks `address`, which may hold variables.
 pub(crate) fn check_address(address: &str) -> Result<(), AddressError> {
     if address.is_empty() {

@@ -14,8 +14,8 @@ This crate owns
 - the syntax of every control file and of the engine definitions
   `scanners.d/ENGINE.yaml`, and their typed form ([`Profile`]),
 - lint: every problem as `FILE:LINE: message` ([`Problem`]),
-- the errors that stop loading, each with whose fault it is ([`Error`],
-  [`Fault`]).
+- the errors that stop loading, each saying whose fault it is
+  ([`Error`], through [`qmvc_fault::Blame`]).
 
 It does not own evaluation (the engine crate decides what matches) or any
 effect on the world beyond reading control files.
@@ -50,7 +50,7 @@ use std::fmt;
 pub use address::{plain_address, AddressError};
 pub use controls::{Control, CONTROLS};
 pub use definitions::BUILT_IN_ENGINES;
-pub use error::{Error, Fault};
+pub use error::Error;
 pub use filters::{
     Action, Condition, FilterOptions, FilterRule, Reaction, CONDITIONS,
 };

@@ -11,6 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use qmvc_fault::{Blame, Fault};
 use qmvc_message::loader::LoaderType;
 
 use crate::{
@@ -146,7 +147,7 @@ fn built_in_limits_list_every_default() {
         .filter(|l| l.starts_with(|c: char| c.is_ascii_lowercase()))
         .map(|l| format!("{l}\n"))
         .collect();
-    assert_eq!(uncommented.lines().count(), 7);
+    assert_eq!(uncommented.lines().count(), 8);
     fixture.system("limits", &uncommented);
     let (profile, problems) = fixture.lint();
     assert_eq!(problems, Vec::<String>::new());
@@ -895,7 +896,7 @@ fn limits_bad_lines() {
             &file,
             &[
                 (1, "\"scansize\" is not a setting (expected KEY=VALUE, e.g. scansize=32M)"),
-                (2, "unknown limit \"maxsize\" (expected scansize, mimedepth, parts, archivemembers, archivedepth, archivemembersize, commandtimeout)"),
+                (2, "unknown limit \"maxsize\" (expected scansize, mimedepth, parts, archivemembers, archivedepth, archivemembersize, archivebytes, commandtimeout)"),
                 (3, "bad value \"32X\" for scansize (expected a number of bytes with an optional K, M or G suffix, e.g. 32M)"),
                 (4, "scansize must be at least 1; remove the line for the default"),
                 (5, "bad value \"1K\" for mimedepth (expected a whole number)"),
@@ -999,11 +1000,12 @@ fn errors_say_whose_fault_they_are() {
     let path = fixture.write(Layer::System, "filters", "errormail\n");
     chmod(&path, 0o666);
     let e = fixture.layers.read(Control::Filters).expect_err("writable");
-    assert_eq!((e.fault, e.line), (crate::Fault::Environment, 0));
+    assert_eq!((e.fault(), e.line), (Fault::Environment, 0));
     fs::write(&path, b"errormail\n\xff\n").expect("write");
     chmod(&path, 0o644);
     let e = fixture.layers.read(Control::Filters).expect_err("latin1");
-    assert_eq!((e.fault, e.line), (crate::Fault::Configuration, 2));
+    let file = e.file.clone();
+    assert_eq!((e.fault(), e.line), (Fault::Config { file, line: 2 }, 2));
     let e = fixture.layers.read_engine("../x").expect_err("escape");
-    assert_eq!(e.fault, crate::Fault::Configuration);
+    assert!(matches!(e.fault(), Fault::Config { .. }), "{e}");
 }

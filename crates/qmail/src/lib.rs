@@ -66,6 +66,13 @@ impl std::error::Error for Error {
     }
 }
 
+impl qmvc_fault::Blame for Error {
+    /// The environment's: the file exists but cannot be read.
+    fn fault(&self) -> qmvc_fault::Fault {
+        qmvc_fault::Fault::Environment
+    }
+}
+
 /// The text of the admin file `path`, `None` when it does not exist; at
 /// most [`MAX_FILE`] bytes, lossily UTF-8.
 pub fn read(path: &Path) -> Result<Option<String>, Error> {

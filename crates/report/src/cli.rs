@@ -17,10 +17,14 @@ pub const EXIT_FAILURE: u8 = 111;
 /// The longest `-d DOMAIN`.
 const DOMAIN_MAX: usize = 253;
 
-/// Whose fault a [`Failure`] is.
+/// Which class of failure a [`Failure`] is, which decides the report
+/// program's exit code as its man page documents it. (Not a
+/// [`qmvc_fault::Fault`]: a report program is a front end, and this is
+/// its own exit policy; [`Failure`] still says whose fault it is through
+/// [`qmvc_fault::Blame`].)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Fault {
+pub enum ExitClass {
     /// The command line: an unknown flag, a bad value. Retrying the
     /// same command cannot help ([`EXIT_USAGE`]).
     Usage,
@@ -35,11 +39,11 @@ pub enum Fault {
     Transient,
 }
 
-/// A failed run: whose fault, and what to print.
+/// A failed run: its class, and what to print.
 #[derive(Debug)]
 pub struct Failure {
-    /// Whose fault it is; it decides the exit code ([`Failure::code`]).
-    pub fault: Fault,
+    /// Its class; it decides the exit code ([`Failure::code`]).
+    pub class: ExitClass,
     /// One line saying what is wrong and what to do.
     pub message: String,
 }
@@ -47,30 +51,30 @@ pub struct Failure {
 impl Failure {
     /// A usage error.
     pub fn usage(message: impl Into<String>) -> Failure {
-        Failure { fault: Fault::Usage, message: message.into() }
+        Failure { class: ExitClass::Usage, message: message.into() }
     }
 
     /// A failure of the environment (see [`crate::output::failed`] for
     /// one of a file).
     pub fn failed(message: impl Into<String>) -> Failure {
-        Failure { fault: Fault::Environment, message: message.into() }
+        Failure { class: ExitClass::Environment, message: message.into() }
     }
 
     /// Data that cannot be reported as it is.
     pub fn data(message: impl Into<String>) -> Failure {
-        Failure { fault: Fault::Data, message: message.into() }
+        Failure { class: ExitClass::Data, message: message.into() }
     }
 
     /// Another program failed; a later run may succeed.
     pub fn transient(message: impl Into<String>) -> Failure {
-        Failure { fault: Fault::Transient, message: message.into() }
+        Failure { class: ExitClass::Transient, message: message.into() }
     }
 
     /// The exit code: [`EXIT_USAGE`] for a usage error, else
     /// [`EXIT_FAILURE`].
     pub fn code(&self) -> u8 {
-        match self.fault {
-            Fault::Usage => EXIT_USAGE,
+        match self.class {
+            ExitClass::Usage => EXIT_USAGE,
             _ => EXIT_FAILURE,
         }
     }
@@ -79,6 +83,24 @@ impl Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
+    }
+}
+
+impl qmvc_fault::Blame for Failure {
+    /// A usage error is the configuration's (the command line, line 0);
+    /// data that cannot be reported as it is, the data's (as the
+    /// message's: the same run fails the same way); the rest as its class
+    /// says.
+    fn fault(&self) -> qmvc_fault::Fault {
+        match self.class {
+            ExitClass::Usage => qmvc_fault::Fault::Config {
+                file: "the command line".to_string(),
+                line: 0,
+            },
+            ExitClass::Data => qmvc_fault::Fault::Message,
+            ExitClass::Environment => qmvc_fault::Fault::Environment,
+            ExitClass::Transient => qmvc_fault::Fault::Transient,
+        }
     }
 }
 
@@ -288,7 +310,7 @@ mod tests {
         for failure in
             [Failure::failed("x"), Failure::data("x"), Failure::transient("x")]
         {
-            assert_eq!(failure.code(), EXIT_FAILURE, "{:?}", failure.fault);
+            assert_eq!(failure.code(), EXIT_FAILURE, "{:?}", failure.class);
         }
     }
 

@@ -4,40 +4,21 @@ calendar (no ncal, no cal).
 
 A record's day and hour are the ones written in its time field (ISO 8601
 with the zone of the writing host): the local day of the mail system,
-which is what an administrator means by "today's mail".
+which is what an administrator means by "today's mail". Reading them is
+`qmvc_log::time`'s (re-exported here); this module adds months.
 */
 
 use std::fmt;
 
 use chrono::{Datelike, NaiveDate};
 
-pub use chrono::NaiveDate as Day;
+/// A record's day, its hour, and a day on the command line are read as
+/// the log formats' owner reads them.
+pub use qmvc_log::time::{day_and_hour, parse_day, Day};
 
 /// Today, local time.
 pub fn today() -> Day {
     chrono::Local::now().date_naive()
-}
-
-/// Parses `YYYY-MM-DD`.
-pub fn parse_day(text: &str) -> Option<Day> {
-    if text.len() != 10 {
-        return None;
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
-}
-
-/// The day and hour (0 to 23) of a log time field such as
-/// `2026-11-22T14:03:05+01:00`.
-pub fn day_and_hour(time: &str) -> Option<(Day, u8)> {
-    let day = parse_day(time.get(..10)?)?;
-    if time.as_bytes().get(10) != Some(&b'T') {
-        return None;
-    }
-    let hour: u8 = time.get(11..13)?.parse().ok()?;
-    if hour > 23 {
-        return None;
-    }
-    Some((day, hour))
 }
 
 /// A month of a year.

@@ -4,7 +4,7 @@ list bounded.
 */
 
 use crate::headers::is_breaking;
-use crate::{Facts, Finding};
+use crate::{Facts, MatchView};
 
 /// Most bytes of one string of the facts that a template sees.
 pub(crate) const MAX_TEXT: usize = 16 << 10;
@@ -28,7 +28,7 @@ pub(super) struct BoundedFacts {
     result: String,
     condition: String,
     action: String,
-    findings: Vec<Finding>,
+    findings: Vec<MatchView>,
     viruses: Vec<String>,
     host: String,
     guard: String,
@@ -37,7 +37,7 @@ pub(super) struct BoundedFacts {
 
 /// `facts` bounded as [`BoundedFacts`] says.
 pub(super) fn bounded(facts: &Facts) -> BoundedFacts {
-    let finding = |f: &Finding| Finding {
+    let finding = |f: &MatchView| MatchView {
         condition: cut(&f.condition),
         pattern: cut(&f.pattern),
         filename: cut(&f.filename),

@@ -1,7 +1,7 @@
 use qmvc_message::{decode_words, Header};
 
 use super::*;
-use crate::{built_in, check_template, headers, Facts, Finding};
+use crate::{built_in, check_template, headers, Facts, MatchView};
 
 const FROM: &str = "postmaster@example.com";
 const TO: &str = "joe@example.com";
@@ -18,12 +18,12 @@ fn facts(subject: &str) -> Facts {
         result: "badfilename".into(),
         condition: "badfilename".into(),
         action: "block".into(),
-        findings: vec![Finding {
+        findings: vec![MatchView {
             condition: "badfilename".into(),
             pattern: "*.exe".into(),
             filename: "invoice.exe".into(),
             part: "2".into(),
-            ..Finding::default()
+            ..MatchView::default()
         }],
         viruses: Vec::new(),
         host: "mail.example.com".into(),
@@ -302,7 +302,7 @@ fn long_body_lines_are_wrapped() {
 fn rendering_is_bounded() {
     // 1000 findings times 16 KiB would be 16 MiB: refused, not built.
     let mut f = facts(&"s".repeat(1 << 20));
-    f.findings = vec![Finding::default(); 5000];
+    f.findings = vec![MatchView::default(); 5000];
     let template = "Subject: x\n\n{{#each findings}}{{../subject}}{{/each}}\n";
     let err = compose(template, &f, FROM, TO).unwrap_err().to_string();
     assert!(err.contains("longer than 1048576 bytes"), "{err}");
@@ -359,12 +359,12 @@ fn shipped_templates_render() {
                 let mut f = facts("Rechnung\r\nBcc: x@y");
                 f.action = action.into();
                 f.viruses = vec!["Eicar-Test-Signature".into()];
-                f.findings.push(Finding {
+                f.findings.push(MatchView {
                     condition: "virusmail".into(),
                     virus: "Eicar-Test-Signature".into(),
                     scanner: "clamd".into(),
                     part: "3".into(),
-                    ..Finding::default()
+                    ..MatchView::default()
                 });
                 let out = compose(template, &f, FROM, TO).unwrap();
                 let (names, body) = parse(&out);
@@ -447,7 +447,7 @@ fn qmvc_templates_5_lists_every_variable() {
         value.as_object().unwrap().keys().cloned().collect()
     };
     let facts = names(handlebars::to_json(Facts::default()));
-    let finding = names(handlebars::to_json(Finding::default()));
+    let finding = names(handlebars::to_json(MatchView::default()));
     assert_eq!(facts.len(), 15);
     assert_eq!(finding.len(), 7);
     let (variables, fields) =
