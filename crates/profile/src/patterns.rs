@@ -64,6 +64,22 @@ impl TextPattern {
 pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut space = false;
+    if text.is_ascii() {
+        // The common case, a byte at a time: no per-character case tables.
+        let mut bytes = Vec::with_capacity(text.len());
+        for &b in text.as_bytes() {
+            if b.is_ascii_whitespace() || b == 0x0b {
+                space = true;
+                continue;
+            }
+            if space && !bytes.is_empty() {
+                bytes.push(b' ');
+            }
+            space = false;
+            bytes.push(b.to_ascii_lowercase());
+        }
+        return String::from_utf8(bytes).unwrap_or_default();
+    }
     for c in text.chars() {
         if c.is_whitespace() {
             space = true;

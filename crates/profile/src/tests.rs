@@ -1007,3 +1007,19 @@ fn errors_say_whose_fault_they_are() {
     let e = fixture.layers.read_engine("../x").expect_err("escape");
     assert_eq!(e.fault, crate::Fault::Configuration);
 }
+
+// -------------------------------------------------------------------- fold
+
+/// The ASCII fast path of `fold` does what the general path does: every
+/// ASCII character, alone and between letters, against the same text with
+/// a non-ASCII character that forces the general path.
+#[test]
+fn fold_ascii_matches_general_path() {
+    for b in 0u8..=0x7f {
+        let c = char::from(b);
+        let text = format!("  Ab{c}Cd {c}{c}\t\nE");
+        let general = crate::fold(&format!("{text}É"));
+        let fast = crate::fold(&text);
+        assert_eq!(format!("{fast}é"), general, "{b:#x}");
+    }
+}
