@@ -224,7 +224,7 @@ pub(crate) fn badfilename(
         }
     }
     for (index, part) in content.inspected() {
-        if !archive::is_zip(content.head(index).0) {
+        if !content.is_zip(index) {
             continue;
         }
         let whole = part.decode(content.limits.scan_size);
