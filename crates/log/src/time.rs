@@ -55,6 +55,8 @@ fn libc_now() -> Option<String> {
     if got.is_null() {
         return None;
     }
+    // `c_long`: 32 bits on some targets.
+    #[allow(clippy::useless_conversion)]
     let offset = i64::from(tm.tm_gmtoff);
     let sign = if offset < 0 { '-' } else { '+' };
     let minutes = offset.unsigned_abs() / 60;
