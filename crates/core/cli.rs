@@ -56,6 +56,9 @@ fn spec() -> getopts::Options {
 /// Parses `args` (without the program name). `Err` holds the reason;
 /// the caller prints usage and exits 111 so a typo defers mail.
 pub fn parse(args: &[String]) -> Result<Options, String> {
+    if let Some(options) = quick(args) {
+        return Ok(options);
+    }
     let m = spec().parse(args).map_err(|e| e.to_string())?;
     if let Some(extra) = m.free.first() {
         return Err(format!("unexpected argument {extra:?}"));
@@ -95,6 +98,35 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
     })
 }
 
+/// The command lines of a delivery, `-u`, `-n`, both or none (each flag
+/// at most once, alone or grouped), parsed without building getopts'
+/// table, which costs an allocation per option in every run; `None` for
+/// anything else, which [`parse`] gives to getopts.
+fn quick(args: &[String]) -> Option<Options> {
+    let (mut user, mut noscan) = (false, false);
+    for arg in args {
+        let flags = arg.strip_prefix('-').filter(|f| !f.is_empty())?;
+        for flag in flags.chars() {
+            let seen = match flag {
+                'u' => &mut user,
+                'n' => &mut noscan,
+                _ => return None,
+            };
+            if *seen {
+                return None;
+            }
+            *seen = true;
+        }
+    }
+    Some(Options {
+        mode: Mode::Deliver,
+        user,
+        noscan,
+        domain: None,
+        prepend: None,
+    })
+}
+
 /// The help text for `-h`.
 pub fn help() -> String {
     spec().usage(USAGE)
@@ -127,6 +159,35 @@ mod tests {
         assert_eq!(parse(&args(&["-uL"])).unwrap().mode, Mode::Lint);
         assert_eq!(parse(&[]).unwrap().mode, Mode::Deliver);
         assert!(parse(&args(&["-tL"])).is_err());
+    }
+
+    /// The quick path gives what getopts gives, and leaves everything
+    /// else (repeated flags included) to it.
+    #[test]
+    fn quick_path_agrees_with_getopts() {
+        for list in
+            [&[][..], &["-u"], &["-n"], &["-un"], &["-nu"], &["-u", "-n"]]
+        {
+            let quick = quick(&args(list)).unwrap();
+            let full = spec().parse(args(list)).unwrap();
+            assert_eq!(quick.user, full.opt_present("u"), "{list:?}");
+            assert_eq!(quick.noscan, full.opt_present("n"), "{list:?}");
+            assert_eq!(quick.mode, Mode::Deliver);
+            assert!(quick.domain.is_none() && quick.prepend.is_none());
+            assert!(full.free.is_empty() && !full.opt_present("t"));
+        }
+        for list in [
+            &["-uu"][..],
+            &["-u", "-u"],
+            &["-"],
+            &["--"],
+            &["-ut"],
+            &["u"],
+            &["-c", "/d"],
+        ] {
+            assert!(quick(&args(list)).is_none(), "{list:?}");
+        }
+        assert!(parse(&args(&["-uu"])).is_err());
     }
 
     #[test]

@@ -224,7 +224,7 @@ pub(crate) fn badfilename(
         }
     }
     for (index, part) in content.inspected() {
-        if !archive::is_zip(content.head(index).0) {
+        if !content.is_zip(index) {
             continue;
         }
         let whole = part.decode(content.limits.scan_size);
@@ -243,22 +243,49 @@ pub(crate) fn badfilename(
     if names.is_empty() || profile.badfilenames.is_empty() {
         return Vec::new();
     }
+    // The globs that need globset (not `*.ext` or a literal), compiled
+    // into one set only when there are some; `complex[i]` is the index in
+    // badfilenames of the set's glob `i`.
+    let mut complex = Vec::new();
     let mut builder = GlobSetBuilder::new();
-    for glob in &profile.badfilenames {
-        builder.add(glob.glob.clone());
+    for (index, glob) in profile.badfilenames.iter().enumerate() {
+        if let Some(glob) = glob.glob() {
+            builder.add(glob.clone());
+            complex.push(index);
+        }
     }
-    let Ok(set) = builder.build() else {
-        skipped.push("badfilenames: globs could not be compiled".into());
-        return Vec::new();
+    let set = if complex.is_empty() {
+        None
+    } else {
+        let Ok(set) = builder.build() else {
+            skipped.push("badfilenames: globs could not be compiled".into());
+            return Vec::new();
+        };
+        Some(set)
     };
     let mut out = Vec::new();
     for (part, name) in names {
         let lowered = name.to_lowercase();
         let base = lowered.rsplit(['/', '\\']).next().unwrap_or(&lowered);
-        let mut hits = set.matches(&lowered);
+        let mut variants = vec![lowered.as_str()];
         for variant in [base, windows_name(base)] {
             if variant != lowered {
-                hits.extend(set.matches(variant));
+                variants.push(variant);
+            }
+        }
+        let mut hits = Vec::new();
+        for variant in &variants {
+            for (index, glob) in profile.badfilenames.iter().enumerate() {
+                if glob.simple_match(variant) == Some(true) {
+                    hits.push(index);
+                }
+            }
+            if let Some(set) = &set {
+                hits.extend(
+                    set.matches(variant)
+                        .into_iter()
+                        .filter_map(|i| complex.get(i).copied()),
+                );
             }
         }
         hits.sort_unstable();
@@ -266,7 +293,7 @@ pub(crate) fn badfilename(
         for hit in hits {
             let Some(glob) = profile.badfilenames.get(hit) else { continue };
             out.push(Match {
-                pattern: Some(glob.glob.glob().to_string()),
+                pattern: Some(glob.pattern().to_owned()),
                 origin: Some(glob.origin.to_string()),
                 part: Some(part.clone()),
                 filename: Some(name.clone()),

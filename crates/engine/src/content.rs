@@ -5,7 +5,7 @@ each worked out at most once per part and only when a condition asks.
 
 use std::cell::OnceCell;
 
-use qmvc_message::archive::Budget;
+use qmvc_message::archive::{self, Budget};
 use qmvc_message::loader::{self, LoaderType};
 use qmvc_message::{magic, Limits, Message, Part, PartKind};
 
@@ -21,6 +21,9 @@ const DISGUISE_PEEK: usize = 1024;
 /// signatures, disguised text, the magic prefilter. [`magic::PREFIX`]
 /// is decoded only when a magic type must really be detected.
 const HEAD: usize = 4096;
+
+/// How many decoded bytes tell a zip archive (its signature).
+const ZIP_PEEK: usize = 4;
 
 /// Lazily computed facts about one attachment part.
 #[derive(Default)]
@@ -89,6 +92,22 @@ impl<'m, 'a> Content<'m, 'a> {
         };
         let head = facts.head.get_or_init(|| part.decode(HEAD));
         (&head.bytes, !head.truncated)
+    }
+
+    /// Whether part `index` starts like a zip archive: from its head when
+    /// that is decoded already, else from a decode of only the
+    /// signature's bytes (a condition that needs no more of the part
+    /// does not pay for decoding the [`HEAD`]).
+    pub(crate) fn is_zip(&self, index: usize) -> bool {
+        let (Some(facts), Some(part)) =
+            (self.facts(index), self.message.parts.get(index))
+        else {
+            return false;
+        };
+        match facts.head.get() {
+            Some(head) => archive::is_zip(&head.bytes),
+            None => archive::is_zip(&part.decode(ZIP_PEEK).bytes),
+        }
     }
 
     /// The first [`magic::PREFIX`] decoded bytes of part `index`.

@@ -17,10 +17,16 @@ pub struct Stamp {
 }
 
 impl Stamp {
-    /// Now, local time, to the second.
+    /// Now, local time, to the second. The C library's `localtime_r`
+    /// reads the time zone once per process (chrono's `Local` parses
+    /// `/etc/localtime` at every call, a cost on qmvc's hot path); chrono
+    /// when the C library cannot say.
     pub fn now() -> Stamp {
-        let now = chrono::Local::now();
-        Stamp { text: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, false) }
+        let text = libc_now().unwrap_or_else(|| {
+            chrono::Local::now()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+        });
+        Stamp { text }
     }
 
     /// The field as written.
@@ -33,6 +39,38 @@ impl Stamp {
     pub fn day_and_hour(&self) -> (Day, u8) {
         day_and_hour(&self.text).unwrap_or_default()
     }
+}
+
+/// Now as `2026-11-22T04:45:56+01:00` from the C library; `None` when it
+/// fails.
+fn libc_now() -> Option<String> {
+    // SAFETY: `time` with a null pointer only returns the time.
+    let now = unsafe { libc::time(std::ptr::null_mut()) };
+    // SAFETY: an all-zero `tm` is a valid value (integers, and a null
+    // zone name on the systems that have one).
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are to live values of the right types;
+    // `localtime_r` writes only `tm`.
+    let got = unsafe { libc::localtime_r(&now, &mut tm) };
+    if got.is_null() {
+        return None;
+    }
+    // `c_long`: 32 bits on some targets.
+    #[allow(clippy::useless_conversion)]
+    let offset = i64::from(tm.tm_gmtoff);
+    let sign = if offset < 0 { '-' } else { '+' };
+    let minutes = offset.unsigned_abs() / 60;
+    Some(format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
+        i64::from(tm.tm_year) + 1900,
+        tm.tm_mon + 1,
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min,
+        tm.tm_sec.min(59),
+        minutes / 60,
+        minutes % 60,
+    ))
 }
 
 /// Parses `YYYY-MM-DD`.
@@ -71,5 +109,19 @@ mod tests {
         );
         assert!(day_and_hour("2026-11-22 14:03").is_none());
         assert!(day_and_hour("2026-11-22T24:00:00Z").is_none());
+    }
+
+    /// The C library's local time reads as chrono's would: the same
+    /// form, the same offset, at most a second or two apart.
+    #[test]
+    fn libc_now_is_chronos_now() {
+        let ours = libc_now().expect("localtime_r");
+        let chrono_now = chrono::Local::now();
+        let parsed =
+            chrono::DateTime::parse_from_rfc3339(&ours).expect("RFC 3339");
+        assert_eq!(ours.len(), "2026-11-22T04:45:56+01:00".len(), "{ours}");
+        assert_eq!(parsed.offset(), chrono_now.offset(), "{ours}");
+        let apart = (chrono_now.timestamp() - parsed.timestamp()).abs();
+        assert!(apart <= 2, "{ours} vs {chrono_now}");
     }
 }

@@ -97,9 +97,9 @@ const BIG: usize = 1 << 20;
 
 /// Every position `i` where `hay[i..]` starts with `needle`, a line
 /// break followed by text without one (`\n--boundary`), in order; none
-/// when `needle` does not have that form. Linear: each comparison stops
-/// at the next line break of `hay` at the latest, where the next
-/// candidate starts.
+/// when `needle` does not have that form. Linear: a comparison starts
+/// only at a line break and stops at the next line break of `hay` at the
+/// latest, where the next candidate starts.
 pub(crate) fn line_starts<'h>(
     hay: &'h [u8],
     needle: &'h [u8],
@@ -112,8 +112,17 @@ pub(crate) fn line_starts<'h>(
     if hay.len() >= BIG {
         return Box::new(memchr::memmem::find_iter(hay, needle));
     }
-    Box::new(positions(b'\n', hay).filter(move |&i| {
-        hay.get(i..).is_some_and(|rest| rest.starts_with(needle))
+    // Look for the byte after the line break (`-` of `--boundary`),
+    // which base64 never has and text seldom does, instead of visiting
+    // every line end; then check that a line break comes before it.
+    let Some(&second) = needle.get(1) else {
+        return Box::new(positions(b'\n', hay).filter(move |&i| {
+            hay.get(i..).is_some_and(|rest| rest.starts_with(needle))
+        }));
+    };
+    Box::new(positions(second, hay).filter_map(move |at| {
+        let i = at.checked_sub(1)?;
+        hay.get(i..)?.starts_with(needle).then_some(i)
     }))
 }
 
@@ -173,5 +182,13 @@ mod tests {
             .collect();
         let found: Vec<usize> = line_starts(&big, b"\n--b").collect();
         assert_eq!(found, small);
+        // The byte after the line break also where no line break is
+        // before it, at the very start, and after a line break that
+        // ends the hay.
+        let hay = b"--x\n-\n--x-\n--x\n";
+        let starts: Vec<usize> = line_starts(hay, b"\n--x").collect();
+        assert_eq!(starts, [5, 10]);
+        assert_eq!(line_starts(b"\n", b"\n-").count(), 0);
+        assert_eq!(line_starts(b"ab\n", b"\n").collect::<Vec<_>>(), [2]);
     }
 }

@@ -8,7 +8,9 @@ match. Globs are case-insensitive by lower-casing the pattern here and the
 name at match time, not by globset's own option: that option turns every
 glob into a regular expression, while `*.exe` kept literal becomes a hash
 look-up of the extension, and compiling the regex set cost more than the
-rest of a delivery. A type glob is `type/subtype`, lower-cased, where `*`
+rest of a delivery. The common forms, `*LITERAL` and a literal, are not
+given to globset at all: they are matched by suffix or equality. A type
+glob is `type/subtype`, lower-cased, where `*`
 matches any run of characters on either side.
 */
 
@@ -25,13 +27,18 @@ pub(crate) fn parse_filenames(
     let mut globs = Vec::new();
     for (line, entry) in entries(text) {
         let lowered = entry.to_lowercase();
+        let origin = sink.origin(line);
+        if let Some(glob) = FilenameGlob::simple(&lowered, origin) {
+            globs.push(glob);
+            continue;
+        }
         let built = GlobBuilder::new(&lowered)
             .literal_separator(false)
             .backslash_escape(true)
             .build();
         match built {
             Ok(glob) => {
-                globs.push(FilenameGlob { glob, origin: sink.origin(line) })
+                globs.push(FilenameGlob::parsed(glob, sink.origin(line)))
             }
             Err(e) => sink.report(
                 line,

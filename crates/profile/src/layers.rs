@@ -3,6 +3,7 @@ The layers: system, domain, user; which one a control file comes from.
 */
 
 use std::borrow::Cow;
+use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::os::unix::fs::PermissionsExt;
@@ -82,6 +83,32 @@ impl Layers {
         control: Control,
     ) -> Result<Option<Source>, Error> {
         self.find(control.name())
+    }
+
+    /// Reads `control` like [`Layers::read_layers`], looking only in the
+    /// layers whose `control/` directory `listing` shows it in (see
+    /// [`Listing`]).
+    pub(crate) fn read_listed(
+        &self,
+        control: Control,
+        listing: &Listing,
+    ) -> Result<Option<Source>, Error> {
+        self.find_listed("control", control.name(), Some(listing))
+    }
+
+    /// What each layer's `control/` directory holds, read once: one
+    /// `read_dir` per layer instead of a look-up of every known name in
+    /// every layer.
+    pub(crate) fn listing(&self) -> Listing {
+        let list = |dir: Option<&Path>| match dir {
+            None => Listed::Missing,
+            Some(dir) => list_dir(&dir.join("control")),
+        };
+        Listing {
+            user: list(self.user.as_deref()),
+            domain: list(self.domain.as_deref()),
+            system: list(Some(&self.system)),
+        }
     }
 
     /// The built-in default of `control` as a [`Source`].
@@ -177,15 +204,35 @@ impl Layers {
         base: &str,
         relative: &str,
     ) -> Result<Option<Source>, Error> {
+        self.find_listed(base, relative, None)
+    }
+
+    /// [`Layers::find_in`], skipping the layers where `listing` shows
+    /// that `relative`'s first component is absent.
+    fn find_listed(
+        &self,
+        base: &str,
+        relative: &str,
+        listing: Option<&Listing>,
+    ) -> Result<Option<Source>, Error> {
         let layers = [
             (Layer::User, self.user.as_deref()),
             (Layer::Domain, self.domain.as_deref()),
             (Layer::System, Some(self.system.as_path())),
         ];
+        let first = relative.split('/').next().unwrap_or(relative);
         for (layer, dir) in layers {
             let Some(dir) = dir else { continue };
+            let kind = match listing {
+                None => Some(Kind::Unknown),
+                Some(listing) => listing.layer(layer).kind(first),
+            };
+            let Some(kind) = kind else { continue };
+            // A regular file named `relative` itself needs no look
+            // before opening: it is no FIFO.
+            let regular = kind == Kind::Regular && first == relative;
             let path = dir.join(base).join(relative);
-            if let Some(text) = read_file(&path)? {
+            if let Some(text) = read_file(&path, regular)? {
                 let file = path.display().to_string();
                 return Ok(Some(Source {
                     text: Cow::Owned(text),
@@ -212,16 +259,92 @@ fn built_in(relative: &str, text: &'static str) -> Source {
 /// minimum Rust version.
 const ENOTDIR: i32 = 20;
 
+/// What a directory entry is, as far as its listing says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A regular file (not a symbolic link).
+    Regular,
+    /// Anything else, or not known without a look.
+    Unknown,
+}
+
+/// The names in one layer's `control/` directory.
+#[derive(Clone, Debug)]
+pub(crate) enum Listed {
+    /// The directory (or the layer) is not there: nothing to read.
+    Missing,
+    /// The directory could not be listed (say, it is searchable but not
+    /// readable): look every name up, as without a listing.
+    Unlisted,
+    /// The entries: name and kind.
+    Names(Vec<(OsString, Kind)>),
+}
+
+impl Listed {
+    /// `Some` kind when `name` may be in the directory, `None` when it is
+    /// not.
+    fn kind(&self, name: &str) -> Option<Kind> {
+        match self {
+            Listed::Missing => None,
+            Listed::Unlisted => Some(Kind::Unknown),
+            Listed::Names(names) => names
+                .iter()
+                .find(|(n, _)| n.as_encoded_bytes() == name.as_bytes())
+                .map(|&(_, kind)| kind),
+        }
+    }
+}
+
+/// What the layers' `control/` directories hold (see
+/// [`Layers::listing`]).
+#[derive(Clone, Debug)]
+pub(crate) struct Listing {
+    user: Listed,
+    domain: Listed,
+    system: Listed,
+}
+
+impl Listing {
+    /// The listing of `layer`.
+    fn layer(&self, layer: Layer) -> &Listed {
+        match layer {
+            Layer::User => &self.user,
+            Layer::Domain => &self.domain,
+            Layer::System | Layer::BuiltIn => &self.system,
+        }
+    }
+}
+
+/// Lists `dir`.
+fn list_dir(dir: &Path) -> Listed {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if is_missing(&e) => return Listed::Missing,
+        Err(_) => return Listed::Unlisted,
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let Ok(entry) = entry else { return Listed::Unlisted };
+        let regular = entry.file_type().is_ok_and(|t| t.is_file());
+        let kind = if regular { Kind::Regular } else { Kind::Unknown };
+        names.push((entry.file_name(), kind));
+    }
+    Listed::Names(names)
+}
+
 /// The text of the control file at `path`; `None` when there is none
-/// (the file or a directory on its path is missing).
-fn read_file(path: &Path) -> Result<Option<String>, Error> {
+/// (the file or a directory on its path is missing). `regular`: a
+/// listing of the directory just showed a regular file there.
+fn read_file(path: &Path, regular: bool) -> Result<Option<String>, Error> {
     let shown = || path.display().to_string();
     let fail = |reason: String| Error::environment(shown(), reason);
     // Look before opening: opening a FIFO would block.
-    match fs::metadata(path) {
-        Ok(meta) => check_kind(&meta).map_err(|r| fail(r.into()))?,
-        Err(e) if is_missing(&e) => return Ok(None),
-        Err(e) => return Err(fail(io_reason(&e))),
+    if !regular {
+        match fs::metadata(path) {
+            Ok(meta) => check_kind(&meta).map_err(|r| fail(r.into()))?,
+            Err(e) if is_missing(&e) => return Ok(None),
+            Err(e) => return Err(fail(io_reason(&e))),
+        }
     }
     let mut file = match File::open(path) {
         Ok(file) => file,

@@ -20,6 +20,7 @@ named or not, is sound, so that a broken one is found before it is used).
 */
 
 use crate::controls::{Needed, Parse};
+use crate::layers::Listing;
 use crate::lines::Sink;
 use crate::{
     Condition, Control, Error, Layers, Problem, Profile, Scope, CONTROLS,
@@ -90,12 +91,13 @@ pub(crate) fn load(
         profile: &mut profile,
         named_engines: Vec::new(),
     };
+    let listing = layers.listing();
     let always = |c: &&Control| c.needed() == Needed::Always;
     let first = CONTROLS.iter().filter(always);
     let then = CONTROLS.iter().filter(|c| !always(c));
     for &control in first.chain(then) {
         if wanted(control, scope, cx.profile) {
-            load_one(&mut cx, control)?;
+            load_one(&mut cx, control, &listing)?;
         }
     }
     Ok((profile, problems))
@@ -104,8 +106,12 @@ pub(crate) fn load(
 /// Reads and parses `control`, then runs its lint checks when linting.
 /// A file no layer has and whose built-in default has no entry is
 /// neither copied nor parsed.
-fn load_one(cx: &mut Load<'_>, control: Control) -> Result<(), Error> {
-    let source = match cx.layers.read_layers(control) {
+fn load_one(
+    cx: &mut Load<'_>,
+    control: Control,
+    listing: &Listing,
+) -> Result<(), Error> {
+    let source = match cx.layers.read_listed(control, listing) {
         Ok(Some(source)) => Some(source),
         Ok(None) if control.default_is_empty() => None,
         Ok(None) => Some(Layers::built_in(control)),

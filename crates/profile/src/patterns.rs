@@ -64,6 +64,22 @@ impl TextPattern {
 pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut space = false;
+    if text.is_ascii() {
+        // The common case, a byte at a time: no per-character case tables.
+        let mut bytes = Vec::with_capacity(text.len());
+        for &b in text.as_bytes() {
+            if b.is_ascii_whitespace() || b == 0x0b {
+                space = true;
+                continue;
+            }
+            if space && !bytes.is_empty() {
+                bytes.push(b' ');
+            }
+            space = false;
+            bytes.push(b.to_ascii_lowercase());
+        }
+        return String::from_utf8(bytes).unwrap_or_default();
+    }
     for c in text.chars() {
         if c.is_whitespace() {
             space = true;
@@ -106,11 +122,91 @@ pub enum BodyRule {
 /// pattern is lower-cased, so match it against a lower-cased name.
 #[derive(Clone, Debug)]
 pub struct FilenameGlob {
-    /// The parsed, lower-cased glob; compile its matcher only when a
-    /// message has a file name to match.
-    pub glob: globset::Glob,
+    /// The glob, lower-cased, as globset would see it.
+    pattern: String,
+    /// How to match it.
+    kind: GlobKind,
     /// Where the line is.
     pub origin: Origin,
+}
+
+/// How a [`FilenameGlob`] is matched: the common forms without globset.
+#[derive(Clone, Debug)]
+enum GlobKind {
+    /// `*` then a literal (`*.exe`): the name ends with the literal
+    /// (`*` matches any run of characters, `/` included).
+    Suffix,
+    /// A literal: the name is the literal.
+    Literal,
+    /// Anything else: a parsed glob, whose matcher is compiled only when
+    /// a message has a file name to match.
+    Glob(globset::Glob),
+}
+
+/// The characters that make a glob more than a literal.
+const GLOB_SPECIAL: &[char] = &['*', '?', '[', ']', '{', '}', '\\'];
+
+impl FilenameGlob {
+    /// The glob of `pattern` (lower-cased) when it is `*LITERAL` or a
+    /// literal, which need no globset; `None` for the rest.
+    pub(crate) fn simple(pattern: &str, origin: Origin) -> Option<Self> {
+        let (kind, literal) = match pattern.strip_prefix('*') {
+            Some(rest) => (GlobKind::Suffix, rest),
+            None => (GlobKind::Literal, pattern),
+        };
+        if literal.contains(GLOB_SPECIAL) || pattern.is_empty() {
+            return None;
+        }
+        Some(FilenameGlob { pattern: pattern.to_owned(), kind, origin })
+    }
+
+    /// A glob that globset parsed.
+    pub(crate) fn parsed(glob: globset::Glob, origin: Origin) -> Self {
+        FilenameGlob {
+            pattern: glob.glob().to_owned(),
+            kind: GlobKind::Glob(glob),
+            origin,
+        }
+    }
+
+    /// The glob as globset sees it (the line lower-cased).
+    pub fn pattern(&self) -> &str {
+        &self.pattern
+    }
+
+    /// The globset glob to compile, `None` when the glob is matched
+    /// without globset (see [`FilenameGlob::simple_match`]).
+    pub fn glob(&self) -> Option<&globset::Glob> {
+        match &self.kind {
+            GlobKind::Glob(glob) => Some(glob),
+            GlobKind::Suffix | GlobKind::Literal => None,
+        }
+    }
+
+    /// Whether the glob matches `lowered` (a lower-cased name) when it
+    /// needs no globset; `None` when it does (see
+    /// [`FilenameGlob::glob`]).
+    pub fn simple_match(&self, lowered: &str) -> Option<bool> {
+        match &self.kind {
+            GlobKind::Suffix => {
+                let literal = self.pattern.get(1..).unwrap_or_default();
+                Some(lowered.ends_with(literal))
+            }
+            GlobKind::Literal => Some(lowered == self.pattern),
+            GlobKind::Glob(_) => None,
+        }
+    }
+
+    /// Whether the glob matches `lowered` (a lower-cased name),
+    /// compiling a globset matcher when the glob needs one.
+    pub fn is_match(&self, lowered: &str) -> bool {
+        match &self.kind {
+            GlobKind::Glob(glob) => glob.compile_matcher().is_match(lowered),
+            GlobKind::Suffix | GlobKind::Literal => {
+                self.simple_match(lowered).unwrap_or(false)
+            }
+        }
+    }
 }
 
 /// A MIME type glob of badmimetypes or noscantypes (lower-cased; `*`

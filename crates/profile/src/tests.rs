@@ -110,7 +110,7 @@ fn built_in_defaults_have_no_problems() {
     assert!(!headers.strict_header && !headers.to && !headers.subject);
     assert!(profile.badsubjects.is_empty());
     assert!(profile.badbodytexts.is_empty());
-    assert!(profile.badfilenames.iter().any(|g| g.glob.glob() == "*.exe"));
+    assert!(profile.badfilenames.iter().any(|g| g.pattern() == "*.exe"));
     assert!(profile
         .badmimetypes
         .iter()
@@ -753,17 +753,17 @@ fn badfilenames_globs() {
     );
     let globs: Vec<_> = profile.badfilenames.iter().collect();
     assert_eq!(globs.len(), 3);
-    let exe = globs[0].glob.compile_matcher();
+    let exe = globs[0];
     assert!(exe.is_match("setup.exe"));
     // The pattern is lower-cased; names are lower-cased at match time.
-    assert_eq!(globs[0].glob.glob(), "*.exe");
-    assert!(exe.is_match("SETUP.Exe".to_lowercase()));
+    assert_eq!(globs[0].pattern(), "*.exe");
+    assert!(exe.is_match(&"SETUP.Exe".to_lowercase()));
     assert!(exe.is_match("dir/sub/setup.exe"));
     assert!(!exe.is_match("setup.exe.txt"));
-    let scr = globs[1].glob.compile_matcher();
-    assert!(scr.is_match("Invoice7.PDF.scr".to_lowercase()));
+    let scr = globs[1];
+    assert!(scr.is_match(&"Invoice7.PDF.scr".to_lowercase()));
     assert!(!scr.is_match("invoice.pdf.scr"));
-    let literal = globs[2].glob.compile_matcher();
+    let literal = globs[2];
     assert!(literal.is_match("*literal"));
     assert!(!literal.is_match("xliteral"));
     assert_eq!(globs[2].origin.line, 6);
@@ -1008,4 +1008,20 @@ fn errors_say_whose_fault_they_are() {
     assert_eq!((e.fault(), e.line), (Fault::Config { file, line: 2 }, 2));
     let e = fixture.layers.read_engine("../x").expect_err("escape");
     assert!(matches!(e.fault(), Fault::Config { .. }), "{e}");
+}
+
+// -------------------------------------------------------------------- fold
+
+/// The ASCII fast path of `fold` does what the general path does: every
+/// ASCII character, alone and between letters, against the same text with
+/// a non-ASCII character that forces the general path.
+#[test]
+fn fold_ascii_matches_general_path() {
+    for b in 0u8..=0x7f {
+        let c = char::from(b);
+        let text = format!("  Ab{c}Cd {c}{c}\t\nE");
+        let general = crate::fold(&format!("{text}É"));
+        let fast = crate::fold(&text);
+        assert_eq!(format!("{fast}é"), general, "{b:#x}");
+    }
 }
