@@ -19,10 +19,22 @@ pub fn dir(layers: &Layers) -> PathBuf {
 }
 
 /// Removes files and directories older than `age` from `dir`; returns how
-/// many went. A missing `dir` has nothing to remove.
+/// many went. A missing `dir` has nothing to remove. Nothing is followed:
+/// `dir` itself must not be a symbolic link (a link planted there would
+/// make `-z` delete files elsewhere), and a link inside it is removed as
+/// a link.
 pub fn remove_stale(dir: &Path, age: Duration) -> io::Result<usize> {
     let now = SystemTime::now();
     let mut removed = 0;
+    match fs::symlink_metadata(dir) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(io::Error::other(
+                "a symbolic link, not a directory: refused (remove the \
+                 link; qmvc recreates tmp/)",
+            ))
+        }
+        _ => {}
+    }
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
@@ -50,4 +62,27 @@ pub fn remove_stale(dir: &Path, age: Duration) -> io::Result<usize> {
         }
     }
     Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_at_tmp_is_not_followed() {
+        let root = tempfile::tempdir().unwrap();
+        let elsewhere = root.path().join("elsewhere");
+        fs::create_dir(&elsewhere).unwrap();
+        fs::write(elsewhere.join("precious"), b"x").unwrap();
+        let tmp = root.path().join("tmp");
+        std::os::unix::fs::symlink(&elsewhere, &tmp).unwrap();
+        assert!(remove_stale(&tmp, Duration::ZERO).is_err());
+        assert!(elsewhere.join("precious").exists());
+        fs::remove_file(&tmp).unwrap();
+        fs::create_dir(&tmp).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, tmp.join("link")).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(remove_stale(&tmp, Duration::ZERO).unwrap(), 1);
+        assert!(elsewhere.join("precious").exists());
+    }
 }
