@@ -275,3 +275,23 @@ qmvctest!(a_deferral_names_one_status_code, |dir: Dir| {
     out.assert_code(111);
     assert_eq!(out.stdout.matches("(#").count(), 1, "{}", out.describe());
 });
+
+qmvctest!(a_rep_document_stays_small_whatever_the_message, |dir: Dir| {
+    // Thousands of bad parts with long names: the document lists what
+    // fits and counts the rest (qmvc-log(5)), so report programs never
+    // meet a document of megabytes.
+    dir.filters("badfilename ; block ; ; ;\nbadmimetype ; block ; ; ;\n");
+    dir.control(Layer::System, "badfilenames", "*.exe\n");
+    dir.control(Layer::System, "badmimetypes", "application/*\n");
+    let parts: Vec<Part> = (0..3000)
+        .map(|i| {
+            let name = format!("{}{i}.exe", "n".repeat(3000));
+            Part::attachment(&name, "application/octet-stream", b"MZ x")
+        })
+        .collect();
+    let out = dir.run(&[], &Mail::new().mixed(parts).bytes());
+    out.assert_code(99);
+    let rep = dir.rep_text(Layer::System);
+    assert!(rep.len() < 256 << 10, "qmvc.rep of {} bytes", rep.len());
+    assert!(rep.contains("more matches not listed"), "{rep:.2000}");
+});

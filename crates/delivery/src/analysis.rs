@@ -72,6 +72,36 @@ fn address(reaction: &Reaction) -> Option<String> {
 
 /// The qmvc.rep document of `verdict` (see qmvc-log(5)).
 pub fn report(facts: &Facts, verdict: &Verdict) -> Report {
+    // A message of thousands of bad parts must not make a document of
+    // megabytes that the report programs choke on: the engine lists at
+    // most its MAX_MATCHES a condition, and all of them together are cut
+    // at rep::MATCH_BYTES here; the cut is noted.
+    let mut skipped = verdict.skipped.clone();
+    let mut budget = rep::MATCH_BYTES;
+    let mut listed: Vec<Vec<Match>> = Vec::new();
+    for hit in &verdict.hits {
+        let mut kept = Vec::new();
+        for m in &hit.matches {
+            let size: usize = m
+                .fields()
+                .map(|(k, v)| k.len() + v.len().min(rep::TEXT_MAX))
+                .sum();
+            if size > budget {
+                break;
+            }
+            budget -= size;
+            kept.push(m.clone());
+        }
+        let more = hit.matches.len() - kept.len();
+        if more > 0 {
+            skipped.push(format!(
+                "{}: {more} more matches not listed",
+                hit.condition.name()
+            ));
+        }
+        listed.push(kept);
+    }
+    let mut listed = listed.into_iter();
     Report {
         time: facts.time.text.clone(),
         result: verdict.result(),
@@ -84,7 +114,7 @@ pub fn report(facts: &Facts, verdict: &Verdict) -> Report {
         recipient: facts.recipient.clone(),
         message_id: facts.message_id.clone(),
         subject: facts.subject.clone(),
-        skipped: verdict.skipped.clone(),
+        skipped,
         conditions: verdict
             .hits
             .iter()
@@ -101,7 +131,7 @@ pub fn report(facts: &Facts, verdict: &Verdict) -> Report {
                         status: r.status.describe(),
                     })
                     .collect(),
-                matches: hit.matches.clone(),
+                matches: listed.next().unwrap_or_default(),
             })
             .collect(),
     }

@@ -206,10 +206,15 @@ impl Match {
 /// Cuts `text` to [`TEXT_MAX`] bytes at a character boundary, marking
 /// the cut with `…`.
 pub fn cap(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.len() <= TEXT_MAX {
+    cap_at(text, TEXT_MAX)
+}
+
+/// `text` cut to at most `max` bytes at a character boundary, `…` added.
+fn cap_at(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= max {
         return text.into();
     }
-    let mut end = TEXT_MAX;
+    let mut end = max;
     while !text.is_char_boundary(end) {
         end -= 1;
     }
@@ -230,11 +235,27 @@ fn capped_optional<S: Serializer>(
     }
 }
 
+/// Most notes (`skipped`) one document lists; the rest are counted in
+/// one last note. With [`MATCH_BYTES`] and the cap on every value, any
+/// one document stays below 256 KiB, whatever the message holds.
+pub const MAX_NOTES: usize = 50;
+
+/// Most bytes the matches of one document take, all conditions together
+/// (each value counted as capped at [`TEXT_MAX`]); matches past it are
+/// counted in a note, not listed.
+pub const MATCH_BYTES: usize = 128 << 10;
+
+/// Longest note (`skipped`) written, in bytes.
+pub const NOTE_MAX: usize = 1024;
+
 fn capped_list<S: Serializer>(
     values: &[String],
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    s.collect_seq(values.iter().map(|v| cap(v)))
+    let shown = values.iter().take(MAX_NOTES).map(|v| cap_at(v, NOTE_MAX));
+    let more = values.len().saturating_sub(MAX_NOTES);
+    let tail = (more > 0).then(|| format!("{more} more notes not listed"));
+    s.collect_seq(shown.chain(tail.map(std::borrow::Cow::Owned)))
 }
 
 fn millis<S: Serializer>(seconds: &f64, s: S) -> Result<S::Ok, S::Error> {
