@@ -133,6 +133,17 @@ qmvctest!(bit_64_unknown_transfer_encoding, |dir: Dir| {
     assert_eq!(code(&dir, "mime=strict\n", &bad), 64);
 });
 
+qmvctest!(bit_64_encoded_message_or_multipart, |dir: Dir| {
+    // RFC 2045 section 6.4: only 7bit, 8bit or binary for composites.
+    let inner = Mail::new().subject("inner").bytes();
+    let part = Part::base64("message/rfc822", &[], &inner);
+    let bad = Mail::new().mixed(vec![Part::text("hi\n"), part]).bytes();
+    assert_eq!(code(&dir, "mime=strict\n", &bad), 64);
+    let plain = Part::new(&[("Content-Type", "message/rfc822")], &inner);
+    let good = Mail::new().mixed(vec![Part::text("hi\n"), plain]).bytes();
+    assert_eq!(code(&dir, "mime=strict\n", &good), 0);
+});
+
 qmvctest!(bit_64_base64_that_does_not_decode, |dir: Dir| {
     let part = Part::new(
         &[

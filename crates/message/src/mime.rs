@@ -446,6 +446,24 @@ impl<'a> Walk<'a, '_> {
                 }
             }
         };
+        let composite = mime_type.starts_with("multipart/")
+            || mime_type.starts_with("message/");
+        if composite
+            && matches!(encoding, Encoding::Base64 | Encoding::QuotedPrintable)
+        {
+            // RFC 2045 section 6.4: a multipart or message entity is 7bit,
+            // 8bit or binary. An encoded one hides its parts from any
+            // reader that follows the rule.
+            let cte = match encoding {
+                Encoding::Base64 => "base64",
+                _ => "quoted-printable",
+            };
+            let detail = format!(
+                "{mime_type} with Content-Transfer-Encoding {cte} \
+                 (RFC 2045 section 6.4)"
+            );
+            self.defect(DefectKind::Structure, &pending.id, detail);
+        }
         let kind = if mime_type.starts_with("multipart/") {
             if boundary.is_empty() {
                 let detail = "multipart without boundary parameter".to_owned();
