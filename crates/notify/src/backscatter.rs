@@ -44,18 +44,16 @@ pub(crate) fn sender_refusal(
     sender: &str,
     header: &Header<'_>,
 ) -> Option<String> {
+    // Automatic mail first: no one is told about it (see [`automatic`]).
+    if let Some(why) = automatic(sender, header) {
+        return Some(why);
+    }
     // Not trimmed: a sender with white space or a line end around it is
     // no plain address.
     let bare = sender
         .strip_prefix('<')
         .and_then(|s| s.strip_suffix('>'))
         .unwrap_or(sender);
-    if bare.is_empty() {
-        return Some("the envelope sender is empty".into());
-    }
-    if bare == "#@[]" {
-        return Some("the envelope sender is #@[]".into());
-    }
     if crate::address::check(bare).is_err() {
         return Some("the envelope sender is not a plain address".into());
     }
@@ -81,14 +79,6 @@ pub(crate) fn sender_refusal(
             LIST_FIELDS.iter().find(|l| name.eq_ignore_ascii_case(l))
         {
             return Some(format!("the message has a {list} field"));
-        } else if name.eq_ignore_ascii_case("Auto-Submitted") {
-            let value = first_token(&field.decoded());
-            if value != "no" {
-                return Some(format!(
-                    "the message has Auto-Submitted: {}",
-                    if value.is_empty() { "(empty)" } else { &value }
-                ));
-            }
         }
     }
     None
