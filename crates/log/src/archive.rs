@@ -92,17 +92,10 @@ pub fn archive_name(name: &str, day: Day, n: u32) -> String {
 /// returned file is closed.
 fn take_turn(archive: &Path) -> Result<File, Error> {
     let path = archive.join(".lock");
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(&path)
-        .map_err(|e| Error::io("open", &path, e))?;
-    crate::lock::exclusive(&file, crate::lock::WAIT)
-        .map_err(|e| Error::io("lock", &path, e))?;
-    Ok(file)
+    let mut options = OpenOptions::new();
+    options.create(true).truncate(false).write(true).mode(0o600);
+    crate::lock::open_exclusive(&mut options, &path)
+        .map_err(|(step, e)| Error::io(step, &path, e))
 }
 
 /// Opens `path` for reading, refusing a symbolic link.

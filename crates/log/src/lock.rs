@@ -6,8 +6,10 @@ stopped report program, a full NFS server) then defers deliveries (111)
 with a reason instead of stacking them up forever.
 */
 
-use std::fs::{File, TryLockError};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -15,6 +17,22 @@ use std::time::{Duration, Instant};
 /// write or one rename, milliseconds; half a minute means something is
 /// stuck.
 pub const WAIT: Duration = Duration::from_secs(30);
+
+/// Opens `path` with `options`, never through a symbolic link
+/// (`O_NOFOLLOW`: a planted link would make the opener create or append
+/// to any file it may write), and locks it exclusively within [`WAIT`].
+/// An error names the step that failed, `open` or `lock`.
+pub fn open_exclusive(
+    options: &mut OpenOptions,
+    path: &Path,
+) -> Result<File, (&'static str, io::Error)> {
+    let file = options
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| ("open", e))?;
+    exclusive(&file, WAIT).map_err(|e| ("lock", e))?;
+    Ok(file)
+}
 
 /// Locks `file` exclusively, waiting at most `wait`.
 pub fn exclusive(file: &File, wait: Duration) -> io::Result<()> {

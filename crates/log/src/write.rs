@@ -67,15 +67,11 @@ impl Logs {
         ensure_dir(&self.dir)?;
         let path = self.dir.join(name);
         for _ in 0..REOPEN_TRIES {
-            let mut file: File = OpenOptions::new()
-                .append(true)
-                .create(true)
-                .mode(0o600)
-                .custom_flags(libc::O_NOFOLLOW)
-                .open(&path)
-                .map_err(|e| Error::io("open", &path, e))?;
-            crate::lock::exclusive(&file, crate::lock::WAIT)
-                .map_err(|e| Error::io("lock", &path, e))?;
+            let mut options = OpenOptions::new();
+            options.append(true).create(true).mode(0o600);
+            let mut file: File =
+                crate::lock::open_exclusive(&mut options, &path)
+                    .map_err(|(step, e)| Error::io(step, &path, e))?;
             if !still_named(&file, &path) {
                 let _ = file.unlock();
                 continue;

@@ -116,17 +116,10 @@ pub fn next_line(
 /// file).
 pub fn lock_file(path: &Path, mode: u32) -> Result<File, Failure> {
     use std::os::unix::fs::OpenOptionsExt;
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(mode)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-        .map_err(|e| failed("open", path, &e))?;
-    qmvc_log::lock::exclusive(&file, qmvc_log::lock::WAIT)
-        .map_err(|e| failed("lock", path, &e))?;
-    Ok(file)
+    let mut options = fs::OpenOptions::new();
+    options.create(true).truncate(false).write(true).mode(mode);
+    qmvc_log::lock::open_exclusive(&mut options, path)
+        .map_err(|(step, e)| failed(step, path, &e))
 }
 
 /// Whether a regular file exists at `path`.
