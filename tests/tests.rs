@@ -35,6 +35,8 @@ mod commands;
 mod logs;
 // Reactions: notifications, guard forwards, the injector, templates.
 mod reactions;
+// No poison notification, nothing sent or kept twice on a retry.
+mod retry;
 // virusmail: clamd over unix and TCP, command engines, policies, -n, -s.
 mod virus;
 // Hostile input: time, memory and exit code bounds.

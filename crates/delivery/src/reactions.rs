@@ -83,6 +83,7 @@ fn facts(
         condition: condition.name().into(),
         action: action.name().into(),
         findings,
+        findings_left_out: verdict.hits.iter().map(|h| h.unlisted).sum(),
         viruses,
         guard: guard(delivery.profile, &host),
         host,

@@ -133,11 +133,12 @@ pub fn evaluate(
             continue;
         }
         let mut matches = matches;
-        if matches.len() > MAX_MATCHES {
+        let unlisted = matches.len().saturating_sub(MAX_MATCHES);
+        if unlisted > 0 {
             verdict.skipped.push(format!(
                 "{}: {} more matches not listed",
                 condition.name(),
-                matches.len() - MAX_MATCHES
+                unlisted
             ));
             matches.truncate(MAX_MATCHES);
         }
@@ -148,6 +149,7 @@ pub fn evaluate(
             rule: rule.origin.clone(),
             matches,
             reactions: Vec::new(),
+            unlisted,
             via_command,
         });
         if rule.options.quitasap && rule.action != Action::Inspect {

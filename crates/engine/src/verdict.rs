@@ -93,6 +93,9 @@ pub struct Hit {
     pub matches: Vec<Match>,
     /// The reactions due.
     pub reactions: Vec<ReactionPlan>,
+    /// How many matches beyond `matches` were found and not listed (the
+    /// engine lists at most 100 a condition; `skipped` says so too).
+    pub unlisted: usize,
     /// Met through a badbodytexts command.
     pub via_command: bool,
 }

@@ -13,8 +13,10 @@ Every string of the facts is made one line (control characters become
 spaces) before rendering, so that the message's text cannot lay out
 lines of its own in the body either. Rendering is bounded: the facts
 are cut to [`facts::MAX_TEXT`] bytes a string and [`facts::MAX_LIST`]
-entries a list, inline partials are refused (no recursion), and the
-rendered text may not pass [`MAX_RENDERED`] bytes.
+entries a list, inline partials are refused (no recursion), and a
+rendered text that would pass [`MAX_PART`] bytes is cut there, the body
+with a line saying so: the notification is sent, under [`MAX_RENDERED`]
+bytes whole, never deferred for what the message holds.
 
 The template file's layout is `layout`'s, the facts as a template sees
 them `facts`', the rendered body made text/plain `body`'s; this file
@@ -38,11 +40,20 @@ mod layout;
 use body::clean_body;
 use facts::{bounded, BoundedFacts};
 #[cfg(test)]
-use facts::{MAX_LIST, MAX_TEXT};
+use facts::{MAX_FIELD, MAX_LIST, MAX_TEXT};
 use layout::split;
 
-/// Most bytes a rendered Subject line or body may have.
+/// Most bytes of a whole notification.
 pub(crate) const MAX_RENDERED: usize = 1 << 20;
+
+/// Most bytes a rendered Subject line or body keeps; the rest is cut.
+/// The room left to [`MAX_RENDERED`] holds the header, the note of the
+/// cut and the line breaks that wrapping at 998 bytes adds (one in 998).
+pub(crate) const MAX_PART: usize = MAX_RENDERED - (64 << 10);
+
+/// The last line of a body cut at [`MAX_PART`].
+const CUT_NOTE: &str = "\n[qmvc: this notice was cut here: the template \
+                        rendered more than 983040 bytes]\n";
 
 /// Builds the notification; see [`crate::compose()`].
 pub(crate) fn compose(
@@ -85,6 +96,7 @@ pub(crate) fn check(template: &str) -> Result<(), TemplateError> {
         condition: "badfilename".into(),
         action: "block".into(),
         findings: vec![finding],
+        findings_left_out: 1,
         viruses: vec!["Eicar-Signature".into()],
         host: "example.com".into(),
         guard: "postmaster@example.com".into(),
@@ -112,14 +124,20 @@ fn render(
     let facts = bounded(facts);
     let registry = registry();
     // "Subject:" is 8 characters before the rendered text's column 1.
-    let subject = render_part(
+    let (subject, _) = render_part(
         &registry,
         parts.subject,
         &facts,
         parts.subject_line,
         "Subject:".len(),
     )?;
-    let body = render_part(&registry, parts.body, &facts, parts.body_line, 0)?;
+    // A Subject cut at MAX_PART is cut again to 200 characters by
+    // Outgoing: no note there.
+    let (mut body, cut) =
+        render_part(&registry, parts.body, &facts, parts.body_line, 0)?;
+    if cut {
+        body.push_str(CUT_NOTE);
+    }
     Ok((subject, body))
 }
 
@@ -145,7 +163,8 @@ fn no_inline(
         .into())
 }
 
-/// Renders one part; errors say `line L, column C: what`, counted in the
+/// Renders one part, and whether it was cut at [`MAX_PART`] (after its
+/// last whole line); errors say `line L, column C: what`, counted in the
 /// template file (`first_line` is where the part starts, `column_shift`
 /// what precedes it on that line).
 fn render_part(
@@ -154,7 +173,7 @@ fn render_part(
     facts: &BoundedFacts,
     first_line: usize,
     column_shift: usize,
-) -> Result<String, TemplateError> {
+) -> Result<(String, bool), TemplateError> {
     let at = |place: Option<(usize, usize)>, reason: String| match place {
         Some((line, column)) => TemplateError {
             line: Some((first_line + line).saturating_sub(1)),
@@ -170,9 +189,13 @@ fn render_part(
     if let Err(e) = Template::compile(source) {
         return Err(at(e.pos(), e.reason().to_string()));
     }
-    let mut out = Capped { buf: Vec::new() };
+    let mut out = Capped { buf: Vec::new(), cut: false };
     match registry.render_template_to_write(source, facts, &mut out) {
-        Ok(()) => Ok(String::from_utf8_lossy(&out.buf).into_owned()),
+        Ok(()) => Ok((String::from_utf8_lossy(&out.buf).into_owned(), false)),
+        // The writer stopped the rendering at the cap: what it holds is
+        // sent, not refused (an administrator's template that shows a
+        // list three times must not make a poison message).
+        Err(_) if out.cut => Ok((out.whole_lines(), true)),
         Err(e) => {
             let place = match (e.line_no, e.column_no) {
                 (Some(l), Some(c)) => Some((l, c)),
@@ -196,16 +219,39 @@ fn describe(reason: &RenderErrorReason) -> String {
     }
 }
 
-/// A writer that refuses to grow past [`MAX_RENDERED`] bytes.
+/// A writer that keeps at most [`MAX_PART`] bytes and then stops the
+/// rendering (an error that [`render_part`] recognises by `cut`).
 struct Capped {
     buf: Vec<u8>,
+    cut: bool,
+}
+
+impl Capped {
+    /// What was kept, up to its last line end (or its last whole
+    /// character when it has no line end).
+    fn whole_lines(&self) -> String {
+        let valid = match std::str::from_utf8(&self.buf) {
+            Ok(text) => text,
+            Err(e) => std::str::from_utf8(
+                self.buf.get(..e.valid_up_to()).unwrap_or_default(),
+            )
+            .unwrap_or_default(),
+        };
+        match valid.rfind('\n') {
+            Some(end) => valid.get(..=end).unwrap_or(valid).to_string(),
+            None => valid.to_string(),
+        }
+    }
 }
 
 impl io::Write for Capped {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if self.buf.len().saturating_add(data.len()) > MAX_RENDERED {
+        let room = MAX_PART.saturating_sub(self.buf.len());
+        if self.cut || data.len() > room {
+            self.buf.extend_from_slice(data.get(..room).unwrap_or_default());
+            self.cut = true;
             return Err(io::Error::other(format!(
-                "the rendered text is longer than {MAX_RENDERED} bytes"
+                "the rendered text is longer than {MAX_PART} bytes"
             )));
         }
         self.buf.extend_from_slice(data);

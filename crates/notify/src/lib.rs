@@ -125,6 +125,10 @@ pub struct Facts {
     pub action: String,
     /// What matched, for every met condition, as templates show it.
     pub findings: Vec<MatchView>,
+    /// How many matches were found beyond `findings` (the engine lists
+    /// at most 100 a condition); templates see this plus what their own
+    /// bound leaves out.
+    pub findings_left_out: usize,
     /// The virus names found.
     pub viruses: Vec<String>,
     /// This host's name (`$HOST` of qmail, else the system's).
@@ -165,11 +169,14 @@ impl Kind {
 ///
 /// Leading blank lines and Handlebars comments before the Subject line
 /// are skipped. Every string of `facts` is made one line (control
-/// characters become spaces), cut to 16 KiB, every list to 1000 entries.
-/// The Subject line and the body are rendered separately
-/// (strict mode: an unknown variable is an error; no HTML escaping; no
-/// inline partials; at most 1 MiB each), so no fact can move the end of
-/// the header. The header is `Date`, `Message-ID`, `From`, `To`,
+/// characters become spaces), cut to 1 KiB (512 bytes in the lists),
+/// every list to 100 entries (`findings_left_out` and
+/// `viruses_left_out` count the rest). The Subject line and the body are
+/// rendered separately (strict mode: an unknown variable is an error; no
+/// HTML escaping; no inline partials), so no fact can move the end of
+/// the header. A body that renders over 960 KiB is cut after its last
+/// whole line there, with a line saying so: the message stays under
+/// 1 MiB and is built, never refused for what the facts hold. The header is `Date`, `Message-ID`, `From`, `To`,
 /// `Subject` (control characters made spaces, at most 200 characters,
 /// RFC 2047 UTF-8 words unless printable ASCII), `Auto-Submitted:
 /// auto-replied`, `MIME-Version`, `Content-Type: text/plain;

@@ -7,15 +7,23 @@ use crate::headers::is_breaking;
 use crate::{Facts, MatchView};
 
 /// Most bytes of one string of the facts that a template sees.
-pub(crate) const MAX_TEXT: usize = 16 << 10;
+pub(crate) const MAX_TEXT: usize = 1 << 10;
+
+/// Most bytes of one field of a finding, and of one virus name.
+pub(crate) const MAX_FIELD: usize = 512;
 
 /// Most findings and most virus names that a template sees.
-pub(crate) const MAX_LIST: usize = 1000;
+pub(crate) const MAX_LIST: usize = 100;
 
 /// The facts as a template sees them: every string one line of at most
-/// [`MAX_TEXT`] bytes, every list at most [`MAX_LIST`] entries. So the
+/// [`MAX_TEXT`] bytes ([`MAX_FIELD`] in the lists), every list at most
+/// [`MAX_LIST`] entries, with the count of the entries left out. So the
 /// text of the message cannot lay out lines of its own in the body
-/// either (a forged "Subject" line, a fake instruction).
+/// either (a forged "Subject" line, a fake instruction), and the
+/// shipped templates, which show every fact once, render to well under
+/// a third of [`super::MAX_RENDERED`] whatever the message holds: a
+/// message of thousands of bad names gets its notification, never a
+/// deferral.
 #[derive(serde::Serialize)]
 pub(super) struct BoundedFacts {
     sender: String,
@@ -29,7 +37,9 @@ pub(super) struct BoundedFacts {
     condition: String,
     action: String,
     findings: Vec<MatchView>,
+    findings_left_out: usize,
     viruses: Vec<String>,
+    viruses_left_out: usize,
     host: String,
     guard: String,
     now: String,
@@ -38,37 +48,49 @@ pub(super) struct BoundedFacts {
 /// `facts` bounded as [`BoundedFacts`] says.
 pub(super) fn bounded(facts: &Facts) -> BoundedFacts {
     let finding = |f: &MatchView| MatchView {
-        condition: cut(&f.condition),
-        pattern: cut(&f.pattern),
-        filename: cut(&f.filename),
-        part: cut(&f.part),
-        virus: cut(&f.virus),
-        scanner: cut(&f.scanner),
-        detail: cut(&f.detail),
+        condition: cut(&f.condition, MAX_FIELD),
+        pattern: cut(&f.pattern, MAX_FIELD),
+        filename: cut(&f.filename, MAX_FIELD),
+        part: cut(&f.part, MAX_FIELD),
+        virus: cut(&f.virus, MAX_FIELD),
+        scanner: cut(&f.scanner, MAX_FIELD),
+        detail: cut(&f.detail, MAX_FIELD),
     };
+    let text = |s: &String| cut(s, MAX_TEXT);
     BoundedFacts {
-        sender: cut(&facts.sender),
-        recipient: cut(&facts.recipient),
-        subject: cut(&facts.subject),
-        from: cut(&facts.from),
-        message_id: cut(&facts.message_id),
-        date: cut(&facts.date),
+        sender: text(&facts.sender),
+        recipient: text(&facts.recipient),
+        subject: text(&facts.subject),
+        from: text(&facts.from),
+        message_id: text(&facts.message_id),
+        date: text(&facts.date),
         size: facts.size,
-        result: cut(&facts.result),
-        condition: cut(&facts.condition),
-        action: cut(&facts.action),
+        result: text(&facts.result),
+        condition: text(&facts.condition),
+        action: text(&facts.action),
         findings: facts.findings.iter().take(MAX_LIST).map(finding).collect(),
-        viruses: facts.viruses.iter().take(MAX_LIST).map(|v| cut(v)).collect(),
-        host: cut(&facts.host),
-        guard: cut(&facts.guard),
-        now: cut(&facts.now),
+        findings_left_out: facts
+            .findings
+            .len()
+            .saturating_sub(MAX_LIST)
+            .saturating_add(facts.findings_left_out),
+        viruses: facts
+            .viruses
+            .iter()
+            .take(MAX_LIST)
+            .map(|v| cut(v, MAX_FIELD))
+            .collect(),
+        viruses_left_out: facts.viruses.len().saturating_sub(MAX_LIST),
+        host: text(&facts.host),
+        guard: text(&facts.guard),
+        now: text(&facts.now),
     }
 }
 
 /// `s` as one line (every control character, U+2028 and U+2029 a
-/// space), cut to at most [`MAX_TEXT`] bytes at a character boundary.
-fn cut(s: &str) -> String {
-    let mut end = s.len().min(MAX_TEXT);
+/// space), cut to at most `max` bytes at a character boundary.
+fn cut(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
     while !s.is_char_boundary(end) {
         end -= 1;
     }

@@ -25,6 +25,7 @@ fn facts(subject: &str) -> Facts {
             part: "2".into(),
             ..MatchView::default()
         }],
+        findings_left_out: 0,
         viruses: Vec::new(),
         host: "mail.example.com".into(),
         guard: FROM.into(),
@@ -285,8 +286,8 @@ fn control_characters_in_the_body() {
 #[test]
 fn long_body_lines_are_wrapped() {
     let template = "Subject: x\n\n{{subject}}\n";
-    let words = "wort ".repeat(500);
-    let solid = "ä".repeat(1500);
+    let words = "wort ".repeat(200);
+    let solid = "ä".repeat(510);
     for subject in [words.as_str(), solid.as_str()] {
         let out = compose(template, &facts(subject), FROM, TO).unwrap();
         let (_, body) = parse(&out);
@@ -300,18 +301,37 @@ fn long_body_lines_are_wrapped() {
 
 #[test]
 fn rendering_is_bounded() {
-    // 1000 findings times 16 KiB would be 16 MiB: refused, not built.
+    // 100 findings times a subject of 1 KiB five times over is over
+    // MAX_PART: cut after the last whole line, with a note, and sent.
     let mut f = facts(&"s".repeat(1 << 20));
     f.findings = vec![MatchView::default(); 5000];
-    let template = "Subject: x\n\n{{#each findings}}{{../subject}}{{/each}}\n";
-    let err = compose(template, &f, FROM, TO).unwrap_err().to_string();
-    assert!(err.contains("longer than 1048576 bytes"), "{err}");
-    // Facts are cut: 16 KiB of subject, 1000 findings.
-    let template = "Subject: x\n\n{{subject}}|{{#each findings}}.{{/each}}\n";
+    let template = "Subject: x\n\n{{#each findings}}\
+        {{../subject}}{{../subject}}{{../subject}}{{../subject}}\
+        {{../subject}}{{../subject}}{{../subject}}{{../subject}}\
+        {{../subject}}{{../subject}}\n{{/each}}\n";
+    let out = compose(template, &f, FROM, TO).unwrap();
+    assert!(out.len() < super::MAX_RENDERED, "{}", out.len());
+    let (_, body) = parse(&out);
+    assert!(body.ends_with(CUT_NOTE), "{}", &body[body.len() - 200..]);
+    assert!(CUT_NOTE.contains(&super::MAX_PART.to_string()));
+    // The cut falls after a whole line of the rendered text.
+    let kept = body.strip_suffix(CUT_NOTE).unwrap().replace('\n', "");
+    assert!(!kept.is_empty() && kept.len() % (10 * MAX_TEXT) == 0);
+    // Facts are cut: 1 KiB of subject, 100 findings, and the rest
+    // counted.
+    let template = "Subject: x\n\n{{subject}}|{{#each findings}}.{{/each}}\
+                    |{{findings_left_out}}|{{viruses_left_out}}\n";
+    f.findings[0].filename = "n".repeat(10_000);
+    let template_names =
+        "Subject: x\n\n{{#each findings}}{{filename}}{{/each}}\n";
     let out = compose(template, &f, FROM, TO).unwrap();
     let (_, body) = parse(&out);
     assert_eq!(body.matches('.').count(), MAX_LIST);
     assert_eq!(body.matches('s').count(), MAX_TEXT);
+    assert!(body.ends_with(&format!("|{}|0\n", 5000 - MAX_LIST)), "{body}");
+    let out = compose(template_names, &f, FROM, TO).unwrap();
+    let (_, body) = parse(&out);
+    assert_eq!(body.matches('n').count(), MAX_FIELD);
     // A subject of a megabyte gives a short Subject line.
     let out = compose(
         BLOCKED.replace("Subject was: {{subject}}", "b").as_str(),
@@ -448,11 +468,13 @@ fn qmvc_templates_5_lists_every_variable() {
     };
     let facts = names(handlebars::to_json(Facts::default()));
     let finding = names(handlebars::to_json(MatchView::default()));
-    assert_eq!(facts.len(), 15);
+    assert_eq!(facts.len(), 16);
     assert_eq!(finding.len(), 7);
     let (variables, fields) =
         page.split_once(".SS Fields of a finding").unwrap();
-    for name in facts {
+    // The counts of what the bounds left out are the templates' too.
+    let counts = ["viruses_left_out"].map(String::from);
+    for name in facts.into_iter().chain(counts) {
         assert!(variables.contains(&format!(".TP\n.B {name}\n")), "{name}");
     }
     for name in finding {
