@@ -48,9 +48,15 @@ pub enum Error {
         /// back).
         reason: Box<qmvc_notify::InjectError>,
     },
-    /// qmvc.rep could not be written (the delivery is deferred: the
-    /// report is the record of what was done).
+    /// qmvc.rep could not be written for a message that stops (the
+    /// delivery is deferred before any reaction: the report is the
+    /// record of what was done).
     Report(qmvc_log::Error),
+    /// The qmvc.log line of a trashed message could not be written (it
+    /// is the only trace of the message).
+    Log(qmvc_log::Error),
+    /// The delivery's journal (`tmp/due/`) could not be opened or read.
+    Journal(io::Error),
 }
 
 impl fmt::Display for Error {
@@ -79,6 +85,14 @@ impl fmt::Display for Error {
                 write!(f, "{reaction} to {to}: {reason}")
             }
             Error::Report(e) => write!(f, "{e}"),
+            Error::Log(e) => {
+                write!(f, "{e} (a trashed message needs its qmvc.log line)")
+            }
+            Error::Journal(e) => write!(
+                f,
+                "cannot use the delivery journal in tmp/due/: {e}{}",
+                hint(e)
+            ),
         }
     }
 }
@@ -98,10 +112,10 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Evaluation(e) => Some(e),
-            Error::Keep { source, .. } | Error::Inspect(source) => {
-                Some(source)
-            }
-            Error::Report(e) => Some(e),
+            Error::Keep { source, .. }
+            | Error::Inspect(source)
+            | Error::Journal(source) => Some(source),
+            Error::Report(e) | Error::Log(e) => Some(e),
             _ => None,
         }
     }
@@ -111,7 +125,9 @@ impl Blame for Error {
     fn fault(&self) -> Fault {
         match self {
             Error::Evaluation(e) => e.fault(),
-            Error::Keep { .. } | Error::Inspect(_) => Fault::Environment,
+            Error::Keep { .. } | Error::Inspect(_) | Error::Journal(_) => {
+                Fault::Environment
+            }
             Error::Template { file, .. } => {
                 Fault::Config { file: file.clone(), line: 0 }
             }
@@ -125,7 +141,7 @@ impl Blame for Error {
             }
             Error::Render { reason, .. } => reason.fault(),
             Error::Inject { reason, .. } => reason.fault(),
-            Error::Report(e) => e.fault(),
+            Error::Report(e) | Error::Log(e) => e.fault(),
         }
     }
 }

@@ -35,6 +35,7 @@ mail); what a condition means is qmvc-engine's.
 pub mod actions;
 pub mod analysis;
 mod error;
+pub mod journal;
 pub mod probes;
 pub mod reactions;
 mod run;

@@ -1,9 +1,13 @@
 /*!
 Carrying out the reactions the engine planned: notifications rendered from
-the layered templates, guard forwards, each handed to the injector. A
-reaction that must not go out (a backscatter rule, a forwarding loop, an
-address that does not expand safely) is recorded as refused; an injector
-that fails defers the whole delivery, so that qmail tries again.
+the layered templates, guard forwards, each handed to the injector. In
+two steps, so that qmvc.rep can say what is due before anything goes out:
+[`prepare`] decides and renders (a reaction that must not go out, by a
+backscatter rule, a forwarding loop or an address that does not expand
+safely, is recorded as refused), [`send`] hands each to the injector and
+notes it in the delivery's journal. An injector that fails defers the
+whole delivery, so that qmail tries again; the retry sends only what the
+journal does not have as sent.
 
 Nothing is done for a message without a due reaction: a template is read
 and compiled, and the facts for it gathered, only when a notification is
@@ -18,6 +22,7 @@ use qmvc_message::Message;
 use qmvc_notify::{Facts, Kind, MatchView};
 use qmvc_profile::{Action, Condition, Layers, Profile, Reaction};
 
+use crate::journal::Journal;
 use crate::{Context, Error};
 
 /// How long the injector may take for one message.
@@ -125,28 +130,43 @@ fn template(layers: &Layers, lang: &str, kind: Kind) -> Result<String, Error> {
     })
 }
 
-/// Carries out every due reaction of `verdict`, recording in each plan
-/// what became of it. `Err` defers the delivery: an injector that failed,
-/// a template that cannot be read or rendered.
-pub(crate) fn carry_out(
+/// A reaction ready to go: its place in the verdict, its recipient and
+/// the message for the injector.
+pub(crate) struct Pending {
+    /// The index of its hit in `verdict.hits`.
+    hit: usize,
+    /// The index of its plan in that hit's reactions.
+    plan: usize,
+    /// The recipient.
+    to: String,
+    /// The whole message.
+    bytes: Vec<u8>,
+}
+
+/// Decides every due reaction of `verdict` without sending anything:
+/// the ones that must not go out are recorded as refused in their plan,
+/// the others rendered and returned, still due. `Err` defers the
+/// delivery (a template that cannot be read or rendered) before anything
+/// went out.
+pub(crate) fn prepare(
     profile: &Profile,
     context: &Context<'_>,
     message: &Message<'_>,
     verdict: &mut Verdict,
-) -> Result<(), Error> {
+) -> Result<Vec<Pending>, Error> {
     let due = |hit: &Hit| {
         hit.reactions.iter().any(|p| p.status == ReactionStatus::Due)
     };
+    let mut pending = Vec::new();
     if !verdict.hits.iter().any(due) {
-        return Ok(());
+        return Ok(pending);
     }
     let delivery = Delivery { profile, context, message };
     let vars = context.address_vars;
-    let injector = &profile.reactions.injector;
     let snapshot = verdict.clone();
     let automatic =
         qmvc_notify::automatic(&context.envelope.sender, &message.header);
-    for hit in verdict.hits.iter_mut() {
+    for (hit_index, hit) in verdict.hits.iter_mut().enumerate() {
         if !due(hit) {
             continue;
         }
@@ -165,7 +185,7 @@ pub(crate) fn carry_out(
             condition: hit.condition,
             action: hit.action,
         };
-        for plan in hit.reactions.iter_mut() {
+        for (plan_index, plan) in hit.reactions.iter_mut().enumerate() {
             if plan.status != ReactionStatus::Due {
                 continue;
             }
@@ -218,21 +238,69 @@ pub(crate) fn carry_out(
                 }
             };
             match outgoing {
-                Ok((to, bytes)) => {
-                    qmvc_notify::inject(injector, &to, &bytes, INJECT_TIMEOUT)
-                        .map_err(|reason| Error::Inject {
-                            reaction: plan.reaction.name(),
-                            to: to.clone(),
-                            reason: Box::new(reason),
-                        })?;
-                    plan.status = ReactionStatus::Sent(to);
-                }
+                Ok((to, bytes)) => pending.push(Pending {
+                    hit: hit_index,
+                    plan: plan_index,
+                    to,
+                    bytes,
+                }),
                 Err(Refusal::Refused(why)) => {
                     plan.status = ReactionStatus::Refused(why)
                 }
                 Err(Refusal::Defer(e)) => return Err(e),
             }
         }
+    }
+    Ok(pending)
+}
+
+/// Hands each of `pending` to the injector, in order, recording in its
+/// plan that it was sent, and in `journal` right after it went out. One
+/// the journal has as sent (an earlier try sent it) is not sent again.
+/// `Err` defers the delivery: an injector that failed; what went out
+/// before it is in the journal.
+pub(crate) fn send(
+    profile: &Profile,
+    pending: Vec<Pending>,
+    verdict: &mut Verdict,
+    journal: &mut Journal,
+    warn: &dyn Fn(&dyn std::fmt::Display),
+) -> Result<(), Error> {
+    let injector = &profile.reactions.injector;
+    for item in pending {
+        let Some(hit) = verdict.hits.get_mut(item.hit) else {
+            continue;
+        };
+        let condition = hit.condition.name();
+        let Some(plan) = hit.reactions.get_mut(item.plan) else {
+            continue;
+        };
+        let step = format!("sent {condition} {} {}", item.plan, item.to);
+        if !journal.is_done(&step) {
+            qmvc_notify::inject(
+                injector,
+                &item.to,
+                &item.bytes,
+                INJECT_TIMEOUT,
+            )
+            .map_err(|reason| Error::Inject {
+                reaction: plan.reaction.name(),
+                to: item.to.clone(),
+                reason: Box::new(reason),
+            })?;
+            // It went out: a journal that cannot say so now only risks
+            // a second copy if a later step fails too; deferring would
+            // make one certain.
+            if let Err(e) = journal.record(&step) {
+                warn(&format!(
+                    "{}: {e} (a retry may send {} to {} again)",
+                    journal.path().display(),
+                    plan.reaction.name(),
+                    item.to
+                ));
+            }
+        }
+        plan.status = ReactionStatus::Sent(item.to);
     }
     Ok(())
 }

@@ -1,19 +1,25 @@
 /*!
 One delivery from verdict to logs, in an order that never repeats mail on
-a retry: evaluate; keep and inspect; the reactions; qmvc.rep, the
-warnings in qmvc.error and the qmvc.log line. A failure after the message
-was read leaves a qmvc.log line with the action `defer`.
+a retry: evaluate; keep and inspect; the reactions decided; qmvc.rep (what
+is due); the reactions sent; the warnings in qmvc.error and the qmvc.log
+line; each step that must not happen twice noted in the delivery's
+journal ([`crate::journal`]) as it is done, so that a retry resumes. A
+failure after the message was read leaves a qmvc.log line with the action
+`defer`.
 */
 
-use qmvc_engine::{evaluate, Options, Verdict};
+use qmvc_engine::{evaluate, Disposition, Options, ReactionStatus, Verdict};
 use qmvc_log::error::{Entry, Level};
 use qmvc_log::{Logs, Stamp};
 use qmvc_message::Message;
 use qmvc_profile::{Action, Layers, Profile};
 
 use crate::analysis::{self, Facts};
+use crate::journal::{self, Journal};
 use crate::probes::System;
-use crate::{actions, reactions, Context, Envelope, Error, Mode, Outcome};
+use crate::{
+    actions, reactions, spool, Context, Envelope, Error, Mode, Outcome,
+};
 
 /// Evaluates `profile` against `message` and, unless `context.mode` is
 /// [`Mode::DryRun`], carries out what the verdict asks and writes the
@@ -66,8 +72,22 @@ pub fn deliver(
     Ok(Outcome { disposition: verdict.disposition, verdict, facts })
 }
 
-/// The effects of a verdict: keep and inspect, then the reactions, then
-/// qmvc.rep, warnings and qmvc.log.
+/// The effects of a verdict, in an order that a retry can resume
+/// without repeating anything (qmvc-log(5) and qmvc(8) say it too):
+/// keep and inspect; the reactions decided and rendered; qmvc.rep, which
+/// says what is due; the reactions sent; the warnings in qmvc.error and
+/// the qmvc.log line. A message with anything to keep, record or send
+/// has a journal ([`Journal`]) that holds each of these steps once done,
+/// so that the retry of a deferral skips them.
+///
+/// What a message needs written before it may leave: a message that
+/// stops (block, keep, bounce) needs its qmvc.rep document (and for
+/// keep, its copy), written before any reaction goes out, else it is
+/// deferred; a trashed message needs its qmvc.log line, the only trace
+/// of it (it has no qmvc.rep), else it is deferred (nothing sent twice:
+/// the journal); a message that passes (no condition, or only inspect
+/// whose copy was kept) is delivered even when its qmvc.rep or qmvc.log
+/// cannot be written, with a warning.
 fn carry_out(
     profile: &Profile,
     context: &Context<'_>,
@@ -77,32 +97,68 @@ fn carry_out(
 ) -> Result<(), Error> {
     let state = context.layers.state_dir();
     let recorded = verdict.hits.iter().any(|h| h.action != Action::Trash);
+    let stops = verdict.disposition != Disposition::Continue;
+    let trashed = stops && !recorded;
+    let keeps = verdict.keep_class().is_some() || verdict.has(Action::Inspect);
+    let reacts = verdict
+        .hits
+        .iter()
+        .any(|h| h.reactions.iter().any(|p| p.status == ReactionStatus::Due));
+    // The journal, for a message with anything that must not happen
+    // twice; a message that passes untouched hashes nothing.
+    let mut journal = if keeps || reacts || recorded {
+        let envelope = context.envelope;
+        let key =
+            journal::key(&envelope.sender, &envelope.recipient, context.raw);
+        Some(
+            Journal::open(&spool::dir(context.layers), &key)
+                .map_err(Error::Journal)?,
+        )
+    } else {
+        None
+    };
     facts.seconds = context.started.elapsed().as_secs_f64();
     // The analysis kept beside a message or in inspect/; most messages
-    // need none, and rendering it is not free.
-    let keeps = verdict.keep_class().is_some() || verdict.has(Action::Inspect);
+    // need none, and rendering it is not free. It shows the reactions
+    // as due.
     let document =
         if keeps { analysis::yaml(facts, verdict) } else { String::new() };
-    if let Some(condition) = verdict.keep_class() {
+    if let (Some(condition), Some(journal)) =
+        (verdict.keep_class(), journal.as_mut())
+    {
         let class = actions::save_class(condition);
-        actions::keep(state, class, context.raw, &document)
-            .map_err(|source| Error::Keep { class, source })?;
+        if journal.value("kept").is_none() {
+            let kept = actions::keep(state, class, context.raw, &document)
+                .map_err(|source| Error::Keep { class, source })?;
+            note(context, journal, &format!("kept {}", kept.display()));
+        }
     }
-    if verdict.has(Action::Inspect) {
-        let sender = &context.envelope.sender;
-        actions::inspect(state, sender, context.raw, &document)
-            .map_err(Error::Inspect)?;
+    if let (true, Some(journal)) =
+        (verdict.has(Action::Inspect), journal.as_mut())
+    {
+        if journal.value("inspected").is_none() {
+            let sender = &context.envelope.sender;
+            let dir = actions::inspect(state, sender, context.raw, &document)
+                .map_err(Error::Inspect)?;
+            note(context, journal, &format!("inspected {}", dir.display()));
+        }
     }
-    // Reactions after everything local: a local write that fails defers
-    // the delivery before any mail went out, so a retry sends nothing
-    // twice. The analyses kept above show them as due; qmvc.rep says
-    // what became of them.
-    reactions::carry_out(profile, context, message, verdict)?;
+    // Every reaction decided and rendered before anything goes out: a
+    // template that fails defers with nothing sent.
+    let pending = reactions::prepare(profile, context, message, verdict)?;
     let logs = Logs::of_layer(state);
-    if recorded {
-        facts.seconds = context.started.elapsed().as_secs_f64();
-        logs.report(&analysis::report(facts, verdict))
-            .map_err(Error::Report)?;
+    if let (true, Some(journal)) = (recorded, journal.as_mut()) {
+        if !journal.is_done("reported") {
+            facts.seconds = context.started.elapsed().as_secs_f64();
+            match logs.report(&analysis::report(facts, verdict)) {
+                Ok(_) => note(context, journal, "reported"),
+                Err(e) if stops => return Err(Error::Report(e)),
+                Err(e) => (context.warn)(&e),
+            }
+        }
+    }
+    if let Some(journal) = journal.as_mut() {
+        reactions::send(profile, pending, verdict, journal, context.warn)?;
     }
     for warning in &verdict.warnings {
         record_error(
@@ -114,8 +170,30 @@ fn carry_out(
         .unwrap_or_else(|e| (context.warn)(&e));
     }
     facts.seconds = context.started.elapsed().as_secs_f64();
-    write_log(context, facts, Some(verdict));
+    match write_log(context, facts, Some(verdict)) {
+        Err(e) if trashed => return Err(Error::Log(e)),
+        Err(e) => (context.warn)(&e),
+        Ok(()) => {}
+    }
+    if let Some(journal) = journal {
+        let path = journal.path().to_path_buf();
+        if let Err(e) = journal.remove() {
+            (context.warn)(&format!("{}: {e}", path.display()));
+        }
+    }
     Ok(())
+}
+
+/// Adds `step` to `journal` right after it was done. A journal that
+/// cannot say so only warns: the step is done, and deferring now would
+/// make the retry do it again for certain.
+fn note(context: &Context<'_>, journal: &mut Journal, step: &str) {
+    if let Err(e) = journal.record(step) {
+        (context.warn)(&format!(
+            "{}: {e} (a retry may repeat: {step})",
+            journal.path().display()
+        ));
+    }
 }
 
 /// The qmvc.log line of a deferred delivery: action `defer`, with the
@@ -128,7 +206,9 @@ fn log_deferral(
 ) {
     facts.actions = "defer".into();
     facts.seconds = context.started.elapsed().as_secs_f64();
-    write_log(context, facts, verdict);
+    if let Err(e) = write_log(context, facts, verdict) {
+        (context.warn)(&e);
+    }
 }
 
 /// Field 4 of qmvc.log: the actions joined by `+`, `pass` for none.
@@ -142,17 +222,18 @@ fn actions_field(verdict: &Verdict) -> String {
     }
 }
 
-/// The qmvc.log line; a failure only warns (it must not defer mail).
-fn write_log(context: &Context<'_>, facts: &Facts, verdict: Option<&Verdict>) {
+/// Appends the qmvc.log line; the caller decides what a failure means.
+fn write_log(
+    context: &Context<'_>,
+    facts: &Facts,
+    verdict: Option<&Verdict>,
+) -> Result<(), qmvc_log::Error> {
     let (result, errormail, scanners) = match verdict {
         Some(v) => (v.result(), u32::from(v.errormail), v.scanners.as_str()),
         None => ("-".to_string(), 0, ""),
     };
     let record = facts.record(&result, errormail, scanners);
-    let logs = Logs::of_layer(context.layers.state_dir());
-    if let Err(e) = logs.log(&record) {
-        (context.warn)(&e);
-    }
+    Logs::of_layer(context.layers.state_dir()).log(&record).map(drop)
 }
 
 /// Appends a line to the qmvc.error of the most specific layer of

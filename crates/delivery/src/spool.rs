@@ -19,7 +19,11 @@ pub fn dir(layers: &Layers) -> PathBuf {
 }
 
 /// Removes files and directories older than `age` from `dir`; returns how
-/// many went. A missing `dir` has nothing to remove. Nothing is followed:
+/// many went. A missing `dir` has nothing to remove. The journals of
+/// deferred deliveries, `dir/due/` ([`crate::journal`]), are kept for
+/// [`crate::journal::STALE`] (longer than qmail retries), whatever `age`
+/// says: one removed too early would let a retry send its reactions
+/// again. Nothing is followed:
 /// `dir` itself must not be a symbolic link (a link planted there would
 /// make `-z` delete files elsewhere), and a link inside it is removed as
 /// a link.
@@ -48,10 +52,14 @@ pub fn remove_stale(dir: &Path, age: Duration) -> io::Result<usize> {
             .ok()
             .and_then(|m| now.duration_since(m).ok())
             .is_some_and(|d| d > age);
+        let path = entry.path();
+        if meta.is_dir() && entry.file_name() == crate::journal::DIR {
+            removed += remove_stale(&path, age.max(crate::journal::STALE))?;
+            continue;
+        }
         if !old {
             continue;
         }
-        let path = entry.path();
         let gone = if meta.is_dir() {
             fs::remove_dir_all(&path)
         } else {
@@ -84,5 +92,24 @@ mod tests {
         std::thread::sleep(Duration::from_millis(20));
         assert_eq!(remove_stale(&tmp, Duration::ZERO).unwrap(), 1);
         assert!(elsewhere.join("precious").exists());
+    }
+
+    #[test]
+    fn journals_stay_while_qmail_may_retry() {
+        let root = tempfile::tempdir().unwrap();
+        let due = root.path().join(crate::journal::DIR);
+        fs::create_dir(&due).unwrap();
+        let day = Duration::from_secs(24 * 3600);
+        let aged = |name: &str, age: Duration| {
+            let file = fs::File::create(due.join(name)).unwrap();
+            file.set_modified(SystemTime::now() - age).unwrap();
+        };
+        aged("two-days", 2 * day);
+        aged("nine-days", 9 * day);
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(remove_stale(root.path(), STALE).unwrap(), 1);
+        assert!(due.join("two-days").exists());
+        assert!(!due.join("nine-days").exists());
+        assert!(due.exists());
     }
 }
