@@ -182,7 +182,7 @@ qmvctest!(goodmail_leaves_reactions_out_unless_met_by_command, |dir: Dir| {
             .unwrap();
         body["reactions"][0]["status"].as_str().unwrap_or("").to_string()
     };
-    assert_eq!(status(&reports[0]), "sent to bob@example.org");
+    assert_eq!(status(&reports[0]), "due to bob@example.org");
     assert_eq!(status(&reports[1]), "left out (goodmail)");
     assert_eq!(dir.injected().len(), 1, "goodmail left out sent anyway");
 });

@@ -306,7 +306,7 @@ fn forwarded(guard: &str, original: &[u8]) -> Vec<u8> {
 
 /// Runs `reaction` of a badfilename line with `action` through the
 /// emulator and checks what every reaction must: exit 99, one call of
-/// the injector with `-a -f '' TO`, "sent to TO" in qmvc.rep, and for
+/// the injector with `-a -f '' TO`, "due to TO" in qmvc.rep (written before it goes out), and for
 /// `keep` the kept copy with its analysis showing the reaction as due.
 /// Returns the call and the original message.
 fn sends(
@@ -325,7 +325,7 @@ fn sends(
     let name = reaction.split('=').next().unwrap();
     assert_eq!(
         last_statuses(dir, Layer::System),
-        [format!("badfilename/{name}: sent to {to}")]
+        [format!("badfilename/{name}: due to {to}")]
     );
     assert_eq!(dir.last_log(Layer::System).action(), action);
     let save = dir.layer(Layer::System).join("save/policy");
@@ -431,10 +431,10 @@ dotqmailtest!(all_four_reactions_on_one_line, |dir: Dir| {
     assert_eq!(
         last_statuses(&dir, Layer::System),
         [
-            format!("badfilename/notifyrecipient: sent to {RECIPIENT}"),
-            format!("badfilename/notifysender: sent to {SENDER}"),
-            "badfilename/informguard: sent to guard@example.com".into(),
-            "badfilename/forwardguard: sent to fwd@example.com".into(),
+            format!("badfilename/notifyrecipient: due to {RECIPIENT}"),
+            format!("badfilename/notifysender: due to {SENDER}"),
+            "badfilename/informguard: due to guard@example.com".into(),
+            "badfilename/forwardguard: due to fwd@example.com".into(),
         ]
     );
 });
@@ -504,8 +504,8 @@ qmvctest!(guard_addresses_expand_the_qmail_variables, |dir: Dir| {
     assert_eq!(
         last_statuses(&dir, Layer::System),
         [
-            format!("badfilename/informguard: sent to {inform}"),
-            format!("badfilename/forwardguard: sent to {forward}"),
+            format!("badfilename/informguard: due to {inform}"),
+            format!("badfilename/forwardguard: due to {forward}"),
         ]
     );
     // qmvc.rep keeps the address as written.
@@ -566,7 +566,7 @@ qmvctest!(an_unsafe_guard_leaves_the_other_reactions, |dir: Dir| {
     assert_not_sent(&statuses[0], "badfilename/informguard");
     assert_eq!(
         statuses[1],
-        format!("badfilename/notifyrecipient: sent to {RECIPIENT}")
+        format!("badfilename/notifyrecipient: due to {RECIPIENT}")
     );
 });
 
@@ -611,8 +611,8 @@ dotqmailtest!(sender_and_recipient_are_notified_once, |dir: Dir| {
     assert_eq!(
         last_statuses(&dir, Layer::System),
         [
-            format!("badsubject/notifysender: sent to {SENDER}"),
-            format!("badsubject/notifyrecipient: sent to {RECIPIENT}"),
+            format!("badsubject/notifysender: due to {SENDER}"),
+            format!("badsubject/notifyrecipient: due to {RECIPIENT}"),
             "badfilename/notifyrecipient: already notified".into(),
             "badfilename/notifysender: already notified".into(),
         ]
@@ -724,7 +724,7 @@ dotqmailtest!(a_user_layer_template_overrides_the_others, |dir: Dir| {
     // qmvc.rep is the user layer's in user mode.
     assert_eq!(
         last_statuses(&dir, Layer::User),
-        [format!("badfilename/notifyrecipient: sent to {RECIPIENT}")]
+        [format!("badfilename/notifyrecipient: due to {RECIPIENT}")]
     );
 });
 
@@ -904,7 +904,7 @@ fn refuses(dir: &Dir, cases: &[(&str, Vec<u8>)]) {
         assert_not_sent(&statuses[0], "badfilename/notifysender");
         assert_eq!(
             statuses[1],
-            format!("badfilename/notifyrecipient: sent to {RECIPIENT}")
+            format!("badfilename/notifyrecipient: due to {RECIPIENT}")
         );
     }
 }
@@ -997,7 +997,7 @@ qmvctest!(auto_submitted_no_is_notified, |dir: Dir| {
     assert_notice(&calls[0], "MAILER-DAEMON@", SENDER);
     assert_eq!(
         last_statuses(&dir, Layer::System),
-        [format!("badfilename/notifysender: sent to {SENDER}")]
+        [format!("badfilename/notifysender: due to {SENDER}")]
     );
 });
 
@@ -1066,7 +1066,7 @@ dotqmailtest!(a_virus_sender_is_left_out, |dir: Dir| {
             "virusmail/notifysender: left out (virus sender; option \
              virussender)"
                 .to_string(),
-            format!("virusmail/notifyrecipient: sent to {RECIPIENT}"),
+            format!("virusmail/notifyrecipient: due to {RECIPIENT}"),
         ]
     );
 });
@@ -1082,7 +1082,7 @@ dotqmailtest!(a_virus_sender_is_told_with_virussender, |dir: Dir| {
     assert!(notice.body.contains(FAKE_VIRUS), "{}", notice.body);
     assert_eq!(
         last_statuses(&dir, Layer::System),
-        [format!("virusmail/notifysender: sent to {SENDER}")]
+        [format!("virusmail/notifysender: due to {SENDER}")]
     );
 });
 
@@ -1265,12 +1265,12 @@ dotqmailtest!(keep_comes_before_a_failing_injector, |dir: Dir| {
     let kept = files_in(&new);
     assert_eq!(kept.len(), 1, "{kept:?}");
     assert_eq!(fs::read(&kept[0]).unwrap(), bytes);
-    // qmail tries again once the injector works: the message is kept
-    // again (qmvc-control(5), injector) and the notice goes out.
+    // qmail tries again once the injector works: the message is not
+    // kept a second time (qmvc(8), RETRIES) and the notice goes out.
     dir.injector();
     let delivery = dir.deliver(DOTQMAIL, &msg);
     assert_eq!(delivery.outcome, Outcome::Stopped);
-    assert_eq!(files_in(&new).len(), 2);
+    assert_eq!(files_in(&new).len(), 1);
     assert_eq!(dir.injected().len(), 2, "one failed call, one good one");
 });
 

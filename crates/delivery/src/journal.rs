@@ -60,8 +60,9 @@ pub struct Journal {
     done: Vec<String>,
 }
 
-/// Makes `dir` (mode 0700) unless it is there; a symbolic link or
-/// anything else that is not a directory at its name is an error.
+/// Makes `dir` (mode 0700, and the layer above it when it is new, as
+/// keep does) unless it is there; a symbolic link or anything else that
+/// is not a directory at its name is an error.
 fn real_dir(dir: &Path) -> io::Result<()> {
     match fs::symlink_metadata(dir) {
         Ok(meta) if meta.is_dir() => Ok(()),
@@ -71,7 +72,8 @@ fn real_dir(dir: &Path) -> io::Result<()> {
             dir.display()
         ))),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            match fs::DirBuilder::new().mode(0o700).create(dir) {
+            match fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+            {
                 Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(e),
                 _ => real_dir_exists(dir),
             }

@@ -145,7 +145,8 @@ pub(crate) struct Pending {
 
 /// Decides every due reaction of `verdict` without sending anything:
 /// the ones that must not go out are recorded as refused in their plan,
-/// the others rendered and returned, still due. `Err` defers the
+/// the others rendered, marked ready (`due to ADDRESS` in qmvc.rep) and
+/// returned. `Err` defers the
 /// delivery (a template that cannot be read or rendered) before anything
 /// went out.
 pub(crate) fn prepare(
@@ -238,12 +239,15 @@ pub(crate) fn prepare(
                 }
             };
             match outgoing {
-                Ok((to, bytes)) => pending.push(Pending {
-                    hit: hit_index,
-                    plan: plan_index,
-                    to,
-                    bytes,
-                }),
+                Ok((to, bytes)) => {
+                    plan.status = ReactionStatus::Ready(to.clone());
+                    pending.push(Pending {
+                        hit: hit_index,
+                        plan: plan_index,
+                        to,
+                        bytes,
+                    })
+                }
                 Err(Refusal::Refused(why)) => {
                     plan.status = ReactionStatus::Refused(why)
                 }

@@ -48,6 +48,9 @@ pub enum ReactionStatus {
     /// Left out: the sender of a virus is not notified without the
     /// option `virussender` (the address is almost always forged).
     VirusSender,
+    /// Decided and made ready to go out to this address, not sent yet:
+    /// qmvc.rep is written in this state, before anything goes out.
+    Ready(String),
     /// Sent to this address.
     Sent(String),
     /// Not sent, for this reason (a backscatter rule, a forwarding loop,
@@ -65,6 +68,7 @@ impl ReactionStatus {
             ReactionStatus::VirusSender => {
                 "left out (virus sender; option virussender)".into()
             }
+            ReactionStatus::Ready(to) => format!("due to {to}"),
             ReactionStatus::Sent(to) => format!("sent to {to}"),
             ReactionStatus::Refused(why) => format!("not sent: {why}"),
         }

@@ -106,7 +106,7 @@ pub struct Reaction {
         skip_serializing_if = "str::is_empty"
     )]
     pub address: String,
-    /// `sent to ...`, `not sent: ...`, `due`, ...
+    /// `due to ...` (written before it goes out), `not sent: ...`, ...
     #[serde(deserialize_with = "scalar")]
     pub status: String,
 }
