@@ -15,7 +15,7 @@ What is held here:
 use std::fs;
 
 use crate::mail::{Mail, Part};
-use crate::util::{files_in, Dir, Layer};
+use crate::util::{entries_in, files_in, Dir, Layer};
 
 /// The largest notification the injector may be handed.
 const MIB: usize = 1 << 20;
@@ -106,9 +106,9 @@ qmvctest!(a_retry_sends_and_keeps_nothing_twice, |dir: Dir| {
     assert_eq!(files_in(&save.join("analysis")).len(), 1);
     // One qmvc.rep document, written before the first try's reactions.
     assert_eq!(dir.reports(Layer::System).len(), 1);
-    // The delivery is complete: its journal is gone.
-    let due = dir.layer(Layer::System).join("tmp/due");
-    assert!(files_in(&due).is_empty(), "{:?}", files_in(&due));
+    // The delivery is complete: its journal is gone, and tmp/ is empty.
+    let tmp = dir.layer(Layer::System).join("tmp");
+    assert!(entries_in(&tmp).is_empty(), "{:?}", entries_in(&tmp));
     // The same message again is a new delivery: it is kept and notified
     // about again.
     dir.qmvc(&[]).stdin_file(&msg).run().assert_code(99);

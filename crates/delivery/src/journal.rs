@@ -56,6 +56,7 @@ pub fn key(sender: &str, recipient: &str, raw: &[u8]) -> String {
 /// next.
 #[derive(Debug)]
 pub struct Journal {
+    spool: PathBuf,
     path: PathBuf,
     done: Vec<String>,
 }
@@ -94,11 +95,22 @@ fn real_dir_exists(dir: &Path) -> io::Result<()> {
 impl Journal {
     /// The journal `KEY` under `spool` (the layer's `tmp/`), with the
     /// steps an earlier try did; none when there was no earlier try.
-    /// The file itself is made at the first [`Journal::record`].
+    /// `tmp/` is made now (a layer that cannot have one defers before
+    /// anything is done); `tmp/due/` and the file at the first
+    /// [`Journal::record`].
     pub fn open(spool: &Path, key: &str) -> io::Result<Journal> {
         real_dir(spool)?;
         let dir = spool.join(DIR);
-        real_dir(&dir)?;
+        match fs::symlink_metadata(&dir) {
+            Ok(meta) if !meta.is_dir() => {
+                return Err(io::Error::other(format!(
+                    "{}: not a directory (a symbolic link is refused; \
+                     remove it, qmvc makes the directory)",
+                    dir.display()
+                )))
+            }
+            _ => {}
+        }
         let path = dir.join(key);
         let mut text = Vec::new();
         match OpenOptions::new()
@@ -119,7 +131,7 @@ impl Journal {
             .filter_map(|line| line.strip_suffix('\n'))
             .map(str::to_string)
             .collect();
-        Ok(Journal { path, done })
+        Ok(Journal { spool: spool.to_path_buf(), path, done })
     }
 
     /// Where the journal is.
@@ -144,24 +156,39 @@ impl Journal {
             .chars()
             .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
             .collect();
-        let mut file: File = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&self.path)?;
+        let open = || {
+            real_dir(&self.spool.join(DIR))?;
+            OpenOptions::new()
+                .append(true)
+                .create(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&self.path)
+        };
+        // A delivery that completed may remove an empty `due/` between
+        // our making it and opening the file in it: once more then.
+        let mut file: File = match open() {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => open()?,
+            other => other?,
+        };
         file.write_all(format!("{step}\n").as_bytes())?;
         file.sync_all()?;
         self.done.push(step);
         Ok(())
     }
 
-    /// Removes the journal: the delivery is complete.
+    /// Removes the journal: the delivery is complete. `tmp/due/` goes
+    /// too when it is left empty (`tmp/` is scratch space, empty between
+    /// runs).
     pub fn remove(self) -> io::Result<()> {
         match fs::remove_file(&self.path) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
         }
+        // Fails, harmlessly, while another delivery has its journal
+        // there.
+        let _ = fs::remove_dir(self.spool.join(DIR));
+        Ok(())
     }
 }
 
@@ -193,6 +220,7 @@ mod tests {
         assert_eq!(j.value("kept"), Some("/x/new/1"));
         assert!(!j.is_done("sent virusmail 0 a@b"));
         j.remove().unwrap();
+        assert!(!tmp.join(DIR).exists(), "an empty due/ is left");
         assert!(!Journal::open(&tmp, "k").unwrap().is_done("reported"));
     }
 
@@ -210,6 +238,7 @@ mod tests {
         let target = elsewhere.join("target");
         std::os::unix::fs::symlink(&target, tmp.join(DIR).join("k")).unwrap();
         let mut j = Journal::open(&tmp, "k").unwrap_or_else(|_| Journal {
+            spool: tmp.clone(),
             path: tmp.join(DIR).join("k"),
             done: Vec::new(),
         });

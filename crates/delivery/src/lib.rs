@@ -15,17 +15,21 @@ says reaches it only through the [`Context`] (qmvc-notify still reads
 This crate owns
 - the order of effects of a verdict ([`deliver`]): keep and inspect
   first ([`actions`], files written whole and synced), then the
-  reactions ([`reactions`]: notifications rendered from the layered
-  templates only when one is actually sent, guard forwards, each handed
-  to the injector), then qmvc.rep, the warnings in qmvc.error and the
-  qmvc.log line, so that a retry after a failure never repeats mail;
+  reactions decided and rendered ([`reactions`]: notifications from the
+  layered templates only when one is actually sent, guard forwards),
+  then qmvc.rep (what is due), then each reaction handed to the
+  injector, then the warnings in qmvc.error and the qmvc.log line; each
+  step that must not happen twice noted in the delivery's journal
+  ([`journal`], `tmp/due/`) as it is done, so that a retry after a
+  failure repeats nothing;
 - the deferral record: a delivery that fails after the message was read
   is a qmvc.log line with the action `defer`;
 - the effects the engine asks for ([`probes`]): badbodytexts commands
   and virus scanners, run for real (not in a dry run, for commands);
 - the analysis in its two written forms ([`analysis`]): the qmvc.rep
   document (a [`qmvc_log::rep::Report`]) and the text of `qmvc -t`;
-- the layer's spool `tmp/` and its clean-up ([`spool`]).
+- the layer's spool `tmp/` and its clean-up ([`spool`]), the journals
+  in `tmp/due/` included.
 
 What is written where is qmvc-log's (the formats) and qmvc-notify's (the
 mail); what a condition means is qmvc-engine's.
