@@ -149,7 +149,7 @@ pub(crate) fn carry_out(
         if !due(hit) {
             continue;
         }
-        let Some(rule) = profile.rule(hit.condition) else {
+        let Some(rule) = profile.rule_at(hit.condition, &hit.rule) else {
             continue;
         };
         let lang = rule

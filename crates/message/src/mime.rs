@@ -17,8 +17,11 @@ pub enum DefectKind {
     /// A base64 body with characters outside the alphabet or that does
     /// not decode (found by [`Message::encoding_defects`]).
     Encoding,
-    /// Deeper than [`Limits::mime_depth`] or more parts than
-    /// [`Limits::parts`]: the rest was not inspected.
+    /// A bound stopped the examination of part of the message: deeper
+    /// than [`Limits::mime_depth`], more parts than [`Limits::parts`],
+    /// more header fields, parameters or declared names than are read.
+    /// The rest was not inspected (errormail bit 256 with
+    /// `limits=strict`).
     Limit,
 }
 
@@ -158,7 +161,7 @@ impl<'a> Message<'a> {
     /// Parses `raw`. Never fails and never panics: what cannot be
     /// understood becomes a [`Defect`].
     pub fn parse(raw: &'a [u8], limits: &Limits) -> Message<'a> {
-        let (header, body) = Header::parse(raw);
+        let (header, body, more) = Header::parse_bounded(raw, MAX_FIELDS);
         if raw.len() > limits.scan_size {
             return Message {
                 raw,
@@ -176,6 +179,12 @@ impl<'a> Message<'a> {
             fields_left: TOTAL_FIELDS.saturating_sub(header.fields.len()),
             depth_reported: false,
         };
+        if more {
+            // The fields past the bound are not checked (a second
+            // Content-Type, a name): the rest of the message still is.
+            let detail = format!("more header fields than {MAX_FIELDS}");
+            walk.defect(DefectKind::Limit, "1", detail);
+        }
         walk.run(header.clone(), body);
         Message {
             raw,
