@@ -420,3 +420,58 @@ qmvctest!(matches_are_capped_per_condition, |dir: Dir| {
     let skipped = reports[0]["skipped"][0].as_str().unwrap();
     assert!(skipped.contains("50 more matches"), "{skipped}");
 });
+
+/// A message/rfc822 part holding `inner`, encoded `encoding` (RFC 2045
+/// forbids it; senders do it to hide what is inside).
+fn encoded_message(inner: &[u8], encoding: &str) -> Part {
+    let body = match encoding {
+        "base64" => mail::base64(inner).into_bytes(),
+        // Quoted-printable of ASCII lines shorter than 76: only `=`
+        // needs encoding.
+        _ => String::from_utf8(inner.to_vec())
+            .unwrap()
+            .replace('=', "=3D")
+            .into_bytes(),
+    };
+    Part::new(
+        &[
+            ("Content-Type", "message/rfc822"),
+            ("Content-Transfer-Encoding", encoding),
+        ],
+        &body,
+    )
+}
+
+qmvctest!(filename_inside_encoded_message, |dir: Dir| {
+    // Issue 11, item 11: the built-in profile, a base64 or
+    // quoted-printable message/rfc822 holding invoice.exe, one level
+    // and two levels deep.
+    let exe = Part::attachment("invoice.exe", "application/pdf", b"MZ..\n");
+    let inner = Mail::new().mixed(vec![Part::text("see\n"), exe]).bytes();
+    for encoding in ["base64", "quoted-printable"] {
+        let part = encoded_message(&inner, encoding);
+        let mail = Mail::new().mixed(vec![Part::text("fwd\n"), part]).bytes();
+        dir.run(&[], &mail).assert_code(99);
+        let line = dir.last_log(Layer::System);
+        assert!(line.conditions().contains(&"badfilename".to_string()));
+        let out = dir.run(&["-t"], &mail);
+        assert!(out.stdout.contains("invoice.exe"), "{}", out.describe());
+        assert!(out.stdout.contains("1.2.1.2"), "{}", out.describe());
+        // Encoded in encoded: each level decoded once.
+        let middle =
+            Mail::new().mixed(vec![encoded_message(&inner, encoding)]);
+        let outer = encoded_message(&middle.bytes(), "base64");
+        let mail = Mail::new().mixed(vec![outer]).bytes();
+        dir.run(&[], &mail).assert_code(99);
+        let line = dir.last_log(Layer::System);
+        assert!(line.conditions().contains(&"badfilename".to_string()));
+    }
+    // A harmless attachment inside passes (errormail inspects the
+    // encoding, RFC 2045 section 6.4: bit 64 only).
+    let pdf = Part::attachment("invoice.pdf", "application/pdf", b"%PDF\n");
+    let inner = Mail::new().mixed(vec![pdf]).bytes();
+    let part = encoded_message(&inner, "base64");
+    dir.run(&[], &Mail::new().mixed(vec![part]).bytes()).assert_code(0);
+    let line = dir.last_log(Layer::System);
+    assert_eq!((line.result(), line.errormail()), ("errormail", 64));
+});

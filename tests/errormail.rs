@@ -5,8 +5,10 @@ message passes when the setting is off, and a clean message passes with
 the setting on.
 */
 
-use crate::mail::{Mail, Part};
-use crate::util::{Dir, Layer};
+use std::time::{Duration, Instant};
+
+use crate::mail::{self, Mail, Part};
+use crate::util::{entries_in, files_in, Dir, Layer};
 
 /// Runs `mail` under `filters: errormail ; block` and `mailheaders:
 /// setting`; returns the errormail code logged.
@@ -189,4 +191,118 @@ qmvctest!(lax_and_optional_turn_checks_off, |dir: Dir| {
     let settings = "date=required\ndate=optional\nheader=lax\n";
     let bad = Mail::new().without("Date").bytes();
     assert_eq!(code(&dir, settings, &bad), 0);
+});
+
+/// Runs `mail` with the built-in profile (plus `limits` when given) and
+/// checks that a limit kept it from passing (issue 11, item 10): exit
+/// 99, the message in save/error/new, bit 256 in the logged code.
+fn kept_at_a_limit(dir: &Dir, limits: Option<&str>, mail: &[u8]) {
+    if let Some(limits) = limits {
+        dir.control(Layer::System, "limits", limits);
+    }
+    let started = Instant::now();
+    let out = dir.run(&[], mail);
+    let took = started.elapsed();
+    out.assert_code(99);
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    let line = dir.last_log(Layer::System);
+    assert_eq!(line.result(), "errormail", "{}", line.raw);
+    assert_ne!(line.errormail() & 256, 0, "{}", line.raw);
+    let save = dir.layer(Layer::System).join("save/error/new");
+    assert_eq!(files_in(&save).len(), 1, "{}", out.describe());
+    // A normal message still passes.
+    dir.run(&[], &Mail::new().bytes()).assert_code(0);
+    assert_eq!(dir.last_log(Layer::System).errormail(), 0);
+}
+
+/// The top of a message with `fields` extra header fields (not counting
+/// the usual ones) and a multipart/mixed body with boundary `b`.
+fn with_fields(fields: usize) -> Vec<u8> {
+    let mut mail = Mail::new()
+        .header("Content-Type", "multipart/mixed; boundary=\"b\"")
+        .body(b"")
+        .bytes();
+    mail.truncate(mail.len() - 1);
+    for i in 0..fields {
+        mail.extend_from_slice(format!("X-F: {i}\n").as_bytes());
+    }
+    mail.extend_from_slice(b"\n--b\n\nhi\n--b--\n");
+    mail
+}
+
+qmvctest!(bit_256_header_fields, |dir: Dir| {
+    kept_at_a_limit(&dir, None, &with_fields(100_000));
+});
+
+qmvctest!(bit_256_header_fields_of_a_part, |dir: Dir| {
+    let mut mail = Mail::new()
+        .header("Content-Type", "multipart/mixed; boundary=\"b\"")
+        .body(b"--b\n")
+        .bytes();
+    for i in 0..100_001 {
+        mail.extend_from_slice(format!("X-F: {i}\n").as_bytes());
+    }
+    mail.extend_from_slice(b"\nhi\n--b--\n");
+    kept_at_a_limit(&dir, None, &mail);
+});
+
+qmvctest!(bit_256_parts, |dir: Dir| {
+    let parts = vec![Part::text("x\n"); 10_001];
+    kept_at_a_limit(&dir, None, &Mail::new().mixed(parts).bytes());
+});
+
+qmvctest!(bit_256_nested_multiparts, |dir: Dir| {
+    let mut part = Part::text("x\n");
+    for _ in 0..101 {
+        part = Part::multipart("mixed", vec![part]);
+    }
+    let mail = Mail::new().mixed(vec![part]).bytes();
+    kept_at_a_limit(&dir, None, &mail);
+});
+
+qmvctest!(bit_256_zip_members, |dir: Dir| {
+    let names: Vec<String> = (0..1_001).map(|i| format!("f{i}.txt")).collect();
+    let members: Vec<(&str, &[u8])> =
+        names.iter().map(|n| (n.as_str(), &b"x"[..])).collect();
+    let archive = mail::zip(&members);
+    let part = Part::attachment("many.zip", "application/zip", &archive);
+    kept_at_a_limit(&dir, None, &Mail::new().mixed(vec![part]).bytes());
+});
+
+qmvctest!(bit_256_inflate_budget, |dir: Dir| {
+    let inner = mail::zip(&[("evil.exe", &b"x".repeat(4096)[..])]);
+    let outer = mail::zip(&[("inner.zip", &inner)]);
+    let part = Part::attachment("outer.zip", "application/zip", &outer);
+    let mail = Mail::new().mixed(vec![part]).bytes();
+    kept_at_a_limit(&dir, Some("archivebytes=100\n"), &mail);
+});
+
+qmvctest!(bit_256_over_scansize, |dir: Dir| {
+    let body = "All work and no play makes Jack a dull boy.\n".repeat(100);
+    let mail = Mail::new().body(body.as_bytes()).bytes();
+    kept_at_a_limit(&dir, Some("scansize=1K\n"), &mail);
+});
+
+qmvctest!(bits_option_selects_the_line, |dir: Dir| {
+    // Bit 64 only: a line for bit 1 does not apply, one for 64 does.
+    let mut bad = Mail::new().header("Content-Type", "multipart/mixed");
+    bad = bad.body(b"no boundary\n");
+    let bad = bad.bytes();
+    dir.control(Layer::System, "mailheaders", "mime=strict\n");
+    dir.filters("errormail ; block ; ; bits=1 ;\n");
+    dir.run(&[], &bad).assert_code(0);
+    let line = dir.last_log(Layer::System);
+    assert_eq!((line.result(), line.errormail()), ("clear", 64));
+    dir.filters("errormail ; block ; ; bits=65 ;\n");
+    dir.run(&[], &bad).assert_code(99);
+    // Several lines that apply: each action is carried out, the result
+    // names errormail once.
+    dir.filters("errormail ; inspect ; ; ;\nerrormail ; keep ; ; bits=64 ;\n");
+    dir.run(&[], &bad).assert_code(99);
+    let line = dir.last_log(Layer::System);
+    assert_eq!(line.result(), "errormail", "{}", line.raw);
+    let save = dir.layer(Layer::System).join("save/error/new");
+    assert_eq!(files_in(&save).len(), 1);
+    let inspect = dir.layer(Layer::System).join("inspect");
+    assert_eq!(entries_in(&inspect).len(), 1);
 });

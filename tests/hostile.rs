@@ -300,3 +300,43 @@ qmvctest!(truncated_executables, |dir: Dir| {
     let path = dir.write("hostile.eml", &msg);
     check(&dir, &path);
 });
+
+qmvctest!(parameters_31_mb_under_100_mb_of_memory, |dir: Dir| {
+    // Issue 11, item 13: Content-Type and Content-Disposition parameter
+    // lists are bounded (64 a field), so a message made of nothing but
+    // parameters costs little more memory than its own size.
+    let params: String =
+        (0..120).map(|i| format!("; p{i}=\"v{i}\"")).collect();
+    let path = build(&dir, |out| {
+        headers(out);
+        out.write_all(b"Content-Type: multipart/mixed; boundary=\"b\"\n\n")
+            .unwrap();
+        for part in 0..1_900 {
+            out.write_all(b"--b\n").unwrap();
+            for _ in 0..6 {
+                writeln!(out, "Content-Type: application/x-a{params}")
+                    .unwrap();
+                writeln!(out, "Content-Disposition: attachment{params}")
+                    .unwrap();
+            }
+            writeln!(out, "\npart {part}").unwrap();
+        }
+        out.write_all(b"--b--\n").unwrap();
+    });
+    let size = std::fs::metadata(&path).unwrap().len();
+    assert!(size > 31_000_000 && size < 32 << 20, "{size} bytes");
+    dir.control(Layer::System, "mailheaders", MAILHEADERS);
+    for args in [&[][..], &["-t"][..]] {
+        let out = dir.qmvc(args).stdin_file(&path).run();
+        eprintln!(
+            "qmvc {args:?}: exit {}, {:?}, peak RSS {} KiB",
+            out.code, out.elapsed, out.max_rss_kb
+        );
+        assert!(matches!(out.code, 0 | 99), "{}", short(&out.describe()));
+        assert!(
+            out.max_rss_kb < 100 * 1024,
+            "qmvc {args:?}: peak RSS {} KiB",
+            out.max_rss_kb
+        );
+    }
+});

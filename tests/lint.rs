@@ -139,3 +139,19 @@ qmvctest!(a_profile_with_problems_defers_delivery, |dir: Dir| {
     out.assert_code(111);
     assert!(out.reason().contains("blok"), "{}", out.describe());
 });
+
+qmvctest!(bits_option, |dir: Dir| {
+    dir.filters("errormail ; keep ; ; bits=256 ;\nerrormail ; inspect\n");
+    let out = lint(&dir, &["-L"]);
+    assert!(!out.stdout.contains("filters"), "{}", out.describe());
+    for (bad, needle) in [
+        ("bits=x", "not a decimal number"),
+        ("bits=0", "0 selects no bit"),
+        ("bits=512", "bits that errormail does not define"),
+    ] {
+        dir.filters(&format!("errormail ; keep ; ; {bad} ;\n"));
+        assert_problem(&dir, "filters", 1, needle);
+    }
+    dir.filters("# x\nbadfilename ; block ; ; bits=1 ;\n");
+    assert_problem(&dir, "filters", 2, "option bits is only for errormail");
+});

@@ -1310,3 +1310,18 @@ qmvctest!(lint_good_scanner_profile_is_clean, |dir: Dir| {
         assert_eq!(out.stdout, "", "{}", out.describe());
     }
 });
+
+dotqmailtest!(eicar_in_an_encoded_attached_message_is_found, |dir: Dir| {
+    // Issue 11, item 11: a message/rfc822 part in base64 (RFC 2045
+    // forbids it) holding the EICAR attachment.
+    let clamd = clamd!(dir);
+    let part = Part::new(
+        &[
+            ("Content-Type", "message/rfc822"),
+            ("Content-Transfer-Encoding", "base64"),
+        ],
+        mail::base64(&eicar_attachment().bytes()).as_bytes(),
+    );
+    let mail = Mail::new().mixed(vec![Part::text("forwarded\n"), part]);
+    found_over_both(&dir, &clamd, &mail, &eicar_name());
+});

@@ -15,7 +15,7 @@ use qmvc_delivery::{
 };
 use qmvc_fault::{Blame, Fault};
 use qmvc_log::error::Level;
-use qmvc_message::Message;
+use qmvc_message::{Arena, Message};
 use qmvc_profile::{Layers, Profile, Scope};
 
 use crate::cli::{self, Mode, Options};
@@ -194,7 +194,9 @@ fn deliver(
     }
     let raw = input::read_stdin()
         .map_err(|e| Failure::Setup(format!("reading the message: {e}")))?;
-    let message = Message::parse(&raw, &profile.settings.message);
+    // Holds what is decoded from encoded message/rfc822 parts.
+    let arena = Arena::default();
+    let message = Message::parse_in(&raw, &profile.settings.message, &arena);
     // `-t` writes nothing into the layers: a command-line scanner gets
     // its file in a private directory of the system's that goes again.
     let scratch = if test {

@@ -224,35 +224,36 @@ pub fn text(
                 let _ = writeln!(out, "  {name:<14} {why}");
             }
             Evaluation::Met => {
-                let Some(hit) =
-                    verdict.hits.iter().find(|h| h.condition == *condition)
-                else {
-                    continue;
-                };
-                let code = if hit.condition.name() == "errormail" {
-                    format!(" code {}", verdict.errormail)
-                } else {
-                    String::new()
-                };
-                let _ = writeln!(
-                    out,
-                    "  {name:<14} MET{code} -> {} ({})",
-                    hit.action.name(),
-                    hit.rule
-                );
-                for m in &hit.matches {
-                    let _ = writeln!(out, "      match:{}", describe(m));
-                }
-                for r in &hit.reactions {
-                    let to = address(&r.reaction)
-                        .map(|a| format!("={a}"))
-                        .unwrap_or_default();
+                // errormail may be met through several filter lines
+                // (bits=): each is shown.
+                let hits =
+                    verdict.hits.iter().filter(|h| h.condition == *condition);
+                for hit in hits {
+                    let code = if hit.condition.name() == "errormail" {
+                        format!(" code {}", verdict.errormail)
+                    } else {
+                        String::new()
+                    };
                     let _ = writeln!(
                         out,
-                        "      reaction: {}{to} ({})",
-                        r.reaction.name(),
-                        r.status.describe()
+                        "  {name:<14} MET{code} -> {} ({})",
+                        hit.action.name(),
+                        hit.rule
                     );
+                    for m in &hit.matches {
+                        let _ = writeln!(out, "      match:{}", describe(m));
+                    }
+                    for r in &hit.reactions {
+                        let to = address(&r.reaction)
+                            .map(|a| format!("={a}"))
+                            .unwrap_or_default();
+                        let _ = writeln!(
+                            out,
+                            "      reaction: {}{to} ({})",
+                            r.reaction.name(),
+                            r.status.describe()
+                        );
+                    }
                 }
             }
         }

@@ -171,7 +171,7 @@ pub(crate) fn prepare(
         if !due(hit) {
             continue;
         }
-        let Some(rule) = profile.rule(hit.condition) else {
+        let Some(rule) = profile.rule_at(hit.condition, &hit.rule) else {
             continue;
         };
         let lang = rule

@@ -4,7 +4,9 @@ and returns what matched (empty: not met).
 */
 
 use globset::GlobSetBuilder;
-use qmvc_message::{archive, html_text, magic, Encoding, Message, PartKind};
+use qmvc_message::{
+    html_text, magic, DefectKind, Encoding, Message, PartKind,
+};
 use qmvc_profile::{
     BodyRule, LoaderRule, MailHeaders, Policy, Profile, TextPattern, TypeGlob,
 };
@@ -17,17 +19,20 @@ use crate::verdict::{Match, Verdict};
 /// How many reasons per errormail bit the analysis keeps.
 const MAX_REASONS: usize = 10;
 
-/// errormail: the code (sum of bits) and one match per bit set.
+/// errormail: the code (sum of bits) and, for each bit set, the
+/// matches that say why (a filter line with `bits=` shows the matches of
+/// its bits).
 pub(crate) fn errormail(
-    message: &Message<'_>,
+    content: &Content<'_, '_>,
     settings: &MailHeaders,
-) -> (u8, Vec<Match>) {
-    let mut code = 0u8;
+) -> (u16, Vec<(u16, Match)>) {
+    let message = content.message;
+    let mut code = 0u16;
     let mut matches = Vec::new();
     // A header with thousands of bad lines still makes one bit; the
     // analysis shows the first few reasons of each.
-    let mut shown = [0usize; 8];
-    let mut flag = |bit: u8, detail: String| {
+    let mut shown = [0usize; 9];
+    let mut flag = |bit: u16, detail: String| {
         code |= bit;
         let slot = bit.trailing_zeros() as usize;
         let Some(count) = shown.get_mut(slot) else { return };
@@ -35,10 +40,8 @@ pub(crate) fn errormail(
         if *count > MAX_REASONS {
             return;
         }
-        matches.push(Match {
-            detail: Some(format!("bit {bit}: {detail}")),
-            ..Match::default()
-        });
+        let detail = Some(format!("bit {bit}: {detail}"));
+        matches.push((bit, Match { detail, ..Match::default() }));
     };
     let header = &message.header;
     if settings.strict_header {
@@ -46,7 +49,7 @@ pub(crate) fn errormail(
             flag(1, format!("header syntax: {defect}"));
         }
     }
-    let required: [(bool, u8, &[&str], &str); 5] = [
+    let required: [(bool, u16, &[&str], &str); 5] = [
         (settings.date, 2, &["date"], "Date"),
         (settings.to, 4, &["to"], "To"),
         (settings.msgid, 8, &["message-id"], "Message-ID"),
@@ -69,22 +72,63 @@ pub(crate) fn errormail(
             flag(64, format!("MIME: part {}: {}", defect.part, defect.detail));
         }
     }
+    if settings.strict_limits {
+        for why in limits_reached(content) {
+            flag(256, format!("not fully examined: {why}"));
+        }
+    }
     for check in &settings.contains {
         let hit = header.fields.iter().any(|f| {
             f.name.eq_ignore_ascii_case(&check.field)
                 && f.decoded().to_lowercase().contains(&check.content)
         });
         if hit {
-            matches.push(Match {
-                pattern: Some(format!("+{}={}", check.field, check.content)),
-                origin: Some(check.origin.to_string()),
-                detail: Some("bit 128: header content".to_string()),
-                ..Match::default()
-            });
+            matches.push((
+                128,
+                Match {
+                    pattern: Some(format!(
+                        "+{}={}",
+                        check.field, check.content
+                    )),
+                    origin: Some(check.origin.to_string()),
+                    detail: Some("bit 128: header content".to_string()),
+                    ..Match::default()
+                },
+            ));
             code |= 128;
         }
     }
     (code, matches)
+}
+
+/// Every bound that stopped the examination of part of the message
+/// (`limits=strict`, bit 256): a message over the scan size, a limit
+/// defect of the MIME walk (parts, depth, header fields, parameters,
+/// names), an archive listing that a bound cut short.
+fn limits_reached(content: &Content<'_, '_>) -> Vec<String> {
+    let message = content.message;
+    let mut out = Vec::new();
+    if message.too_large {
+        out.push(format!(
+            "{} bytes is over scansize {}: the content was not examined",
+            message.raw.len(),
+            content.limits.scan_size
+        ));
+    }
+    for defect in &message.defects {
+        if defect.kind == DefectKind::Limit {
+            out.push(format!("part {}: {}", defect.part, defect.detail));
+        }
+    }
+    for index in 0..message.parts.len() {
+        let Some(listing) = content.listing(index) else { continue };
+        if let (Some(why), Some(part)) =
+            (&listing.truncated, message.parts.get(index))
+        {
+            out.push(format!("part {}: archive listing cut: {why}", part.id));
+        }
+    }
+    out
 }
 
 fn text_matches(
@@ -224,19 +268,14 @@ pub(crate) fn badfilename(
         }
     }
     for (index, part) in content.inspected() {
-        if !content.is_zip(index) {
-            continue;
-        }
-        let whole = part.decode(content.limits.scan_size);
-        let listing =
-            archive::list_zip(&whole.bytes, content.limits, &content.inflate);
-        if let Some(why) = listing.truncated {
+        let Some(listing) = content.listing(index) else { continue };
+        if let Some(why) = &listing.truncated {
             skipped
                 .push(format!("part {}: archive listing cut: {why}", part.id));
         }
-        for member in listing.members {
+        for member in &listing.members {
             let mut shown = member.path.clone();
-            shown.push(member.name);
+            shown.push(member.name.clone());
             names.push((part.id.clone(), shown.join("/")));
         }
     }

@@ -5,7 +5,7 @@ each worked out at most once per part and only when a condition asks.
 
 use std::cell::OnceCell;
 
-use qmvc_message::archive::{self, Budget};
+use qmvc_message::archive::{self, Budget, Listing};
 use qmvc_message::loader::{self, LoaderType};
 use qmvc_message::{magic, Limits, Message, Part, PartKind};
 
@@ -32,6 +32,7 @@ pub(crate) struct Facts {
     prefix: OnceCell<Vec<u8>>,
     types: OnceCell<Vec<&'static str>>,
     loader: OnceCell<Option<LoaderType>>,
+    listing: OnceCell<Option<Listing>>,
 }
 
 /// The parts of a message with their lazily computed facts.
@@ -108,6 +109,23 @@ impl<'m, 'a> Content<'m, 'a> {
             Some(head) => archive::is_zip(&head.bytes),
             None => archive::is_zip(&part.decode(ZIP_PEEK).bytes),
         }
+    }
+
+    /// The members of part `index` when it is a zip archive (`None`
+    /// otherwise), listed once: errormail (`limits=strict`, whether a
+    /// bound cut the listing) and badfilename (the names) share it, and
+    /// so does the message's inflate budget.
+    pub(crate) fn listing(&self, index: usize) -> Option<&Listing> {
+        let facts = self.facts(index)?;
+        let listing = facts.listing.get_or_init(|| {
+            let part = self.message.parts.get(index)?;
+            if !self.is_inspected(index, part) || !self.is_zip(index) {
+                return None;
+            }
+            let whole = part.decode(self.limits.scan_size);
+            Some(archive::list_zip(&whole.bytes, self.limits, &self.inflate))
+        });
+        listing.as_ref()
     }
 
     /// The first [`magic::PREFIX`] decoded bytes of part `index`.

@@ -4,7 +4,9 @@ once per message, and the most severe disposition.
 */
 
 use qmvc_message::Message;
-use qmvc_profile::{Action, Condition, Profile, Reaction, CONDITIONS};
+use qmvc_profile::{
+    Action, Condition, FilterRule, Profile, Reaction, CONDITIONS,
+};
 
 use crate::conditions;
 use crate::content::Content;
@@ -70,9 +72,23 @@ pub fn evaluate(
         let matches: Vec<Match> = match condition {
             Condition::Errormail => {
                 let (code, matches) =
-                    conditions::errormail(message, &profile.mailheaders);
+                    conditions::errormail(&content, &profile.mailheaders);
                 verdict.errormail = code;
-                matches
+                let met = errormail_hits(profile, code, &matches);
+                if met.is_empty() {
+                    verdict.evaluations.push((condition, Evaluation::NotMet));
+                    continue;
+                }
+                verdict.evaluations.push((condition, Evaluation::Met));
+                for hit in met {
+                    let stops = hit.1.options.quitasap
+                        && hit.1.action != Action::Inspect;
+                    verdict.hits.push(hit.0);
+                    if stops {
+                        stopped_by = Some(condition);
+                    }
+                }
+                continue;
             }
             Condition::BadSubject => conditions::badsubject(message, profile),
             _ if message.too_large && condition != Condition::VirusMail => {
@@ -166,6 +182,41 @@ pub fn evaluate(
     Ok(verdict)
 }
 
+/// The hits of errormail `code`: one for each errormail filter line that
+/// applies to it (`bits=`), as if each line were a condition of its own,
+/// with the matches of the bits it applies to.
+fn errormail_hits<'p>(
+    profile: &'p Profile,
+    code: u16,
+    matches: &[(u16, Match)],
+) -> Vec<(Hit, &'p FilterRule)> {
+    let mut out = Vec::new();
+    for rule in profile.rules(Condition::Errormail) {
+        if !rule.options.applies_to(code) {
+            continue;
+        }
+        let mask = rule.options.bits.unwrap_or(u16::MAX);
+        let mut mine: Vec<Match> = matches
+            .iter()
+            .filter(|(bit, _)| bit & mask != 0)
+            .map(|(_, m)| m.clone())
+            .collect();
+        mine.truncate(MAX_MATCHES);
+        out.push((
+            Hit {
+                condition: Condition::Errormail,
+                action: rule.action,
+                rule: rule.origin.clone(),
+                matches: mine,
+                reactions: Vec::new(),
+                via_command: false,
+            },
+            rule,
+        ));
+    }
+    out
+}
+
 /// Marks each reaction of each hit: the sender and the recipient are
 /// notified at most once per message, for the first condition that asks;
 /// `goodmail` keeps a badbodytext line's reactions unless it was met
@@ -176,7 +227,9 @@ fn plan_reactions(profile: &Profile, hits: &mut [Hit]) {
     let mut sender_done = false;
     let mut recipient_done = false;
     for hit in hits.iter_mut() {
-        let Some(rule) = profile.rule(hit.condition) else { continue };
+        let Some(rule) = profile.rule_at(hit.condition, &hit.rule) else {
+            continue;
+        };
         let goodmail_blocks =
             rule.options.goodmail && !(hit.via_command && alone);
         for reaction in &rule.reactions {

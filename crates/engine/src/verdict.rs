@@ -125,7 +125,7 @@ pub struct Verdict {
     /// The met conditions in evaluation order.
     pub hits: Vec<Hit>,
     /// The errormail code (sum of bits), 0 when none.
-    pub errormail: u8,
+    pub errormail: u16,
     /// The initials of the scanners that were asked, in order.
     pub scanners: String,
     /// Bounds reached and checks left out (for the logs).
@@ -145,8 +145,15 @@ impl Verdict {
         if self.hits.is_empty() {
             return "clear".to_string();
         }
-        let names: Vec<&str> =
-            self.hits.iter().map(|h| h.condition.name()).collect();
+        // errormail may be met through several filter lines: it is
+        // still one condition.
+        let mut names: Vec<&str> = Vec::new();
+        for hit in &self.hits {
+            let name = hit.condition.name();
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
         names.join("+")
     }
 

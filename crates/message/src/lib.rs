@@ -35,7 +35,8 @@ pub use decode::{decode_words, Decoded};
 pub use header::{Field, Header};
 pub use html::html_text;
 pub use mime::{
-    Defect, DefectKind, Encoding, Message, Part, PartKind, MAX_NAMES,
+    Arena, Defect, DefectKind, Encoding, Message, Part, PartKind, MAX_ENCODED,
+    MAX_NAMES,
 };
 
 /// Resource bounds for one message. Every one of them is a control-file

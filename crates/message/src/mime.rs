@@ -3,6 +3,8 @@ The MIME tree, walked iteratively (no recursion, so no nesting depth can
 exhaust the stack) into a flat list of parts.
 */
 
+use std::cell::{Cell, OnceCell};
+
 use crate::decode::{self, to_utf8};
 use crate::header::MAX_FIELDS;
 use crate::params::{Params, MAX_PARAMS};
@@ -17,8 +19,11 @@ pub enum DefectKind {
     /// A base64 body with characters outside the alphabet or that does
     /// not decode (found by [`Message::encoding_defects`]).
     Encoding,
-    /// Deeper than [`Limits::mime_depth`] or more parts than
-    /// [`Limits::parts`]: the rest was not inspected.
+    /// A bound stopped the examination of part of the message: deeper
+    /// than [`Limits::mime_depth`], more parts than [`Limits::parts`],
+    /// more header fields, parameters or declared names than are read.
+    /// The rest was not inspected (errormail bit 256 with
+    /// `limits=strict`).
     Limit,
 }
 
@@ -154,11 +159,68 @@ pub struct Message<'a> {
     pub too_large: bool,
 }
 
+/// The owner of the bytes decoded from message/rfc822 parts that came
+/// base64 or quoted-printable encoded (RFC 2045 forbids it, senders do
+/// it to hide an attachment): the parts found inside borrow from it, so
+/// it lives as long as the [`Message`]. It holds at most [`MAX_ENCODED`]
+/// decoded messages; all of them together count against
+/// [`Limits::scan_size`].
+#[derive(Debug)]
+pub struct Arena {
+    slots: Vec<OnceCell<Box<[u8]>>>,
+    used: Cell<usize>,
+}
+
+impl Default for Arena {
+    fn default() -> Arena {
+        Arena {
+            slots: (0..MAX_ENCODED).map(|_| OnceCell::new()).collect(),
+            used: Cell::new(0),
+        }
+    }
+}
+
+impl Arena {
+    /// Stores `bytes` for as long as the arena lives; `None` when every
+    /// slot is taken.
+    fn keep(&self, bytes: Vec<u8>) -> Option<&[u8]> {
+        let slot = self.slots.get(self.used.get())?;
+        slot.set(bytes.into_boxed_slice()).ok()?;
+        self.used.set(self.used.get() + 1);
+        slot.get().map(|b| &b[..])
+    }
+}
+
+/// Most encoded message/rfc822 parts one message has decoded
+/// ([`Arena`]); more is a [`DefectKind::Limit`] defect.
+pub const MAX_ENCODED: usize = 100;
+
 impl<'a> Message<'a> {
-    /// Parses `raw`. Never fails and never panics: what cannot be
-    /// understood becomes a [`Defect`].
+    /// Parses `raw` like [`Message::parse_in`] but without an [`Arena`]:
+    /// a base64 or quoted-printable message/rfc822 part stays a leaf,
+    /// and, since what is inside it is not examined, that is a
+    /// [`DefectKind::Limit`] defect. For callers that only read text.
     pub fn parse(raw: &'a [u8], limits: &Limits) -> Message<'a> {
-        let (header, body) = Header::parse(raw);
+        Message::walk(raw, limits, None)
+    }
+
+    /// Parses `raw`, decoding an encoded message/rfc822 part into `arena`
+    /// and walking the message inside it. Never fails and never panics:
+    /// what cannot be understood becomes a [`Defect`].
+    pub fn parse_in(
+        raw: &'a [u8],
+        limits: &Limits,
+        arena: &'a Arena,
+    ) -> Message<'a> {
+        Message::walk(raw, limits, Some(arena))
+    }
+
+    fn walk(
+        raw: &'a [u8],
+        limits: &Limits,
+        arena: Option<&'a Arena>,
+    ) -> Message<'a> {
+        let (header, body, more) = Header::parse_bounded(raw, MAX_FIELDS);
         if raw.len() > limits.scan_size {
             return Message {
                 raw,
@@ -171,11 +233,19 @@ impl<'a> Message<'a> {
         let mut walk = Walk {
             raw,
             limits,
+            arena,
+            decoded_left: limits.scan_size,
             parts: Vec::new(),
             defects: Vec::new(),
             fields_left: TOTAL_FIELDS.saturating_sub(header.fields.len()),
             depth_reported: false,
         };
+        if more {
+            // The fields past the bound are not checked (a second
+            // Content-Type, a name): the rest of the message still is.
+            let detail = format!("more header fields than {MAX_FIELDS}");
+            walk.defect(DefectKind::Limit, "1", detail);
+        }
         walk.run(header.clone(), body);
         Message {
             raw,
@@ -216,7 +286,9 @@ pub const MAX_NAMES: usize = 16;
 
 /// A part found but not yet parsed.
 struct Pending<'a> {
-    /// Its bytes, header and body (positions in the message).
+    /// The bytes it is in: the message, or a decoded message/rfc822.
+    buf: &'a [u8],
+    /// Its bytes, header and body (positions in `buf`).
     start: usize,
     end: usize,
     /// The header, when it is parsed already (the message's own), and
@@ -232,6 +304,10 @@ struct Pending<'a> {
 struct Walk<'a, 'l> {
     raw: &'a [u8],
     limits: &'l Limits,
+    /// Where decoded message/rfc822 parts are kept, if anywhere.
+    arena: Option<&'a Arena>,
+    /// What may still be decoded from encoded message/rfc822 parts.
+    decoded_left: usize,
     parts: Vec<Part<'a>>,
     defects: Vec<Defect>,
     fields_left: usize,
@@ -247,6 +323,7 @@ impl<'a> Walk<'a, '_> {
     /// in reverse so that they come out in order.
     fn run(&mut self, header: Header<'a>, body: usize) {
         let mut stack = vec![Pending {
+            buf: self.raw,
             start: 0,
             end: self.raw.len(),
             parsed: Some((header, body)),
@@ -264,8 +341,8 @@ impl<'a> Walk<'a, '_> {
             let (header, body_start, complete) = match pending.parsed.take() {
                 Some((header, body)) => (header, body, true),
                 None => {
-                    let bytes = self
-                        .raw
+                    let bytes = pending
+                        .buf
                         .get(pending.start..pending.end)
                         .unwrap_or_default();
                     let max = self.fields_left.min(MAX_FIELDS);
@@ -277,9 +354,10 @@ impl<'a> Walk<'a, '_> {
                 }
             };
             let body =
-                self.raw.get(body_start..pending.end).unwrap_or_default();
+                pending.buf.get(body_start..pending.end).unwrap_or_default();
             let (part, boundary) = self.describe(header, body, &pending);
             let kind = part.kind;
+            let encoding = part.encoding.clone();
             self.parts.push(part);
             if !complete {
                 let detail = format!(
@@ -304,8 +382,32 @@ impl<'a> Walk<'a, '_> {
                 continue;
             }
             let depth = pending.depth + 1;
+            if kind == PartKind::Message && encoding != Encoding::Identity {
+                // Decoded once, into the arena; the message inside is
+                // walked like any other (its own encoded parts too, each
+                // level decoded once, all of them within the budget).
+                match self.decode_message(body, &pending.id) {
+                    Some(decoded) => stack.push(Pending {
+                        buf: decoded,
+                        start: 0,
+                        end: decoded.len(),
+                        parsed: None,
+                        id: format!("{}.1", pending.id),
+                        depth,
+                        in_digest: false,
+                    }),
+                    None => {
+                        // Not walked: inspected as a whole, as a leaf.
+                        if let Some(part) = self.parts.last_mut() {
+                            part.kind = PartKind::Leaf;
+                        }
+                    }
+                }
+                continue;
+            }
             if kind == PartKind::Message {
                 stack.push(Pending {
+                    buf: pending.buf,
                     start: body_start,
                     end: pending.end,
                     parsed: None,
@@ -332,6 +434,7 @@ impl<'a> Walk<'a, '_> {
                 .is_some_and(|p| p.mime_type == "multipart/digest");
             for (n, (start, end)) in split.children.iter().enumerate().rev() {
                 stack.push(Pending {
+                    buf: pending.buf,
                     start: body_start + start,
                     end: body_start + end,
                     parsed: None,
@@ -341,6 +444,45 @@ impl<'a> Walk<'a, '_> {
                 });
             }
         }
+    }
+
+    /// The decoded bytes of the encoded message/rfc822 part `id`, kept
+    /// in the arena; `None` (a limit defect) when there is no arena, it
+    /// is full, or the decoded bytes of the message would pass
+    /// [`Limits::scan_size`].
+    fn decode_message(&mut self, body: &[u8], id: &str) -> Option<&'a [u8]> {
+        let Some(arena) = self.arena else {
+            let detail = "encoded message/rfc822 not decoded".to_owned();
+            self.defect(DefectKind::Limit, id, detail);
+            return None;
+        };
+        let encoding = match self.parts.last().map(|p| &p.encoding) {
+            Some(Encoding::Base64) => Encoding::Base64,
+            _ => Encoding::QuotedPrintable,
+        };
+        let decoded = match encoding {
+            Encoding::Base64 => decode::base64(body, self.decoded_left),
+            _ => decode::quoted_printable(body, self.decoded_left),
+        };
+        if decoded.truncated {
+            let detail = format!(
+                "encoded message/rfc822 not decoded: the decoded parts of \
+                 the message would pass scansize {}",
+                self.limits.scan_size
+            );
+            self.defect(DefectKind::Limit, id, detail);
+            return None;
+        }
+        self.decoded_left -= decoded.bytes.len().min(self.decoded_left);
+        let kept = arena.keep(decoded.bytes);
+        if kept.is_none() {
+            let detail = format!(
+                "encoded message/rfc822 not decoded: more than \
+                 {MAX_ENCODED} in one message"
+            );
+            self.defect(DefectKind::Limit, id, detail);
+        }
+        kept
     }
 
     /// Every name that `header` declares for its part (see
@@ -474,11 +616,16 @@ impl<'a> Walk<'a, '_> {
             }
         } else if (mime_type == "message/rfc822"
             || mime_type == "message/global")
-            && encoding == Encoding::Identity
+            && matches!(
+                encoding,
+                Encoding::Identity
+                    | Encoding::Base64
+                    | Encoding::QuotedPrintable
+            )
         {
-            // An encoded message/rfc822 breaks RFC 2046; the borrowed
-            // model cannot hold its decoded bytes, so it stays a leaf
-            // whose decoded content is inspected as a whole.
+            // An encoded one breaks RFC 2046 but is decoded and walked
+            // all the same (Walk::decode_message): it hides the
+            // attachments inside from any reader that follows the rule.
             PartKind::Message
         } else {
             PartKind::Leaf

@@ -6,7 +6,10 @@ loader types and zip archives.
 use std::io::{Cursor, Write};
 
 use qmvc_message::loader::{self, LoaderType};
-use qmvc_message::{archive, DefectKind, Encoding, Limits, Message, PartKind};
+use qmvc_message::{
+    archive, Arena, DefectKind, Encoding, Limits, Message, PartKind,
+    MAX_ENCODED,
+};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
@@ -46,13 +49,87 @@ fn forwarded_message_is_walked() {
 }
 
 #[test]
-fn encoded_message_part_stays_a_leaf() {
+fn encoded_message_part_is_decoded_and_walked() {
+    // RFC 2045 forbids the encoding; the message inside is examined all
+    // the same (issue 11, item 11).
     let raw = b"Content-Type: message/rfc822\n\
         Content-Transfer-Encoding: base64\n\nU3ViamVjdDogeA0KDQp5\n";
+    let arena = Arena::default();
+    let m = Message::parse_in(raw, &Limits::default(), &arena);
+    assert_eq!(ids(&m), ["1@0", "1.1@1"]);
+    assert_eq!(m.parts[0].kind, PartKind::Message);
+    assert_eq!(m.parts[1].header.value("subject").as_deref(), Some("x"));
+    assert_eq!(m.parts[1].body, b"y");
+    assert!(m.defects.iter().all(|d| d.kind != DefectKind::Limit));
+    // Without an arena it stays a leaf, and that is a limit.
     let m = parse(raw);
     assert_eq!(m.parts.len(), 1);
     assert_eq!(m.parts[0].kind, PartKind::Leaf);
-    assert!(m.parts[0].is_attachment());
+    assert!(m.defects.iter().any(|d| d.kind == DefectKind::Limit));
+}
+
+#[test]
+fn encoded_in_encoded_is_bounded() {
+    // Each level decoded once, all of them within scansize.
+    let mut raw = b"Subject: x\n\ny\n".to_vec();
+    for _ in 0..8 {
+        raw = encoded(&raw);
+    }
+    let arena = Arena::default();
+    let m = Message::parse_in(&raw, &Limits::default(), &arena);
+    assert_eq!(m.parts.len(), 9);
+    assert_eq!(m.parts[8].body, b"y\n");
+    let limits = Limits { scan_size: raw.len(), ..Limits::default() };
+    let m = Message::parse_in(&raw, &limits, &arena);
+    assert!(m.parts.len() < 9, "{}", m.parts.len());
+    assert!(m.defects.iter().any(|d| d.kind == DefectKind::Limit));
+    // At most MAX_ENCODED of them in one message.
+    let one = encoded(b"Subject: x\n\ny\n");
+    let mut raw = b"Content-Type: multipart/mixed; boundary=b\n\n".to_vec();
+    for _ in 0..MAX_ENCODED + 5 {
+        raw.extend_from_slice(b"--b\n");
+        raw.extend_from_slice(&one);
+        raw.push(b'\n');
+    }
+    raw.extend_from_slice(b"--b--\n");
+    let arena = Arena::default();
+    let m = Message::parse_in(&raw, &Limits::default(), &arena);
+    let inner = m.parts.iter().filter(|p| p.depth == 2).count();
+    assert_eq!(inner, MAX_ENCODED);
+    assert!(m.defects.iter().any(|d| d.kind == DefectKind::Limit));
+}
+
+/// `inner` as a base64 message/rfc822 part.
+fn encoded(inner: &[u8]) -> Vec<u8> {
+    let mut out = b"Content-Type: message/rfc822\n\
+        Content-Transfer-Encoding: base64\n\n"
+        .to_vec();
+    out.extend_from_slice(b64(inner).as_bytes());
+    out
+}
+
+/// Base64 without line breaks.
+fn b64(data: &[u8]) -> String {
+    const ALPHABET: &[u8] =
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n =
+            (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 #[test]

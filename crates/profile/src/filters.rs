@@ -119,6 +119,16 @@ pub struct FilterOptions {
     /// virusmail only: `notifysender` may notify the sender of a virus
     /// (whose address is almost always forged: backscatter).
     pub virussender: bool,
+    /// errormail only (`bits=N`): the line applies only when the code
+    /// has one of these bits; `None` for any non-zero code.
+    pub bits: Option<u16>,
+}
+
+impl FilterOptions {
+    /// Whether a line with these options applies to errormail `code`.
+    pub fn applies_to(&self, code: u16) -> bool {
+        code & self.bits.unwrap_or(u16::MAX) != 0
+    }
 }
 
 /// One line of `filters`.
@@ -152,13 +162,17 @@ const BADMAIL: [Condition; 5] = [
 /// Parses `filters`. A line with a bad condition or action is left out;
 /// a bad reaction or option is left out of its line, which is kept, so
 /// that a typo in an option never switches a blocking condition off. The
-/// first line for a condition wins; lint reports the others.
+/// first line for a condition wins; lint reports the others. errormail
+/// may have several lines (each for the bits of its `bits=` option):
+/// every one that applies is carried out.
 pub(crate) fn parse(text: &str, sink: &mut Sink<'_>) -> Vec<FilterRule> {
     let mut rules: Vec<FilterRule> = Vec::new();
     for (line, entry) in entries(text) {
         let Some(new) = parse_line(line, entry, sink) else { continue };
         for rule in new {
             let first = rules.iter().find(|r| r.condition == rule.condition);
+            let first =
+                first.filter(|_| rule.condition != Condition::Errormail);
             if let Some(first) = first {
                 let at = first.origin.line;
                 sink.lint_report(
@@ -216,6 +230,16 @@ fn parse_line(
             );
             *flag = false;
         }
+    }
+    if options.bits.is_some() && !conditions.contains(&Condition::Errormail) {
+        sink.report(
+            line,
+            format!(
+                "option bits is only for errormail, not {condition}; \
+                 remove it"
+            ),
+        );
+        options.bits = None;
     }
     let origin = sink.origin(line);
     Some(
@@ -401,6 +425,20 @@ fn parse_options(
                 line,
                 format!("option {key} takes no value; remove \"=...\""),
             ),
+            ("bits", value) => {
+                let value = value.unwrap_or("");
+                match parse_bits(value) {
+                    Ok(_) if options.bits.is_some() => sink.report(
+                        line,
+                        "option bits given twice; keep one".to_owned(),
+                    ),
+                    Ok(bits) => options.bits = Some(bits),
+                    Err(why) => sink.report(
+                        line,
+                        format!("bad option bits=\"{value}\": {why}"),
+                    ),
+                }
+            }
             ("lang", value) => {
                 let value = value.unwrap_or("");
                 match check_lang(value) {
@@ -423,12 +461,40 @@ fn parse_options(
                 line,
                 format!(
                     "unknown option \"{item}\" (expected quitasap, \
-                     goodmail, virussender, lang=LL)"
+                     goodmail, virussender, lang=LL, bits=N)"
                 ),
             ),
         }
     }
     options
+}
+
+/// The mask of `bits=N`: a decimal number, not 0, made of errormail bits
+/// only (1 to 256, see mailheaders).
+fn parse_bits(value: &str) -> Result<u16, String> {
+    let number = value.parse::<u32>().ok().filter(|_| {
+        !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit())
+    });
+    let Some(number) = number else {
+        return Err("not a decimal number (expected bits=N, the sum of \
+             the errormail bits to act on, e.g. bits=256 or bits=65)"
+            .to_owned());
+    };
+    if number == 0 {
+        return Err("0 selects no bit; give the sum of the errormail \
+             bits to act on (1 to 256), or leave bits= out to act on \
+             any code"
+            .to_owned());
+    }
+    let defined = u32::from(crate::ERRORMAIL_BITS);
+    if number & !defined != 0 {
+        return Err(format!(
+            "{number} has bits that errormail does not define (the bits \
+             are 1, 2, 4, 8, 16, 32, 64, 128 and 256, at most {defined} \
+             together)"
+        ));
+    }
+    u16::try_from(number).map_err(|_| "too large".to_owned())
 }
 
 /// A language tag `LL` or `LL-RR` (2 to 8 letters, region 2 letters) in

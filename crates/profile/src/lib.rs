@@ -56,7 +56,7 @@ pub use filters::{
 };
 pub use layers::{system_home, Layer, Layers, Source, DEFAULT_SYSTEM_HOME};
 pub use limits::Settings;
-pub use mailheaders::{HeaderCheck, MailHeaders};
+pub use mailheaders::{HeaderCheck, MailHeaders, ERRORMAIL_BITS};
 pub use patterns::{
     fold, BodyRule, CommandRule, FilenameGlob, LoaderRule, TextPattern,
     TypeGlob,
@@ -137,7 +137,8 @@ impl Default for ReactionSettings {
 /// The effective profile: every setting typed and checked.
 #[derive(Debug, Default)]
 pub struct Profile {
-    /// The CAR triples, in file order, at most one per condition.
+    /// The CAR triples, in file order, at most one per condition but
+    /// errormail (one per `bits=` mask).
     pub filters: Vec<FilterRule>,
     /// errormail settings.
     pub mailheaders: MailHeaders,
@@ -177,8 +178,28 @@ impl Profile {
         load::load(layers, scope)
     }
 
-    /// The filter line for `condition`, if there is one.
+    /// The filter line for `condition`, if there is one (the first one
+    /// for errormail).
     pub fn rule(&self, condition: Condition) -> Option<&FilterRule> {
         self.filters.iter().find(|r| r.condition == condition)
+    }
+
+    /// Every filter line for `condition`, in file order: several only
+    /// for errormail.
+    pub fn rules(
+        &self,
+        condition: Condition,
+    ) -> impl Iterator<Item = &FilterRule> {
+        self.filters.iter().filter(move |r| r.condition == condition)
+    }
+
+    /// The filter line for `condition` at `origin`: the line a hit came
+    /// from, when errormail has several.
+    pub fn rule_at(
+        &self,
+        condition: Condition,
+        origin: &Origin,
+    ) -> Option<&FilterRule> {
+        self.rules(condition).find(|r| &r.origin == origin)
     }
 }

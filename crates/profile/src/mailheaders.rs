@@ -35,7 +35,14 @@ pub struct MailHeaders {
     pub strict_mime: bool,
     /// `+FIELD=CONTENT` lines (bit 128).
     pub contains: Vec<HeaderCheck>,
+    /// `limits=strict` (bit 256): a `limits` bound stopped the
+    /// examination of part of the message.
+    pub strict_limits: bool,
 }
+
+/// Every bit an errormail code can have (1 to 256): what a `bits=` mask
+/// of a filter line may name.
+pub const ERRORMAIL_BITS: u16 = 511;
 
 /// What a setting's value means: a strict/lax or a required/optional
 /// switch.
@@ -49,7 +56,7 @@ enum Kind {
 type Field = fn(&mut MailHeaders) -> &mut bool;
 
 /// The settings: keyword, kind, and the field it sets.
-const SETTINGS: [(&str, Kind, Field); 7] = [
+const SETTINGS: [(&str, Kind, Field); 8] = [
     ("header", Kind::Strict, |m| &mut m.strict_header),
     ("date", Kind::Required, |m| &mut m.date),
     ("to", Kind::Required, |m| &mut m.to),
@@ -57,6 +64,7 @@ const SETTINGS: [(&str, Kind, Field); 7] = [
     ("from", Kind::Required, |m| &mut m.from),
     ("subject", Kind::Required, |m| &mut m.subject),
     ("mime", Kind::Strict, |m| &mut m.strict_mime),
+    ("limits", Kind::Strict, |m| &mut m.strict_limits),
 ];
 
 /// Parses `mailheaders`. A later line for the same setting wins; lint
@@ -89,7 +97,7 @@ pub(crate) fn parse(text: &str, sink: &mut Sink<'_>) -> MailHeaders {
                 line,
                 format!(
                     "unknown setting \"{key}\" (expected header, date, to, \
-                     msgid, from, subject, mime, or +FIELD=CONTENT)"
+                     msgid, from, subject, mime, limits, or +FIELD=CONTENT)"
                 ),
             );
             continue;

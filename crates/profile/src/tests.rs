@@ -97,7 +97,16 @@ fn built_in_defaults_have_no_problems() {
     assert_eq!(problems, Vec::<String>::new());
     let conditions: Vec<_> =
         profile.filters.iter().map(|r| r.condition).collect();
-    assert_eq!(conditions, crate::CONDITIONS.to_vec());
+    // Two errormail lines: inspect, and keep for bit 256 (limits).
+    let mut expected = crate::CONDITIONS.to_vec();
+    expected.insert(0, Condition::Errormail);
+    assert_eq!(conditions, expected);
+    let limits = profile.filters.get(1).expect("second errormail line");
+    assert_eq!(
+        (limits.action, limits.options.bits),
+        (Action::Keep, Some(256))
+    );
+    assert!(profile.mailheaders.strict_limits);
     let errormail = profile.rule(Condition::Errormail).expect("errormail");
     assert_eq!(errormail.action, Action::Inspect);
     assert_eq!(errormail.origin.file, "(built-in)/control/filters");
@@ -425,6 +434,7 @@ fn filters_good_lines() {
             goodmail: false,
             lang: Some("de-CH".into()),
             virussender: false,
+            bits: None,
         }
     );
     let rule = profile.rule(Condition::BadBodyText).expect("rule");
@@ -484,7 +494,7 @@ fn filters_bad_lines() {
                 (5, "reactions are only allowed with block and keep, not with bounce; remove the reactions or change the action"),
                 (6, "bad address \"\" for informguard: the address is missing (expected informguard=LOCAL@DOMAIN)"),
                 (7, "bad language \"x\" (expected lang=LL, 2 to 8 letters with an optional region, e.g. lang=en or lang=de-CH)"),
-                (7, "unknown option \"fast\" (expected quitasap, goodmail, virussender, lang=LL)"),
+                (7, "unknown option \"fast\" (expected quitasap, goodmail, virussender, lang=LL, bits=N)"),
                 (7, "option goodmail is only for badbodytext, not errormail; remove it"),
                 (8, "reaction notifyrecipient takes no address; remove \"=...\""),
                 (8, "unknown reaction \"tellme\" (expected notifyrecipient, notifysender, informguard=ADDRESS, forwardguard=ADDRESS)"),
@@ -588,7 +598,7 @@ fn mailheaders_bad_lines() {
             &file,
             &[
                 (1, "\"date\" is not a setting (expected KEY=VALUE, e.g. date=required, or +FIELD=CONTENT)"),
-                (2, "unknown setting \"replyto\" (expected header, date, to, msgid, from, subject, mime, or +FIELD=CONTENT)"),
+                (2, "unknown setting \"replyto\" (expected header, date, to, msgid, from, subject, mime, limits, or +FIELD=CONTENT)"),
                 (3, "bad value \"strict\" for date (expected required (r) or optional (o))"),
                 (4, "bad value \"required\" for header (expected strict (s) or lax (l))"),
                 (5, "bad header field name \"\" (expected +FIELD=CONTENT, FIELD printable ASCII without ':', e.g. +x-spam-status=yes)"),
