@@ -1,0 +1,74 @@
+/*!
+The qmvc-queue binary: the QMAILQUEUE wrapper (qmvc-queue(8)). It takes
+descriptor 6 out of the way of every child, removes `QMAILQUEUE` from the
+environment every child inherits, and runs [`qmvc_queue::run`]; a panic
+or a signal that ends it is exit 81, "internal bug" in qmail-queue(8),
+never anything qmail-queue does not document.
+*/
+
+use std::panic;
+use std::sync::atomic::Ordering;
+
+use qmvc_process::RUNNING_GROUP;
+use qmvc_queue::INTERNAL_BUG;
+
+extern "C" fn internal_bug(_: libc::c_int) {
+    let group = RUNNING_GROUP.load(Ordering::SeqCst);
+    // SAFETY: kill(2) and _exit(2) are async-signal-safe.
+    unsafe {
+        if group > 0 {
+            libc::kill(-group, libc::SIGKILL);
+        }
+        libc::_exit(libc::c_int::from(INTERNAL_BUG));
+    }
+}
+
+/// Signals that would end the program some other way end it with 81; a
+/// write to a closed pipe is an error (EPIPE), a file past the size
+/// limit too (EFBIG).
+fn install_signals() {
+    let handler =
+        internal_bug as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    for signal in [
+        libc::SIGTERM,
+        libc::SIGINT,
+        libc::SIGHUP,
+        libc::SIGQUIT,
+        libc::SIGALRM,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGBUS,
+        libc::SIGABRT,
+        libc::SIGXCPU,
+        libc::SIGSEGV,
+    ] {
+        // SAFETY: a handler that only calls async-signal-safe functions.
+        unsafe {
+            libc::signal(signal, handler);
+        }
+    }
+    // SAFETY: ignoring signals.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+}
+
+fn main() {
+    // Descriptor 6 first, before anything opens a file that could take
+    // its number; then the standard descriptors.
+    let reply = qmvc_queue::edge::ReplyChannel::take();
+    qmvc_process::stdio::guard();
+    install_signals();
+    // Every child inherits this environment: an injector that saw
+    // QMAILQUEUE would hand a notification back to us.
+    std::env::remove_var("QMAILQUEUE");
+    panic::set_hook(Box::new(|info| {
+        qmvc_process::esay!(
+            "qmvc-queue: fatal: internal error: {info} (exit 81)"
+        );
+    }));
+    let code = panic::catch_unwind(|| qmvc_queue::run(&reply))
+        .unwrap_or(INTERNAL_BUG);
+    std::process::exit(i32::from(code));
+}
