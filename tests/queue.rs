@@ -318,14 +318,35 @@ fn the_queue_program_s_code_is_passed_on() {
 /// Runs qmvc-queue directly: `message` on descriptor 0, `envelope` in a
 /// file on descriptor 1, no descriptor 6. Returns its exit code.
 fn direct(dir: &Dir, message: &[u8], envelope: &[u8]) -> i32 {
+    direct_with(dir, message, envelope, false)
+}
+
+/// [`direct`], with standard error closed when `close_stderr`.
+fn direct_with(
+    dir: &Dir,
+    message: &[u8],
+    envelope: &[u8],
+    close_stderr: bool,
+) -> i32 {
+    use std::os::unix::process::CommandExt;
     let msg = dir.write("direct.msg", message);
     let env = dir.write("direct.env", envelope);
-    let out = Command::new(QMVC_QUEUE)
+    let mut cmd = Command::new(QMVC_QUEUE);
+    if close_stderr {
+        // SAFETY: close(2) between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::close(2);
+                Ok(())
+            });
+        }
+    }
+    let out = cmd
         .env("QMVCHOME", dir.layer(Layer::System))
         .env_remove("TCPREMOTEIP")
         .stdin(File::open(msg).unwrap())
         .stdout(Stdio::from(File::open(env).unwrap()))
-        .stderr(Stdio::piped())
+        .stderr(if close_stderr { Stdio::inherit() } else { Stdio::piped() })
         .output()
         .unwrap();
     out.status.code().unwrap_or(-1)
@@ -361,4 +382,19 @@ fn bad_envelopes_get_qmail_queue_s_codes() {
     // Nothing is left in the spool.
     let tmp = dir.layer(Layer::System).join("tmp");
     assert_eq!(fs::read_dir(tmp).unwrap().count(), 0);
+}
+
+#[test]
+fn codes_hold_with_standard_error_closed() {
+    let dir = Dir::new("queue-closed");
+    dir.filters("badfilename ; block ; ; ;\n");
+    dir.control(Layer::System, "badfilenames", "*.exe\n");
+    let records = recorder(&dir, 0);
+    let env = b"Falice@example.net\0Tbob@example.org\0\0";
+    let bad = with_attachment("invoice.exe");
+    assert_eq!(direct_with(&dir, &bad, env, true), 31);
+    assert_eq!(direct_with(&dir, &bad, b"Fa@b\0X\0\0", true), 91);
+    dir.control(Layer::System, "customerror", "maybe\n");
+    assert_eq!(direct_with(&dir, &bad, env, true), 71);
+    assert!(recorded(&records).is_empty());
 }
