@@ -398,3 +398,72 @@ fn codes_hold_with_standard_error_closed() {
     assert_eq!(direct_with(&dir, &bad, env, true), 71);
     assert!(recorded(&records).is_empty());
 }
+
+#[test]
+fn dash_t_prints_the_reply_and_writes_nothing() {
+    let dir = Dir::new("queue-t");
+    dir.filters("badfilename ; block ; ; ;\n");
+    dir.control(Layer::System, "badfilenames", "*.exe\n");
+    let records = recorder(&dir, 0);
+    let env = dir.write("t.env", b"Falice@example.net\0Tbob@example.org\0\0");
+    let msg = dir.message(&with_attachment("invoice.exe"));
+    let before = dir.tree();
+    let out = Command::new(QMVC_QUEUE)
+        .env("QMVCHOME", dir.layer(Layer::System))
+        .arg("-t")
+        .args([env.as_os_str(), msg.as_os_str()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(82), "{text}");
+    assert!(text.contains("badfilename    MET -> block"), "{text}");
+    assert!(
+        text.ends_with("SMTP reply: 554 badfilename (invoice.exe) (#5.7.1)\n"),
+        "{text}"
+    );
+    // The message on standard input, a clean one: 250, exit 0.
+    let clean = dir.message(&with_attachment("report.pdf"));
+    let out = Command::new(QMVC_QUEUE)
+        .env("QMVCHOME", dir.layer(Layer::System))
+        .arg("-t")
+        .arg(&env)
+        .stdin(File::open(clean).unwrap())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.ends_with("SMTP reply: 250 ok (queued)\n"), "{text}");
+    // Nothing written, nothing queued.
+    let mut after = dir.tree();
+    after.retain(|p| !p.contains("messages/"));
+    let mut before = before;
+    before.retain(|p| !p.contains("messages/"));
+    assert_eq!(before, after);
+    assert!(recorded(&records).is_empty());
+}
+
+#[test]
+fn dash_l_lints_the_queue_controls() {
+    let dir = Dir::new("queue-lint");
+    let run = |dir: &Dir| {
+        Command::new(QMVC_QUEUE)
+            .env("QMVCHOME", dir.layer(Layer::System))
+            .arg("-L")
+            .output()
+            .unwrap()
+    };
+    assert_eq!(run(&dir).status.code(), Some(0));
+    let path = dir.control(
+        Layer::System,
+        "qmailqueue",
+        "/var/qmail/bin/qmvc-queue\n",
+    );
+    let out = run(&dir);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.starts_with(&format!("{}:1: qmailqueue", path.display())),
+        "{text}"
+    );
+    assert!(text.contains("names qmvc-queue itself"), "{text}");
+}

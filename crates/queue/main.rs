@@ -68,7 +68,40 @@ fn main() {
             "qmvc-queue: fatal: internal error: {info} (exit 81)"
         );
     }));
-    let code = panic::catch_unwind(|| qmvc_queue::run(&reply))
-        .unwrap_or(INTERNAL_BUG);
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let code =
+        panic::catch_unwind(|| mode(&args, &reply)).unwrap_or(INTERNAL_BUG);
     std::process::exit(i32::from(code));
+}
+
+const USAGE: &str = "usage: qmvc-queue (as QMAILQUEUE, no arguments) | \
+                     qmvc-queue -L | qmvc-queue -t ENVELOPE [MESSAGE]";
+
+/// The mode the arguments ask for. qmail-smtpd gives none; anything it
+/// cannot mean is a usage error, exit 81, so that mail run through a
+/// misconfigured wrapper is deferred, never lost.
+fn mode(
+    args: &[std::ffi::OsString],
+    reply: &qmvc_queue::edge::ReplyChannel,
+) -> u8 {
+    use std::path::Path;
+    let words: Vec<&str> =
+        args.iter().map(|a| a.to_str().unwrap_or("")).collect();
+    match words.as_slice() {
+        [] => qmvc_queue::run(reply),
+        ["-L"] => qmvc_queue::lint(),
+        ["-t", _] | ["-t", _, _] => {
+            let envelope = args.get(1).map(Path::new);
+            let message =
+                args.get(2).map(Path::new).filter(|m| *m != Path::new("-"));
+            match envelope {
+                Some(envelope) => qmvc_queue::test(envelope, message),
+                None => INTERNAL_BUG,
+            }
+        }
+        _ => {
+            qmvc_process::esay!("{USAGE}");
+            INTERNAL_BUG
+        }
+    }
 }

@@ -13,9 +13,12 @@ qmail-queue named by the control file `qmailqueue` with an `X-Qmvc`
 field on top ([`edge::hand_off`]). Every way out is one of qmail-queue's
 exit codes.
 
+The administrator's modes: [`lint`] (`-L`) and [`test`] (`-t`), which
+judges a message and an envelope from files and prints what the SMTP
+client would be told, writing nothing.
+
 Not yet: the `relay/` and `domains/DOMAIN/` layers (every recipient is
-one group in the system layer), field 13 of qmvc.log, `-t` and `-L`, the
-setuid rules.
+one group in the system layer), field 13 of qmvc.log, the setuid rules.
 */
 #![deny(missing_docs)]
 
@@ -79,16 +82,8 @@ pub fn run(reply: &ReplyChannel) -> u8 {
         }
     };
     let layers = Layers { system, domain: None, user: None };
+    let group = group_of(&envelope);
     let all: Vec<usize> = (0..envelope.recipients.len()).collect();
-    let recipients: Vec<String> = envelope
-        .recipients
-        .iter()
-        .map(|r| envelope::Envelope::text(r))
-        .collect();
-    let group = Envelope {
-        sender: envelope::Envelope::text(&envelope.sender),
-        recipient: recipients.join(","),
-    };
     let (profile, customerror) = match load(&layers) {
         Ok(profile) => {
             let setting = profile.queue.customerror;
@@ -189,6 +184,164 @@ pub fn run(reply: &ReplyChannel) -> u8 {
         Transaction::Defer(why) => {
             defer(reply, customerror, &layers, &group, &why)
         }
+    }
+}
+
+/// The system layer, the only one so far.
+fn system_layers() -> Layers {
+    Layers { system: qmvc_profile::system_home(), domain: None, user: None }
+}
+
+/// `-L`: every problem of the queue profile as `FILE:LINE: message` on
+/// standard output; 0 when clean, 1 if not.
+pub fn lint() -> u8 {
+    let layers = system_layers();
+    let (profile, problems) = match Profile::load(&layers, Scope::All) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            qmvc_process::say!("{e}");
+            return 1;
+        }
+    };
+    let mut report: Vec<String> =
+        problems.iter().map(ToString::to_string).collect();
+    report.extend(qmvc_delivery::reactions::lint(&profile, &layers));
+    for line in &report {
+        qmvc_process::say!("{line}");
+    }
+    u8::from(!report.is_empty())
+}
+
+/// The largest message `-t` reads.
+const TEST_MAX: u64 = 1 << 30;
+
+/// `-t ENVELOPE [MESSAGE]`: judges the message in the file `message`
+/// (standard input when `None`) for the envelope in the file `envelope`
+/// (qmail-queue's framing), prints the analysis and the SMTP reply the
+/// client would get, and writes nothing (scanners get their copy in a
+/// private temporary directory). Returns what a run with a pipe on
+/// descriptor 6 would: 0 queued or dropped, 82 refused or deferred, the
+/// envelope's code for a bad envelope, 54 when a file cannot be read.
+pub fn test(envelope: &Path, message: Option<&Path>) -> u8 {
+    use std::io::Read;
+    let started = Instant::now();
+    let bytes = match std::fs::read(envelope) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            qmvc_process::say!("qmvc-queue: {}: {e}", envelope.display());
+            return 54;
+        }
+    };
+    let envelope = match envelope::parse(&bytes) {
+        Ok(envelope) => envelope,
+        Err(bad) => {
+            qmvc_process::say!(
+                "qmvc-queue: the envelope is {bad:?} (exit {})",
+                bad.code()
+            );
+            return bad.code();
+        }
+    };
+    let mut raw = Vec::new();
+    let read = match message {
+        Some(path) => std::fs::File::open(path)
+            .and_then(|f| f.take(TEST_MAX).read_to_end(&mut raw)),
+        None => std::io::stdin().lock().take(TEST_MAX).read_to_end(&mut raw),
+    };
+    if let Err(e) = read {
+        qmvc_process::say!("qmvc-queue: reading the message: {e}");
+        return 54;
+    }
+    let layers = system_layers();
+    let group = group_of(&envelope);
+    let told = |reply: &str, code: u8| {
+        qmvc_process::say!("SMTP reply: {reply}");
+        code
+    };
+    let profile = match load(&layers) {
+        Ok(profile) => profile,
+        Err(why) => {
+            return told(&format!("451 {}", decision::reply_text(&why)), 82)
+        }
+    };
+    let scratch =
+        match tempfile::Builder::new().prefix("qmvc-queue-t.").tempdir() {
+            Ok(dir) => dir,
+            Err(e) => {
+                qmvc_process::say!(
+                    "qmvc-queue: cannot make a temporary directory: {e}"
+                );
+                return 53;
+            }
+        };
+    let message = Message::parse(&raw, &profile.settings.message);
+    let warn = |what: &dyn std::fmt::Display| {
+        qmvc_process::esay!("qmvc-queue: warning: {what}")
+    };
+    let vars = AddressVars::default();
+    let context = Context {
+        layers: &layers,
+        envelope: &group,
+        raw: &raw,
+        started,
+        mode: Mode::DryRun,
+        spool: scratch.path(),
+        noscan: false,
+        address_vars: &vars,
+        warn: &warn,
+    };
+    let outcome = match qmvc_delivery::deliver(&message, &profile, &context) {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            return told(
+                &format!("451 {}", decision::reply_text(&e.to_string())),
+                82,
+            )
+        }
+    };
+    let fate = decision::fate(
+        outcome.disposition,
+        &outcome.actions(),
+        &outcome.reason(),
+    );
+    let remote_ip = std::env::var("TCPREMOTEIP").ok();
+    let bounce_only =
+        decision::never_refused(&group.sender, remote_ip.as_deref());
+    let (reply, code) = match decision::transaction(&[fate], bounce_only) {
+        Transaction::Queue(_) => ("250 ok (queued)".to_string(), 0),
+        Transaction::Drop => {
+            ("250 ok (dropped, nothing queued)".to_string(), 0)
+        }
+        Transaction::Refuse(text) => {
+            (format!("554 {}", decision::reply_text(&text)), 82)
+        }
+        Transaction::Defer(text) => {
+            (format!("451 {}", decision::reply_text(&text)), 82)
+        }
+    };
+    let parts =
+        qmvc_engine::describe_parts(&message, &profile.settings.message);
+    let text = qmvc_delivery::analysis::text(
+        &outcome.facts,
+        &parts,
+        &outcome.verdict,
+        code,
+    );
+    qmvc_process::stdio::out(&text);
+    told(&reply, code)
+}
+
+/// The delivery envelope of all recipients: the sender, the recipients
+/// joined by `,` (field 9 of qmvc.log).
+fn group_of(envelope: &envelope::Envelope) -> Envelope {
+    let recipients: Vec<String> = envelope
+        .recipients
+        .iter()
+        .map(|r| envelope::Envelope::text(r))
+        .collect();
+    Envelope {
+        sender: envelope::Envelope::text(&envelope.sender),
+        recipient: recipients.join(","),
     }
 }
 
