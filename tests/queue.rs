@@ -96,6 +96,25 @@ fn session(
     mail: &[u8],
     remote_ip: Option<&str>,
 ) -> String {
+    let name = format!("{}", rcpts.len());
+    let cmd = smtp_command(dir, smtpd, &name, sender, rcpts, mail, remote_ip);
+    let out = run_child(cmd);
+    out.assert_code(0);
+    data_reply(&out.stdout)
+        .unwrap_or_else(|| panic!("no reply after DATA\n{}", out.describe()))
+}
+
+/// The qmail-smtpd of [`session`], its SMTP input kept as
+/// `smtp-in-NAME`.
+fn smtp_command(
+    dir: &Dir,
+    smtpd: &Path,
+    name: &str,
+    sender: &str,
+    rcpts: &[&str],
+    mail: &[u8],
+    remote_ip: Option<&str>,
+) -> Command {
     let mut script =
         format!("HELO client.example\r\nMAIL FROM:<{sender}>\r\n");
     for r in rcpts {
@@ -110,7 +129,7 @@ fn session(
         bytes.extend_from_slice(line);
     }
     bytes.extend_from_slice(b".\r\nQUIT\r\n");
-    let input = dir.write(&format!("smtp-in-{}", rcpts.len()), &bytes);
+    let input = dir.write(&format!("smtp-in-{name}"), &bytes);
     let mut cmd = Command::new(smtpd);
     cmd.env_clear()
         .env("PATH", "/usr/bin:/bin")
@@ -122,18 +141,14 @@ fn session(
     if let Some(ip) = remote_ip {
         cmd.env("TCPREMOTEIP", ip);
     }
-    let out = run_child(cmd);
-    out.assert_code(0);
-    let lines: Vec<&str> = out.stdout.lines().collect();
-    let data = lines
-        .iter()
-        .position(|l| l.starts_with("354"))
-        .unwrap_or_else(|| panic!("no 354 reply\n{}", out.describe()));
-    lines
-        .get(data + 1)
-        .unwrap_or_else(|| panic!("no reply after DATA\n{}", out.describe()))
-        .trim_end_matches('\r')
-        .to_string()
+    cmd
+}
+
+/// The reply to the final dot in qmail-smtpd's output.
+fn data_reply(stdout: &str) -> Option<String> {
+    let lines: Vec<&str> = stdout.lines().collect();
+    let data = lines.iter().position(|l| l.starts_with("354"))?;
+    Some(lines.get(data + 1)?.trim_end_matches('\r').to_string())
 }
 
 /// A message with an attachment named `name`.
@@ -466,4 +481,87 @@ fn dash_l_lints_the_queue_controls() {
         "{text}"
     );
     assert!(text.contains("names qmvc-queue itself"), "{text}");
+}
+
+#[test]
+fn a_20_mb_message_is_queued_byte_exact() {
+    let Some(smtpd) = smtpd() else { return };
+    let dir = Dir::new("queue-big");
+    dir.filters("badfilename ; block ; ; ;\n");
+    dir.control(Layer::System, "badfilenames", "*.exe\n");
+    let records = recorder(&dir, 0);
+    // Lines of printable text, some starting with a dot (stuffed on the
+    // wire, unstuffed by qmail-smtpd).
+    let mut body = String::with_capacity(21 << 20);
+    let mut n = 0u64;
+    while body.len() < 20 << 20 {
+        let lead = if n % 7 == 0 { "." } else { "" };
+        body.push_str(&format!(
+            "{lead}line {n} of a large message, plain text\n"
+        ));
+        n += 1;
+    }
+    let mail = Mail::new().subject("big").text(&body).bytes();
+    let reply = session(
+        &dir,
+        &smtpd,
+        "alice@example.net",
+        &["bob@example.org"],
+        &mail,
+        IP,
+    );
+    assert!(reply.starts_with("250 ok"), "{reply}");
+    let got = recorded(&records);
+    assert_eq!(got.len(), 1);
+    assert!(got[0].msg.ends_with(&mail), "the message is byte-exact");
+    assert!(got[0].msg.starts_with(b"X-Qmvc: clear; -; "));
+}
+
+#[test]
+fn twenty_concurrent_sessions_keep_the_log_intact() {
+    let Some(smtpd) = smtpd() else { return };
+    let dir = Dir::new("queue-concurrent");
+    dir.filters("badfilename ; block ; ; ;\n");
+    dir.control(Layer::System, "badfilenames", "*.exe\n");
+    let records = recorder(&dir, 0);
+    // All twenty started before any is waited for.
+    let children: Vec<_> = (0..20)
+        .map(|i| {
+            let name = if i % 2 == 0 { "report.pdf" } else { "invoice.exe" };
+            let rcpt = format!("user{i}@example.org");
+            let mut cmd = smtp_command(
+                &dir,
+                &smtpd,
+                &format!("s{i}"),
+                "alice@example.net",
+                &[&rcpt],
+                &with_attachment(name),
+                IP,
+            );
+            cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    let replies: Vec<String> = children
+        .into_iter()
+        .map(|child| {
+            let out = child.wait_with_output().unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            data_reply(&text).unwrap_or_else(|| panic!("{text}"))
+        })
+        .collect();
+    for (i, reply) in replies.iter().enumerate() {
+        let want = if i % 2 == 0 { "250 ok" } else { "554 badfilename" };
+        assert!(reply.starts_with(want), "{i}: {reply}");
+    }
+    assert_eq!(recorded(&records).len(), 10);
+    let log = dir.log(Layer::System);
+    assert_eq!(log.len(), 20);
+    let mut rcpts: Vec<String> =
+        log.iter().map(|l| l.recipient().to_string()).collect();
+    rcpts.sort();
+    let mut want: Vec<String> =
+        (0..20).map(|i| format!("user{i}@example.org")).collect();
+    want.sort();
+    assert_eq!(rcpts, want);
 }
