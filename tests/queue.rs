@@ -495,7 +495,7 @@ fn a_20_mb_message_is_queued_byte_exact() {
     let mut body = String::with_capacity(21 << 20);
     let mut n = 0u64;
     while body.len() < 20 << 20 {
-        let lead = if n % 7 == 0 { "." } else { "" };
+        let lead = if n.is_multiple_of(7) { "." } else { "" };
         body.push_str(&format!(
             "{lead}line {n} of a large message, plain text\n"
         ));
@@ -525,9 +525,10 @@ fn twenty_concurrent_sessions_keep_the_log_intact() {
     dir.control(Layer::System, "badfilenames", "*.exe\n");
     let records = recorder(&dir, 0);
     // All twenty started before any is waited for.
-    let children: Vec<_> = (0..20)
+    let children: Vec<_> = (0..20u32)
         .map(|i| {
-            let name = if i % 2 == 0 { "report.pdf" } else { "invoice.exe" };
+            let name =
+                if i.is_multiple_of(2) { "report.pdf" } else { "invoice.exe" };
             let rcpt = format!("user{i}@example.org");
             let mut cmd = smtp_command(
                 &dir,
@@ -551,7 +552,8 @@ fn twenty_concurrent_sessions_keep_the_log_intact() {
         })
         .collect();
     for (i, reply) in replies.iter().enumerate() {
-        let want = if i % 2 == 0 { "250 ok" } else { "554 badfilename" };
+        let want =
+            if i.is_multiple_of(2) { "250 ok" } else { "554 badfilename" };
         assert!(reply.starts_with(want), "{i}: {reply}");
     }
     assert_eq!(recorded(&records).len(), 10);
