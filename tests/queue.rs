@@ -567,3 +567,47 @@ fn twenty_concurrent_sessions_keep_the_log_intact() {
     want.sort();
     assert_eq!(rcpts, want);
 }
+
+#[test]
+fn setuid_ignores_qmvchome() {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: geteuid(2) cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        crate::util::note(
+            "not root: the setuid test of qmvc-queue is SKIPPED",
+        );
+        return;
+    }
+    let dir = Dir::new("queue-setuid");
+    dir.filters("badfilename ; block ; ; ;\n");
+    let records = recorder(&dir, 0);
+    let copy = dir.path("bin/qmvc-queue-setuid");
+    fs::copy(QMVC_QUEUE, &copy).unwrap();
+    let run = |program: &Path| {
+        let msg = dir.write("s.msg", &with_attachment("report.pdf"));
+        let env = dir.write("s.env", b"Fa@example.net\0Tb@example.org\0\0");
+        Command::new(program)
+            .env("QMVCHOME", dir.layer(Layer::System))
+            .stdin(File::open(msg).unwrap())
+            .stdout(Stdio::from(File::open(env).unwrap()))
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap()
+    };
+    // Not setuid: the layer of QMVCHOME is used.
+    assert_eq!(run(&copy).status.code(), Some(0));
+    assert_eq!(recorded(&records).len(), 1);
+    // Setuid nobody, run by root: QMVCHOME is ignored, so the default
+    // system layer /var/qmvc is used, which is not there (53), and the
+    // test layer sees nothing.
+    assert!(!Path::new("/var/qmvc").exists(), "a test needs no /var/qmvc");
+    let lines = dir.log(Layer::System).len();
+    std::os::unix::fs::chown(&copy, Some(65534), Some(65534)).unwrap();
+    fs::set_permissions(&copy, fs::Permissions::from_mode(0o4711)).unwrap();
+    let out = run(&copy);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(53), "{err}");
+    assert!(err.contains("/var/qmvc/tmp"), "{err}");
+    assert_eq!(recorded(&records).len(), 1);
+    assert_eq!(dir.log(Layer::System).len(), lines);
+}

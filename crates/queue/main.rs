@@ -54,6 +54,34 @@ fn install_signals() {
     }
 }
 
+/// Whether the program runs with another user's (or group's) rights
+/// than its caller's: installed setuid (or setgid).
+fn setuid() -> bool {
+    // SAFETY: getuid(2) and friends cannot fail.
+    unsafe {
+        libc::getuid() != libc::geteuid() || libc::getgid() != libc::getegid()
+    }
+}
+
+/// A setuid program trusts nothing of its caller's: every variable but
+/// the client data goes (`QMVCHOME` first: a layer of the caller's own
+/// would make it run the caller's commands), `PATH` and the umask are
+/// its own.
+fn distrust_caller() {
+    let names: Vec<std::ffi::OsString> = std::env::vars_os()
+        .map(|(name, _)| name)
+        .filter(|name| !name.to_str().is_some_and(qmvc_queue::setuid_keeps))
+        .collect();
+    for name in names {
+        std::env::remove_var(name);
+    }
+    std::env::set_var("PATH", qmvc_queue::SETUID_PATH);
+    // SAFETY: umask(2) cannot fail.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
 fn main() {
     // Descriptor 6 first, before anything opens a file that could take
     // its number; then the standard descriptors.
@@ -63,6 +91,9 @@ fn main() {
     // Every child inherits this environment: an injector that saw
     // QMAILQUEUE would hand a notification back to us.
     std::env::remove_var("QMAILQUEUE");
+    if setuid() {
+        distrust_caller();
+    }
     panic::set_hook(Box::new(|info| {
         qmvc_process::esay!(
             "qmvc-queue: fatal: internal error: {info} (exit 81)"

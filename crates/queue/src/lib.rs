@@ -17,8 +17,13 @@ The administrator's modes: [`lint`] (`-L`) and [`test`] (`-t`), which
 judges a message and an envelope from files and prints what the SMTP
 client would be told, writing nothing.
 
+Installed setuid, it trusts no environment variable but those of
+[`TRUSTED_VARIABLES`] ([`setuid_keeps`]): `QMVCHOME` goes (else a local
+user could point it at a layer of their own), `PATH` is its own.
+
 Not yet: the `relay/` and `domains/DOMAIN/` layers (every recipient is
-one group in the system layer), field 13 of qmvc.log, the setuid rules.
+one group in the system layer), field 13 of qmvc.log, commands only from
+root-owned layers when setuid.
 */
 #![deny(missing_docs)]
 
@@ -41,6 +46,28 @@ use edge::ReplyChannel;
 /// Exit 81: "internal bug" in qmail-queue(8), for a caught panic or
 /// signal.
 pub const INTERNAL_BUG: u8 = 81;
+
+/// The variables a setuid qmvc-queue keeps: what qmail-smtpd and
+/// tcpserver say about the client (untrusted text, only shown and
+/// compared).
+pub const TRUSTED_VARIABLES: &[&str] = &[
+    "TCPREMOTEIP",
+    "TCPREMOTEHOST",
+    "TCPREMOTEINFO",
+    "TCPLOCALIP",
+    "TCPLOCALHOST",
+    "TCPLOCALPORT",
+    "RELAYCLIENT",
+    "PROTO",
+];
+
+/// The `PATH` of a setuid qmvc-queue.
+pub const SETUID_PATH: &str = "/usr/bin:/bin";
+
+/// Whether a setuid qmvc-queue keeps the variable `name` of its caller.
+pub fn setuid_keeps(name: &str) -> bool {
+    TRUSTED_VARIABLES.contains(&name)
+}
 
 /// Where qmail keeps `control/me`, the host name of the `X-Qmvc` field.
 const QMAIL_ME: &str = "/var/qmail/control/me";
@@ -342,6 +369,19 @@ fn group_of(envelope: &envelope::Envelope) -> Envelope {
     Envelope {
         sender: envelope::Envelope::text(&envelope.sender),
         recipient: recipients.join(","),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn setuid_keeps_only_the_client_data() {
+        for name in ["TCPREMOTEIP", "RELAYCLIENT", "PROTO"] {
+            assert!(super::setuid_keeps(name));
+        }
+        for name in ["QMVCHOME", "PATH", "HOME", "LD_PRELOAD", "QMAILQUEUE"] {
+            assert!(!super::setuid_keeps(name), "{name}");
+        }
     }
 }
 
