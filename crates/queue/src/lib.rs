@@ -372,19 +372,6 @@ fn group_of(envelope: &envelope::Envelope) -> Envelope {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn setuid_keeps_only_the_client_data() {
-        for name in ["TCPREMOTEIP", "RELAYCLIENT", "PROTO"] {
-            assert!(super::setuid_keeps(name));
-        }
-        for name in ["QMVCHOME", "PATH", "HOME", "LD_PRELOAD", "QMAILQUEUE"] {
-            assert!(!super::setuid_keeps(name), "{name}");
-        }
-    }
-}
-
 /// The profile of the system layer; a problem in it is a deferral.
 fn load(layers: &Layers) -> Result<Profile, String> {
     let (profile, problems) =
@@ -445,4 +432,17 @@ fn host() -> String {
                 })
         });
     me.unwrap_or_else(qmvc_notify::local_host)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn setuid_keeps_only_the_client_data() {
+        for name in ["TCPREMOTEIP", "RELAYCLIENT", "PROTO"] {
+            assert!(super::setuid_keeps(name));
+        }
+        for name in ["QMVCHOME", "PATH", "HOME", "LD_PRELOAD", "QMAILQUEUE"] {
+            assert!(!super::setuid_keeps(name), "{name}");
+        }
+    }
 }
