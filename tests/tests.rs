@@ -63,5 +63,7 @@ mod aux_month;
 // Every generated page in headless Chromium: no script runs, no console
 // error, hostile values shown as text; screenshots.
 mod aux_browser;
+// qmvc-queue(8): SMTP sessions through the real qmail-smtpd.
+mod queue;
 // Exit codes with standard output and error closed or a broken pipe.
 mod streams;

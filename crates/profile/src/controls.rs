@@ -18,7 +18,7 @@ Adding a control file is one row here, its parser, and the typed field of
 use crate::lines::Sink;
 use crate::load::Load;
 use crate::{
-    command, filters, globs, limits, loaders, mailheaders, reactions,
+    command, filters, globs, limits, loaders, mailheaders, queue, reactions,
     scanners, text, Condition, Error, Profile, Source,
 };
 
@@ -285,6 +285,32 @@ registry! {
         }),
         None,
     ),
+    /// `qmailqueue`: the real qmail-queue behind qmvc-queue. Read by
+    /// every delivery (a missing file costs nothing: the listing shows
+    /// it absent), used by qmvc-queue only.
+    QmailQueue => row(
+        "qmailqueue",
+        "the real qmail-queue of qmvc-queue",
+        include_str!("../../../control-defaults/qmailqueue"),
+        true,
+        Needed::Always,
+        Parse::Text(|text, sink, p| {
+            queue::parse_qmailqueue(text, sink, &mut p.queue);
+        }),
+        None,
+    ),
+    /// `customerror`: whether qmvc-queue's refusals carry a text.
+    CustomError => row(
+        "customerror",
+        "SMTP refusal texts of qmvc-queue",
+        include_str!("../../../control-defaults/customerror"),
+        false,
+        Needed::Always,
+        Parse::Text(|text, sink, p| {
+            queue::parse_customerror(text, sink, &mut p.queue);
+        }),
+        None,
+    ),
     /// `limits`: resource bounds.
     Limits => row(
         "limits",
@@ -384,6 +410,9 @@ mod tests {
             .filter(|c| c.names_command())
             .map(|c| c.name())
             .collect();
-        assert_eq!(naming, ["badbodytexts", "scanners", "injector"]);
+        assert_eq!(
+            naming,
+            ["badbodytexts", "scanners", "injector", "qmailqueue"]
+        );
     }
 }

@@ -39,6 +39,7 @@ mod load;
 mod loaders;
 mod mailheaders;
 mod patterns;
+mod queue;
 mod reactions;
 mod scanners;
 #[cfg(test)]
@@ -61,6 +62,7 @@ pub use patterns::{
     fold, BodyRule, CommandRule, FilenameGlob, LoaderRule, TextPattern,
     TypeGlob,
 };
+pub use queue::{CustomError, QueueSettings, QMVC_QUEUE};
 pub use scanners::{Endpoint, EngineDef, Method, Policy, Scanner, Target};
 
 /// Where a value came from: a control file and a line in it.
@@ -160,6 +162,8 @@ pub struct Profile {
     pub settings: Settings,
     /// `injector`, `guard` and `language`, for the Reactions.
     pub reactions: ReactionSettings,
+    /// `qmailqueue` and `customerror`, for qmvc-queue.
+    pub queue: QueueSettings,
 }
 
 impl Profile {

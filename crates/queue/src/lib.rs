@@ -1,0 +1,448 @@
+/*!
+qmvc-queue: the qmvc engine at SMTP time, as a QMAILQUEUE wrapper
+(SPEC.md section 7).
+
+qmail-smtpd (or qmail-inject, or anything built with the QMAILQUEUE
+patch) runs it instead of qmail-queue: the message on descriptor 0, the
+envelope on descriptor 1, a pipe for a reply on descriptor 6. [`run`]
+spools the message to the system layer's `tmp/`, reads the envelope,
+judges the message once with the same profile and delivery library as
+`qmvc` ([`qmvc_delivery::deliver`]), and then queues, refuses, drops or
+defers the transaction ([`decision`]); accepted mail goes on to the real
+qmail-queue named by the control file `qmailqueue` with an `X-Qmvc`
+field on top ([`edge::hand_off`]). Every way out is one of qmail-queue's
+exit codes.
+
+The administrator's modes: [`lint`] (`-L`) and [`test`] (`-t`), which
+judges a message and an envelope from files and prints what the SMTP
+client would be told, writing nothing.
+
+Installed setuid, it trusts no environment variable but those of
+[`TRUSTED_VARIABLES`] ([`setuid_keeps`]): `QMVCHOME` goes (else a local
+user could point it at a layer of their own), `PATH` is its own.
+
+Not yet: the `relay/` and `domains/DOMAIN/` layers (every recipient is
+one group in the system layer), field 13 of qmvc.log, commands only from
+root-owned layers when setuid.
+*/
+#![deny(missing_docs)]
+
+pub mod decision;
+pub mod edge;
+pub mod envelope;
+
+use std::path::Path;
+use std::time::Instant;
+
+use qmvc_delivery::{AddressVars, Context, Envelope, Mode};
+use qmvc_fault::Blame;
+use qmvc_log::error::Level;
+use qmvc_message::Message;
+use qmvc_profile::{CustomError, Layers, Profile, Scope};
+
+use decision::{Fate, Handoff, Reply, Transaction};
+use edge::ReplyChannel;
+
+/// Exit 81: "internal bug" in qmail-queue(8), for a caught panic or
+/// signal.
+pub const INTERNAL_BUG: u8 = 81;
+
+/// The variables a setuid qmvc-queue keeps: what qmail-smtpd and
+/// tcpserver say about the client (untrusted text, only shown and
+/// compared).
+pub const TRUSTED_VARIABLES: &[&str] = &[
+    "TCPREMOTEIP",
+    "TCPREMOTEHOST",
+    "TCPREMOTEINFO",
+    "TCPLOCALIP",
+    "TCPLOCALHOST",
+    "TCPLOCALPORT",
+    "RELAYCLIENT",
+    "PROTO",
+];
+
+/// The `PATH` of a setuid qmvc-queue.
+pub const SETUID_PATH: &str = "/usr/bin:/bin";
+
+/// Whether a setuid qmvc-queue keeps the variable `name` of its caller.
+pub fn setuid_keeps(name: &str) -> bool {
+    TRUSTED_VARIABLES.contains(&name)
+}
+
+/// Where qmail keeps `control/me`, the host name of the `X-Qmvc` field.
+const QMAIL_ME: &str = "/var/qmail/control/me";
+
+/// Runs one transaction and returns the exit code. `reply` is
+/// descriptor 6, taken before anything else ran.
+pub fn run(reply: &ReplyChannel) -> u8 {
+    let started = Instant::now();
+    let system = qmvc_profile::system_home();
+    let spooled = match edge::spool_message(&system.join("tmp")) {
+        Ok(spooled) => spooled,
+        Err(failed) => {
+            qmvc_process::esay!(
+                "qmvc-queue: {} (exit {})",
+                failed.why,
+                failed.code
+            );
+            return failed.code;
+        }
+    };
+    let envelope = match edge::read_envelope() {
+        Ok(bytes) => match envelope::parse(&bytes) {
+            Ok(envelope) => envelope,
+            Err(bad) => {
+                qmvc_process::esay!(
+                    "qmvc-queue: the envelope on descriptor 1 is {bad:?} (exit {})",
+                    bad.code()
+                );
+                return bad.code();
+            }
+        },
+        Err(failed) => {
+            qmvc_process::esay!(
+                "qmvc-queue: {} (exit {})",
+                failed.why,
+                failed.code
+            );
+            return failed.code;
+        }
+    };
+    let layers = Layers { system, domain: None, user: None };
+    let group = group_of(&envelope);
+    let all: Vec<usize> = (0..envelope.recipients.len()).collect();
+    let (profile, customerror) = match load(&layers) {
+        Ok(profile) => {
+            let setting = profile.queue.customerror;
+            (profile, setting)
+        }
+        Err(why) => {
+            return defer(reply, CustomError::Auto, &layers, &group, &why);
+        }
+    };
+    if edge::is_self(&profile.queue.qmailqueue) {
+        let why = format!(
+            "control file qmailqueue names qmvc-queue itself ({}); name the real qmail-queue",
+            profile.queue.qmailqueue.display()
+        );
+        return defer(reply, customerror, &layers, &group, &why);
+    }
+    let raw = spooled.bytes();
+    let message = Message::parse(raw, &profile.settings.message);
+    let spool = layers.system.join("tmp");
+    let warn = |what: &dyn std::fmt::Display| {
+        qmvc_process::esay!("qmvc-queue: warning: {what}")
+    };
+    let vars = AddressVars::default();
+    let context = Context {
+        layers: &layers,
+        envelope: &group,
+        raw,
+        started,
+        mode: Mode::Deliver,
+        spool: &spool,
+        noscan: false,
+        address_vars: &vars,
+        warn: &warn,
+    };
+    let (fate, stamp) =
+        match qmvc_delivery::deliver(&message, &profile, &context) {
+            Ok(outcome) => {
+                let fate = decision::fate(
+                    outcome.disposition,
+                    &outcome.actions(),
+                    &outcome.reason(),
+                );
+                let initials = match outcome.verdict.scanners.as_str() {
+                    "" => "-".to_string(),
+                    s => s.to_string(),
+                };
+                (fate, format!("{}; {initials}", outcome.verdict.result()))
+            }
+            Err(e) => {
+                let why = format!("{e} ({:?})", e.fault());
+                (Fate::Defer(qmvc_log::fields::one_line(&why)), String::new())
+            }
+        };
+    let remote_ip = std::env::var("TCPREMOTEIP").ok();
+    let bounce_only =
+        decision::never_refused(&group.sender, remote_ip.as_deref());
+    match decision::transaction(&[fate], bounce_only) {
+        Transaction::Queue(groups) => {
+            let top = format!("X-Qmvc: {stamp}; {}\n", host());
+            let envelope_bytes = envelope.frame(&all);
+            let mut codes = Vec::new();
+            for _group in groups {
+                match edge::hand_off(
+                    &profile.queue.qmailqueue,
+                    top.as_bytes(),
+                    raw,
+                    &envelope_bytes,
+                ) {
+                    Ok(code) => codes.push(Some(code)),
+                    Err(e) => {
+                        qmvc_process::esay!(
+                            "qmvc-queue: cannot run {}: {e}; check the control file qmailqueue",
+                            profile.queue.qmailqueue.display()
+                        );
+                        codes.push(None);
+                    }
+                }
+                if codes.last() != Some(&Some(0)) {
+                    break;
+                }
+            }
+            match decision::handed_off(&codes) {
+                Ok(()) => 0,
+                Err(Handoff::PassOn(code)) => code,
+                Err(Handoff::Defer) => defer(
+                    reply,
+                    customerror,
+                    &layers,
+                    &group,
+                    "the queue failed; try again later",
+                ),
+            }
+        }
+        Transaction::Drop => 0,
+        Transaction::Refuse(text) => {
+            answer(reply, customerror, &Reply::Permanent(text))
+        }
+        Transaction::Defer(why) => {
+            defer(reply, customerror, &layers, &group, &why)
+        }
+    }
+}
+
+/// The system layer, the only one so far.
+fn system_layers() -> Layers {
+    Layers { system: qmvc_profile::system_home(), domain: None, user: None }
+}
+
+/// `-L`: every problem of the queue profile as `FILE:LINE: message` on
+/// standard output; 0 when clean, 1 if not.
+pub fn lint() -> u8 {
+    let layers = system_layers();
+    let (profile, problems) = match Profile::load(&layers, Scope::All) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            qmvc_process::say!("{e}");
+            return 1;
+        }
+    };
+    let mut report: Vec<String> =
+        problems.iter().map(ToString::to_string).collect();
+    report.extend(qmvc_delivery::reactions::lint(&profile, &layers));
+    for line in &report {
+        qmvc_process::say!("{line}");
+    }
+    u8::from(!report.is_empty())
+}
+
+/// The largest message `-t` reads.
+const TEST_MAX: u64 = 1 << 30;
+
+/// `-t ENVELOPE [MESSAGE]`: judges the message in the file `message`
+/// (standard input when `None`) for the envelope in the file `envelope`
+/// (qmail-queue's framing), prints the analysis and the SMTP reply the
+/// client would get, and writes nothing (scanners get their copy in a
+/// private temporary directory). Returns what a run with a pipe on
+/// descriptor 6 would: 0 queued or dropped, 82 refused or deferred, the
+/// envelope's code for a bad envelope, 54 when a file cannot be read.
+pub fn test(envelope: &Path, message: Option<&Path>) -> u8 {
+    use std::io::Read;
+    let started = Instant::now();
+    let bytes = match std::fs::read(envelope) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            qmvc_process::say!("qmvc-queue: {}: {e}", envelope.display());
+            return 54;
+        }
+    };
+    let envelope = match envelope::parse(&bytes) {
+        Ok(envelope) => envelope,
+        Err(bad) => {
+            qmvc_process::say!(
+                "qmvc-queue: the envelope is {bad:?} (exit {})",
+                bad.code()
+            );
+            return bad.code();
+        }
+    };
+    let mut raw = Vec::new();
+    let read = match message {
+        Some(path) => std::fs::File::open(path)
+            .and_then(|f| f.take(TEST_MAX).read_to_end(&mut raw)),
+        None => std::io::stdin().lock().take(TEST_MAX).read_to_end(&mut raw),
+    };
+    if let Err(e) = read {
+        qmvc_process::say!("qmvc-queue: reading the message: {e}");
+        return 54;
+    }
+    let layers = system_layers();
+    let group = group_of(&envelope);
+    let told = |reply: &str, code: u8| {
+        qmvc_process::say!("SMTP reply: {reply}");
+        code
+    };
+    let profile = match load(&layers) {
+        Ok(profile) => profile,
+        Err(why) => {
+            return told(&format!("451 {}", decision::reply_text(&why)), 82)
+        }
+    };
+    let scratch =
+        match tempfile::Builder::new().prefix("qmvc-queue-t.").tempdir() {
+            Ok(dir) => dir,
+            Err(e) => {
+                qmvc_process::say!(
+                    "qmvc-queue: cannot make a temporary directory: {e}"
+                );
+                return 53;
+            }
+        };
+    let message = Message::parse(&raw, &profile.settings.message);
+    let warn = |what: &dyn std::fmt::Display| {
+        qmvc_process::esay!("qmvc-queue: warning: {what}")
+    };
+    let vars = AddressVars::default();
+    let context = Context {
+        layers: &layers,
+        envelope: &group,
+        raw: &raw,
+        started,
+        mode: Mode::DryRun,
+        spool: scratch.path(),
+        noscan: false,
+        address_vars: &vars,
+        warn: &warn,
+    };
+    let outcome = match qmvc_delivery::deliver(&message, &profile, &context) {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            return told(
+                &format!("451 {}", decision::reply_text(&e.to_string())),
+                82,
+            )
+        }
+    };
+    let fate = decision::fate(
+        outcome.disposition,
+        &outcome.actions(),
+        &outcome.reason(),
+    );
+    let remote_ip = std::env::var("TCPREMOTEIP").ok();
+    let bounce_only =
+        decision::never_refused(&group.sender, remote_ip.as_deref());
+    let (reply, code) = match decision::transaction(&[fate], bounce_only) {
+        Transaction::Queue(_) => ("250 ok (queued)".to_string(), 0),
+        Transaction::Drop => {
+            ("250 ok (dropped, nothing queued)".to_string(), 0)
+        }
+        Transaction::Refuse(text) => {
+            (format!("554 {}", decision::reply_text(&text)), 82)
+        }
+        Transaction::Defer(text) => {
+            (format!("451 {}", decision::reply_text(&text)), 82)
+        }
+    };
+    let parts =
+        qmvc_engine::describe_parts(&message, &profile.settings.message);
+    let text = qmvc_delivery::analysis::text(
+        &outcome.facts,
+        &parts,
+        &outcome.verdict,
+        code,
+    );
+    qmvc_process::stdio::out(&text);
+    told(&reply, code)
+}
+
+/// The delivery envelope of all recipients: the sender, the recipients
+/// joined by `,` (field 9 of qmvc.log).
+fn group_of(envelope: &envelope::Envelope) -> Envelope {
+    let recipients: Vec<String> = envelope
+        .recipients
+        .iter()
+        .map(|r| envelope::Envelope::text(r))
+        .collect();
+    Envelope {
+        sender: envelope::Envelope::text(&envelope.sender),
+        recipient: recipients.join(","),
+    }
+}
+
+/// The profile of the system layer; a problem in it is a deferral.
+fn load(layers: &Layers) -> Result<Profile, String> {
+    let (profile, problems) =
+        Profile::load(layers, Scope::Needed { noscan: false })
+            .map_err(|e| e.to_string())?;
+    if let Some(first) = problems.first() {
+        return Err(format!("{first} (run qmvc-queue -L)"));
+    }
+    Ok(profile)
+}
+
+/// A temporary refusal for `why`, recorded in qmvc.error and on
+/// standard error.
+fn defer(
+    reply: &ReplyChannel,
+    customerror: CustomError,
+    layers: &Layers,
+    group: &Envelope,
+    why: &str,
+) -> u8 {
+    let why = qmvc_log::fields::one_line(why);
+    qmvc_process::esay!("qmvc-queue: deferred: {why}");
+    if let Err(e) =
+        qmvc_delivery::record_error(layers, group, Level::Defer, &why)
+    {
+        qmvc_process::esay!("qmvc-queue: warning: {e}");
+    }
+    answer(reply, customerror, &Reply::Temporary(format!("{why} (#4.3.0)")))
+}
+
+/// Puts `answer` on descriptor 6 when `customerror` allows, else into
+/// the exit code alone.
+fn answer(
+    reply: &ReplyChannel,
+    customerror: CustomError,
+    answer: &Reply,
+) -> u8 {
+    let (bytes, code) = answer.render(reply.usable(customerror));
+    match bytes {
+        Some(bytes) if reply.write(&bytes) => code,
+        Some(_) => answer.render(false).1,
+        None => code,
+    }
+}
+
+/// The host of the `X-Qmvc` field: qmail's `control/me`, else this
+/// host's name; only letters, digits, `.` and `-`.
+fn host() -> String {
+    let me = qmvc_qmail::read(Path::new(QMAIL_ME))
+        .ok()
+        .flatten()
+        .and_then(|text| qmvc_qmail::control::me(&text).map(str::to_owned))
+        .filter(|h| {
+            !h.is_empty()
+                && h.len() <= 253
+                && h.bytes().all(|b| {
+                    b.is_ascii_alphanumeric() || b == b'.' || b == b'-'
+                })
+        });
+    me.unwrap_or_else(qmvc_notify::local_host)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn setuid_keeps_only_the_client_data() {
+        for name in ["TCPREMOTEIP", "RELAYCLIENT", "PROTO"] {
+            assert!(super::setuid_keeps(name));
+        }
+        for name in ["QMVCHOME", "PATH", "HOME", "LD_PRELOAD", "QMAILQUEUE"] {
+            assert!(!super::setuid_keeps(name), "{name}");
+        }
+    }
+}

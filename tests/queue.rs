@@ -1,0 +1,613 @@
+/*!
+qmvc-queue(8) end to end: SMTP sessions through the real qmail-smtpd
+(built from `../shared/qmail` with qmail-local, see
+[`crate::qmail_local`]) with `QMAILQUEUE` set to the built qmvc-queue,
+whose control file `qmailqueue` names a recorder: a script that stores
+what it got on descriptors 0 and 1 and its environment, and exits 0 or a
+chosen code. The envelope cases run qmvc-queue directly, with the
+envelope in a file on descriptor 1.
+*/
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::mail::{crlf, Mail, Part};
+use crate::util::{run_child, Dir, Layer};
+
+const QMVC_QUEUE: &str = env!("CARGO_BIN_EXE_qmvc-queue");
+
+/// The real qmail-smtpd, its PREFIX/control/me and rcpthosts written
+/// (`example.org` is ours); `None` where qmail could not be built
+/// (outside `CI=true`; [`crate::qmail_local::binary`] says so loudly).
+fn smtpd() -> Option<PathBuf> {
+    let local = crate::qmail_local::binary()?;
+    let prefix = local.parent()?.to_path_buf();
+    let control = prefix.join("control");
+    fs::create_dir_all(&control).unwrap();
+    for (name, text) in
+        [("me", "mx.example.org\n"), ("rcpthosts", "example.org\n")]
+    {
+        let path = control.join(name);
+        if !path.is_file() {
+            // Written whole and renamed: tests run at the same time.
+            let tmp = control.join(format!("{name}.{}", std::process::id()));
+            fs::write(&tmp, text).unwrap();
+            fs::rename(&tmp, &path).unwrap();
+        }
+    }
+    Some(prefix.join("qmail-smtpd"))
+}
+
+/// Makes `qmailqueue` name a recorder exiting `code`; returns where it
+/// records (`N.msg`, `N.env`, `N.vars` per run).
+fn recorder(dir: &Dir, code: i32) -> PathBuf {
+    let records = dir.path("records");
+    fs::create_dir_all(&records).unwrap();
+    let r = records.display();
+    let script = dir.script(
+        "recorder",
+        &format!(
+            "cat >'{r}'/$$.msg\ncat <&1 >'{r}'/$$.env\nenv >'{r}'/$$.vars\n\
+             ls -l /proc/$$/fd/ >'{r}'/$$.fds\nexit {code}"
+        ),
+    );
+    dir.control(
+        Layer::System,
+        "qmailqueue",
+        &format!("{}\n", script.display()),
+    );
+    records
+}
+
+/// What the recorder got in one run.
+struct Record {
+    msg: Vec<u8>,
+    env: Vec<u8>,
+    vars: String,
+    fds: String,
+}
+
+fn recorded(dir: &Path) -> Vec<Record> {
+    let mut runs: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "msg"))
+        .collect();
+    runs.sort();
+    runs.iter()
+        .map(|msg| Record {
+            msg: fs::read(msg).unwrap(),
+            env: fs::read(msg.with_extension("env")).unwrap(),
+            vars: fs::read_to_string(msg.with_extension("vars")).unwrap(),
+            fds: fs::read_to_string(msg.with_extension("fds")).unwrap(),
+        })
+        .collect()
+}
+
+/// One SMTP session through qmail-smtpd: `sender`, `rcpts`, the message
+/// `mail` (LF, made CRLF and dot-stuffed here); `remote_ip` as tcpserver
+/// sets it. Returns the reply to the final dot.
+fn session(
+    dir: &Dir,
+    smtpd: &Path,
+    sender: &str,
+    rcpts: &[&str],
+    mail: &[u8],
+    remote_ip: Option<&str>,
+) -> String {
+    let name = format!("{}", rcpts.len());
+    let cmd = smtp_command(dir, smtpd, &name, sender, rcpts, mail, remote_ip);
+    let out = run_child(cmd);
+    out.assert_code(0);
+    data_reply(&out.stdout)
+        .unwrap_or_else(|| panic!("no reply after DATA\n{}", out.describe()))
+}
+
+/// The qmail-smtpd of [`session`], its SMTP input kept as
+/// `smtp-in-NAME`.
+fn smtp_command(
+    dir: &Dir,
+    smtpd: &Path,
+    name: &str,
+    sender: &str,
+    rcpts: &[&str],
+    mail: &[u8],
+    remote_ip: Option<&str>,
+) -> Command {
+    let mut script =
+        format!("HELO client.example\r\nMAIL FROM:<{sender}>\r\n");
+    for r in rcpts {
+        script.push_str(&format!("RCPT TO:<{r}>\r\n"));
+    }
+    script.push_str("DATA\r\n");
+    let mut bytes = script.into_bytes();
+    for line in crlf(mail).split_inclusive(|&b| b == b'\n') {
+        if line.starts_with(b".") {
+            bytes.push(b'.');
+        }
+        bytes.extend_from_slice(line);
+    }
+    bytes.extend_from_slice(b".\r\nQUIT\r\n");
+    let input = dir.write(&format!("smtp-in-{name}"), &bytes);
+    let mut cmd = Command::new(smtpd);
+    cmd.env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("QMAILQUEUE", QMVC_QUEUE)
+        .env("QMVCHOME", dir.layer(Layer::System))
+        .env("TCPLOCALHOST", "mx.example.org")
+        .env("PROTO", "TCP")
+        .stdin(File::open(&input).unwrap());
+    if let Some(ip) = remote_ip {
+        cmd.env("TCPREMOTEIP", ip);
+    }
+    cmd
+}
+
+/// The reply to the final dot in qmail-smtpd's output.
+fn data_reply(stdout: &str) -> Option<String> {
+    let lines: Vec<&str> = stdout.lines().collect();
+    let data = lines.iter().position(|l| l.starts_with("354"))?;
+    Some(lines.get(data + 1)?.trim_end_matches('\r').to_string())
+}
+
+/// A message with an attachment named `name`.
+fn with_attachment(name: &str) -> Vec<u8> {
+    Mail::new()
+        .subject("queue test")
+        .mixed(vec![
+            Part::text("see the attachment\n"),
+            Part::attachment(name, "application/octet-stream", b"MZ data"),
+        ])
+        .bytes()
+}
+
+const IP: Option<&str> = Some("192.0.2.7");
+
+#[test]
+fn clean_mail_is_queued_byte_exact_with_x_qmvc() {
+    let Some(smtpd) = smtpd() else { return };
+    let dir = Dir::new("queue-clean");
+    dir.filters("badfilename ; block ; ; ;\n");
+    dir.control(Layer::System, "badfilenames", "*.exe\n");
+    let records = recorder(&dir, 0);
+    let mail = with_attachment("report.pdf");
+    let reply = session(
+        &dir,
+        &smtpd,
+        "alice@example.net",
+        &["bob@example.org", "carol@example.org"],
+        &mail,
+        IP,
+    );
+    assert!(reply.starts_with("250 ok"), "{reply}");
+    let got = recorded(&records);
+    assert_eq!(got.len(), 1);
+    let record = &got[0];
+    assert_eq!(
+        record.env,
+        b"Falice@example.net\0Tbob@example.org\0Tcarol@example.org\0\0"
+    );
+    // X-Qmvc, then qmail-smtpd's Received line, then the message as sent.
+    let text = String::from_utf8_lossy(&record.msg).into_owned();
+    let (first, rest) = text.split_once('\n').unwrap();
+    assert!(first.starts_with("X-Qmvc: clear; -; "), "{first}");
+    assert!(first.len() > "X-Qmvc: clear; -; ".len(), "{first}");
+    assert!(rest.starts_with("Received: "), "{rest}");
+    assert!(record.msg.ends_with(&mail), "the message is byte-exact");
+    // QMAILQUEUE is gone from the child's environment; fd 6 closed.
+    assert!(!record.vars.contains("QMAILQUEUE"), "{}", record.vars);
+    assert!(record.vars.contains("TCPREMOTEIP=192.0.2.7"));
+    assert!(!record.fds.contains(" 6 -> "), "{}", record.fds);
+    let line = dir.last_log(Layer::System);
+    assert_eq!(line.result(), "clear", "{}", line.raw);
+    assert_eq!(line.recipient(), "bob@example.org,carol@example.org");
+    assert_eq!(line.sender(), "alice@example.net");
+}
+
+#[test]
+fn a_refusal_is_554_with_its_text_and_nothing_queued() {
+    let Some(smtpd) = smtpd() else { return };
+    let dir = Dir::new("queue-refused");
+    dir.filters("badfilename ; block ; ; ;\n");
+    dir.control(Layer::System, "badfilenames", "*.exe\n");
+    let records = recorder(&dir, 0);
+    let reply = session(
+        &dir,
+        &smtpd,
+        "alice@example.net",
+        &["bob@example.org"],
+        &with_attachment("invoice.exe"),
+        IP,
+    );
+    assert!(reply.starts_with("554 badfilename"), "{reply}");
+    assert!(reply.contains("invoice.exe"), "{reply}");
+    assert!(reply.ends_with("(#5.7.1)"), "{reply}");
+    assert!(recorded(&records).is_empty());
+    let line = dir.last_log(Layer::System);
+    assert_eq!(line.result(), "badfilename", "{}", line.raw);
+    assert_eq!(line.action(), "block", "{}", line.raw);
+}
+
+#[test]
+fn trash_is_250_and_dropped() {
+    let Some(smtpd) = smtpd() else { return };
+    let dir = Dir::new("queue-trash");
+    dir.filters("badfilename ; trash ; ; ;\n");
+    dir.control(Layer::System, "badfilenames", "*.exe\n");
+    let records = recorder(&dir, 0);
+    let reply = session(
+        &dir,
+        &smtpd,
+        "alice@example.net",
+        &["bob@example.org"],
+        &with_attachment("invoice.exe"),
+        IP,
+    );
+    assert!(reply.starts_with("250 ok"), "{reply}");
+    assert!(recorded(&records).is_empty());
+    assert_eq!(dir.last_log(Layer::System).action(), "trash");
+}
+
+#[test]
+fn a_bounce_from_qmail_send_is_never_refused() {
+    let Some(smtpd) = smtpd() else { return };
+    let dir = Dir::new("queue-bounce");
+    dir.filters("badfilename ; bounce ; ; ;\n");
+    dir.control(Layer::System, "badfilenames", "*.exe\n");
+    let records = recorder(&dir, 0);
+    let mail = with_attachment("invoice.exe");
+    // Null sender, no TCPREMOTEIP: qmail-send's own bounce.
+    let reply = session(&dir, &smtpd, "", &["bob@example.org"], &mail, None);
+    assert!(reply.starts_with("250 ok"), "{reply}");
+    assert!(recorded(&records).is_empty());
+    // The same over SMTP is refused.
+    let reply = session(&dir, &smtpd, "", &["bob@example.org"], &mail, IP);
+    assert!(reply.starts_with("554 badfilename"), "{reply}");
+}
+
+#[test]
+fn a_deferral_is_451_and_nothing_queued() {
+    let Some(smtpd) = smtpd() else { return };
+    let dir = Dir::new("queue-defer");
+    let records = recorder(&dir, 0);
+    // A profile with a problem is not used: the mail waits.
+    dir.control(Layer::System, "customerror", "perhaps\n");
+    let mail = with_attachment("report.pdf");
+    let reply = session(
+        &dir,
+        &smtpd,
+        "alice@example.net",
+        &["bob@example.org"],
+        &mail,
+        IP,
+    );
+    assert!(reply.starts_with("451 "), "{reply}");
+    assert!(reply.contains("customerror"), "{reply}");
+    assert!(recorded(&records).is_empty());
+    // qmailqueue naming qmvc-queue itself under another name: deferred.
+    fs::remove_file(dir.layer(Layer::System).join("control/customerror"))
+        .unwrap();
+    let alias = dir.path("bin/real-queue");
+    fs::hard_link(QMVC_QUEUE, &alias)
+        .or_else(|_| std::os::unix::fs::symlink(QMVC_QUEUE, &alias))
+        .unwrap();
+    dir.control(
+        Layer::System,
+        "qmailqueue",
+        &format!("{}\n", alias.display()),
+    );
+    let reply = session(
+        &dir,
+        &smtpd,
+        "alice@example.net",
+        &["bob@example.org"],
+        &mail,
+        IP,
+    );
+    assert!(reply.starts_with("451 "), "{reply}");
+    assert!(reply.contains("qmvc-queue itself"), "{reply}");
+}
+
+#[test]
+fn the_queue_program_s_code_is_passed_on() {
+    let Some(smtpd) = smtpd() else { return };
+    let dir = Dir::new("queue-passon");
+    dir.filters("badfilename ; block ; ; ;\n");
+    let records = recorder(&dir, 71);
+    let reply = session(
+        &dir,
+        &smtpd,
+        "alice@example.net",
+        &["bob@example.org"],
+        &with_attachment("report.pdf"),
+        IP,
+    );
+    assert!(
+        reply.starts_with("451 mail server temporarily rejected"),
+        "{reply}"
+    );
+    assert_eq!(recorded(&records).len(), 1);
+}
+
+/// Runs qmvc-queue directly: `message` on descriptor 0, `envelope` in a
+/// file on descriptor 1, no descriptor 6. Returns its exit code.
+fn direct(dir: &Dir, message: &[u8], envelope: &[u8]) -> i32 {
+    direct_with(dir, message, envelope, false)
+}
+
+/// [`direct`], with standard error closed when `close_stderr`.
+fn direct_with(
+    dir: &Dir,
+    message: &[u8],
+    envelope: &[u8],
+    close_stderr: bool,
+) -> i32 {
+    use std::os::unix::process::CommandExt;
+    let msg = dir.write("direct.msg", message);
+    let env = dir.write("direct.env", envelope);
+    let mut cmd = Command::new(QMVC_QUEUE);
+    if close_stderr {
+        // SAFETY: close(2) between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::close(2);
+                Ok(())
+            });
+        }
+    }
+    let out = cmd
+        .env("QMVCHOME", dir.layer(Layer::System))
+        .env_remove("TCPREMOTEIP")
+        .stdin(File::open(msg).unwrap())
+        .stdout(Stdio::from(File::open(env).unwrap()))
+        .stderr(if close_stderr { Stdio::inherit() } else { Stdio::piped() })
+        .output()
+        .unwrap();
+    out.status.code().unwrap_or(-1)
+}
+
+#[test]
+fn without_a_pipe_on_fd_6_the_codes_are_31_and_71() {
+    let dir = Dir::new("queue-nofd6");
+    dir.filters("badfilename ; block ; ; ;\n");
+    dir.control(Layer::System, "badfilenames", "*.exe\n");
+    let records = recorder(&dir, 0);
+    let env = b"Falice@example.net\0Tbob@example.org\0\0";
+    assert_eq!(direct(&dir, &with_attachment("invoice.exe"), env), 31);
+    dir.control(Layer::System, "customerror", "maybe\n");
+    assert_eq!(direct(&dir, &with_attachment("invoice.exe"), env), 71);
+    fs::remove_file(dir.layer(Layer::System).join("control/customerror"))
+        .unwrap();
+    assert_eq!(direct(&dir, &with_attachment("report.pdf"), env), 0);
+    assert_eq!(recorded(&records).len(), 1);
+}
+
+#[test]
+fn bad_envelopes_get_qmail_queue_s_codes() {
+    let dir = Dir::new("queue-envelope");
+    let records = recorder(&dir, 0);
+    let mail = with_attachment("report.pdf");
+    assert_eq!(direct(&dir, &mail, b"Xa@b\0Tc@d\0\0"), 91);
+    assert_eq!(direct(&dir, &mail, b"Fa@b\0Tc@d\0"), 54);
+    assert_eq!(direct(&dir, &mail, b""), 54);
+    let long = format!("Fa@b\0T{}@example.org\0\0", "x".repeat(1024));
+    assert_eq!(direct(&dir, &mail, long.as_bytes()), 11);
+    assert!(recorded(&records).is_empty());
+    // Nothing is left in the spool.
+    let tmp = dir.layer(Layer::System).join("tmp");
+    assert_eq!(fs::read_dir(tmp).unwrap().count(), 0);
+}
+
+#[test]
+fn codes_hold_with_standard_error_closed() {
+    let dir = Dir::new("queue-closed");
+    dir.filters("badfilename ; block ; ; ;\n");
+    dir.control(Layer::System, "badfilenames", "*.exe\n");
+    let records = recorder(&dir, 0);
+    let env = b"Falice@example.net\0Tbob@example.org\0\0";
+    let bad = with_attachment("invoice.exe");
+    assert_eq!(direct_with(&dir, &bad, env, true), 31);
+    assert_eq!(direct_with(&dir, &bad, b"Fa@b\0X\0\0", true), 91);
+    dir.control(Layer::System, "customerror", "maybe\n");
+    assert_eq!(direct_with(&dir, &bad, env, true), 71);
+    assert!(recorded(&records).is_empty());
+}
+
+#[test]
+fn dash_t_prints_the_reply_and_writes_nothing() {
+    let dir = Dir::new("queue-t");
+    dir.filters("badfilename ; block ; ; ;\n");
+    dir.control(Layer::System, "badfilenames", "*.exe\n");
+    let records = recorder(&dir, 0);
+    let env = dir.write("t.env", b"Falice@example.net\0Tbob@example.org\0\0");
+    let msg = dir.message(&with_attachment("invoice.exe"));
+    let before = dir.tree();
+    let out = Command::new(QMVC_QUEUE)
+        .env("QMVCHOME", dir.layer(Layer::System))
+        .arg("-t")
+        .args([env.as_os_str(), msg.as_os_str()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(82), "{text}");
+    assert!(text.contains("badfilename    MET -> block"), "{text}");
+    assert!(
+        text.ends_with("SMTP reply: 554 badfilename (invoice.exe) (#5.7.1)\n"),
+        "{text}"
+    );
+    // The message on standard input, a clean one: 250, exit 0.
+    let clean = dir.message(&with_attachment("report.pdf"));
+    let out = Command::new(QMVC_QUEUE)
+        .env("QMVCHOME", dir.layer(Layer::System))
+        .arg("-t")
+        .arg(&env)
+        .stdin(File::open(clean).unwrap())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.ends_with("SMTP reply: 250 ok (queued)\n"), "{text}");
+    // Nothing written, nothing queued.
+    let mut after = dir.tree();
+    after.retain(|p| !p.contains("messages/"));
+    let mut before = before;
+    before.retain(|p| !p.contains("messages/"));
+    assert_eq!(before, after);
+    assert!(recorded(&records).is_empty());
+}
+
+#[test]
+fn dash_l_lints_the_queue_controls() {
+    let dir = Dir::new("queue-lint");
+    let run = |dir: &Dir| {
+        Command::new(QMVC_QUEUE)
+            .env("QMVCHOME", dir.layer(Layer::System))
+            .arg("-L")
+            .output()
+            .unwrap()
+    };
+    assert_eq!(run(&dir).status.code(), Some(0));
+    let path = dir.control(
+        Layer::System,
+        "qmailqueue",
+        "/var/qmail/bin/qmvc-queue\n",
+    );
+    let out = run(&dir);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.starts_with(&format!("{}:1: qmailqueue", path.display())),
+        "{text}"
+    );
+    assert!(text.contains("names qmvc-queue itself"), "{text}");
+}
+
+#[test]
+fn a_20_mb_message_is_queued_byte_exact() {
+    let Some(smtpd) = smtpd() else { return };
+    let dir = Dir::new("queue-big");
+    dir.filters("badfilename ; block ; ; ;\n");
+    dir.control(Layer::System, "badfilenames", "*.exe\n");
+    let records = recorder(&dir, 0);
+    // Lines of printable text, some starting with a dot (stuffed on the
+    // wire, unstuffed by qmail-smtpd).
+    let mut body = String::with_capacity(21 << 20);
+    let mut n = 0u64;
+    while body.len() < 20 << 20 {
+        let lead = if n.is_multiple_of(7) { "." } else { "" };
+        body.push_str(&format!(
+            "{lead}line {n} of a large message, plain text\n"
+        ));
+        n += 1;
+    }
+    let mail = Mail::new().subject("big").text(&body).bytes();
+    let reply = session(
+        &dir,
+        &smtpd,
+        "alice@example.net",
+        &["bob@example.org"],
+        &mail,
+        IP,
+    );
+    assert!(reply.starts_with("250 ok"), "{reply}");
+    let got = recorded(&records);
+    assert_eq!(got.len(), 1);
+    assert!(got[0].msg.ends_with(&mail), "the message is byte-exact");
+    assert!(got[0].msg.starts_with(b"X-Qmvc: clear; -; "));
+}
+
+#[test]
+fn twenty_concurrent_sessions_keep_the_log_intact() {
+    let Some(smtpd) = smtpd() else { return };
+    let dir = Dir::new("queue-concurrent");
+    dir.filters("badfilename ; block ; ; ;\n");
+    dir.control(Layer::System, "badfilenames", "*.exe\n");
+    let records = recorder(&dir, 0);
+    // All twenty started before any is waited for.
+    let children: Vec<_> = (0..20u32)
+        .map(|i| {
+            let name =
+                if i.is_multiple_of(2) { "report.pdf" } else { "invoice.exe" };
+            let rcpt = format!("user{i}@example.org");
+            let mut cmd = smtp_command(
+                &dir,
+                &smtpd,
+                &format!("s{i}"),
+                "alice@example.net",
+                &[&rcpt],
+                &with_attachment(name),
+                IP,
+            );
+            cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    let replies: Vec<String> = children
+        .into_iter()
+        .map(|child| {
+            let out = child.wait_with_output().unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            data_reply(&text).unwrap_or_else(|| panic!("{text}"))
+        })
+        .collect();
+    for (i, reply) in replies.iter().enumerate() {
+        let want =
+            if i.is_multiple_of(2) { "250 ok" } else { "554 badfilename" };
+        assert!(reply.starts_with(want), "{i}: {reply}");
+    }
+    assert_eq!(recorded(&records).len(), 10);
+    let log = dir.log(Layer::System);
+    assert_eq!(log.len(), 20);
+    let mut rcpts: Vec<String> =
+        log.iter().map(|l| l.recipient().to_string()).collect();
+    rcpts.sort();
+    let mut want: Vec<String> =
+        (0..20).map(|i| format!("user{i}@example.org")).collect();
+    want.sort();
+    assert_eq!(rcpts, want);
+}
+
+#[test]
+fn setuid_ignores_qmvchome() {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: geteuid(2) cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        crate::util::note(
+            "not root: the setuid test of qmvc-queue is SKIPPED",
+        );
+        return;
+    }
+    let dir = Dir::new("queue-setuid");
+    dir.filters("badfilename ; block ; ; ;\n");
+    let records = recorder(&dir, 0);
+    let copy = dir.path("bin/qmvc-queue-setuid");
+    fs::copy(QMVC_QUEUE, &copy).unwrap();
+    let run = |program: &Path| {
+        let msg = dir.write("s.msg", &with_attachment("report.pdf"));
+        let env = dir.write("s.env", b"Fa@example.net\0Tb@example.org\0\0");
+        Command::new(program)
+            .env("QMVCHOME", dir.layer(Layer::System))
+            .stdin(File::open(msg).unwrap())
+            .stdout(Stdio::from(File::open(env).unwrap()))
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap()
+    };
+    // Not setuid: the layer of QMVCHOME is used.
+    assert_eq!(run(&copy).status.code(), Some(0));
+    assert_eq!(recorded(&records).len(), 1);
+    // Setuid nobody, run by root: QMVCHOME is ignored, so the default
+    // system layer /var/qmvc is used, which is not there (53), and the
+    // test layer sees nothing.
+    assert!(!Path::new("/var/qmvc").exists(), "a test needs no /var/qmvc");
+    let lines = dir.log(Layer::System).len();
+    std::os::unix::fs::chown(&copy, Some(65534), Some(65534)).unwrap();
+    fs::set_permissions(&copy, fs::Permissions::from_mode(0o4711)).unwrap();
+    let out = run(&copy);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(53), "{err}");
+    assert!(err.contains("/var/qmvc/tmp"), "{err}");
+    assert_eq!(recorded(&records).len(), 1);
+    assert_eq!(dir.log(Layer::System).len(), lines);
+}
