@@ -201,6 +201,7 @@ fn errormail_hits<'p>(
             .filter(|(bit, _)| bit & mask != 0)
             .map(|(_, m)| m.clone())
             .collect();
+        let unlisted = mine.len().saturating_sub(MAX_MATCHES);
         mine.truncate(MAX_MATCHES);
         out.push((
             Hit {
@@ -209,6 +210,7 @@ fn errormail_hits<'p>(
                 rule: rule.origin.clone(),
                 matches: mine,
                 reactions: Vec::new(),
+                unlisted,
                 via_command: false,
             },
             rule,

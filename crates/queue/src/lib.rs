@@ -37,7 +37,7 @@ use std::time::Instant;
 use qmvc_delivery::{AddressVars, Context, Envelope, Mode};
 use qmvc_fault::Blame;
 use qmvc_log::error::Level;
-use qmvc_message::Message;
+use qmvc_message::{Arena, Message};
 use qmvc_profile::{CustomError, Layers, Profile, Scope};
 
 use decision::{Fate, Handoff, Reply, Transaction};
@@ -128,7 +128,8 @@ pub fn run(reply: &ReplyChannel) -> u8 {
         return defer(reply, customerror, &layers, &group, &why);
     }
     let raw = spooled.bytes();
-    let message = Message::parse(raw, &profile.settings.message);
+    let arena = Arena::default();
+    let message = Message::parse_in(raw, &profile.settings.message, &arena);
     let spool = layers.system.join("tmp");
     let warn = |what: &dyn std::fmt::Display| {
         qmvc_process::esay!("qmvc-queue: warning: {what}")
@@ -301,7 +302,8 @@ pub fn test(envelope: &Path, message: Option<&Path>) -> u8 {
                 return 53;
             }
         };
-    let message = Message::parse(&raw, &profile.settings.message);
+    let arena = Arena::default();
+    let message = Message::parse_in(&raw, &profile.settings.message, &arena);
     let warn = |what: &dyn std::fmt::Display| {
         qmvc_process::esay!("qmvc-queue: warning: {what}")
     };
