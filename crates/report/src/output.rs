@@ -49,9 +49,17 @@ pub fn own_dir(dir: &Path, mode: u32) -> Result<(), Failure> {
         .read(true)
         .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
         .open(dir);
+    let link =
+        || fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink());
     match opened {
         Ok(_) => Ok(()),
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+        // With O_DIRECTORY, Linux says ENOTDIR for a link, others ELOOP.
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::ELOOP | libc::ENOTDIR)
+            ) && link() =>
+        {
             Err(Failure::failed(format!(
                 "{}: a symbolic link, refused (it is not followed, so that \
                  nothing is written where it points); remove it, or name \
