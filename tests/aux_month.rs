@@ -627,3 +627,23 @@ fn portal_escapes_hostile_names() {
         }
     }
 }
+
+#[test]
+fn archive_refuses_a_symbolic_link_at_log_archive() {
+    // qmvcmonth -a runs as root: a link planted at log/archive/ must
+    // not have it write (or lock) where the link points (SPEC 9).
+    let dir = Dir::new("aux_month_archive_link");
+    clear_profile(&dir);
+    let layer = dir.layer(Layer::System);
+    let entries = [Entry::clear(&today_at("08:00:00"))];
+    logbook::write(&layer, &entries);
+    let log = layer.join("log");
+    let elsewhere = dir.path("elsewhere");
+    fs::create_dir(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, log.join("archive")).unwrap();
+    let out = dir.aux("qmvcmonth", &["-a"]).run();
+    out.assert_code(111);
+    assert!(out.stderr.contains("archive"), "{}", out.describe());
+    assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
+    assert!(log.join("qmvc.log").exists(), "the log stays");
+}

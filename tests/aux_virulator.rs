@@ -12,7 +12,12 @@ and with none at all.
 blockvirussender: only the right new senders appended to badmailfrom,
 its lines, order and mode kept, nothing touched when nothing is new,
 `-n`, the report to ADMIN through the injector (and none without ADMIN
-or news), a failing injector, hostile lines of the sender list skipped.
+or news), a failing injector, hostile lines of the sender list skipped,
+never an address of the site itself (qmail's locals, rcpthosts,
+virtualdomains), no injector run that anyone but root could change.
+
+Both refuse a symbolic link at html/ (and log/) instead of writing
+through it.
 */
 
 use std::fs;
@@ -820,4 +825,158 @@ fn blockvirussender_usage_and_failures() {
     out.assert_code(111);
     assert!(out.stderr.contains("topvirus_Sender1"), "{}", out.describe());
     assert!(!badmailfrom(&dir).exists());
+}
+
+// ---------------------------------------------------------------------
+// Root-run: no symbolic links followed, nothing run from a path others
+// can write (SPEC 9)
+
+#[test]
+fn a_symbolic_link_at_html_is_refused() {
+    let dir = Dir::new("viru-html-link");
+    logbook::write(&dir.layer(Layer::System), &day_of_mail(DAY));
+    // A directory elsewhere that a local user would like root to write.
+    let elsewhere = dir.path("elsewhere");
+    fs::create_dir(&elsewhere).unwrap();
+    let link = dir.layer(Layer::System).join("html");
+    std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+    let out = dir.aux("virulator", &["-D", DAY]).run();
+    out.assert_code(111);
+    assert!(
+        out.stderr.contains(&format!("{}: a symbolic link", link.display())),
+        "{}",
+        out.describe()
+    );
+    assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
+    // blockvirussender's lock directory likewise.
+    let log = dir.layer(Layer::System).join("log");
+    fs::rename(&log, dir.path("real-log")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &log).unwrap();
+    fs::remove_file(&link).unwrap();
+    setup(&dir, LIST);
+    let out = block(&dir, &[]);
+    out.assert_code(111);
+    assert!(out.stderr.contains("a symbolic link"), "{}", out.describe());
+    assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
+    assert_eq!(read(&badmailfrom(&dir)), OLD);
+}
+
+/// A blockvirussender run with ADMIN whose injector would leave a
+/// marker: refused with `want` on standard error, nothing run, nothing
+/// changed.
+fn injector_refused(dir: &Dir, want: &str) {
+    let bmf = badmailfrom(dir);
+    let out = block(dir, &["admin@example.org"]);
+    out.assert_code(111);
+    assert!(out.stderr.contains("refused"), "{}", out.describe());
+    assert!(out.stderr.contains(want), "{want}: {}", out.describe());
+    assert!(dir.injected().is_empty(), "the injector ran");
+    assert_eq!(read(&bmf), OLD, "badmailfrom changed");
+}
+
+#[test]
+fn blockvirussender_runs_no_injector_others_can_write() {
+    let dir = Dir::new("bvs-trust");
+    setup(&dir, LIST);
+    let script = dir.injector();
+    let control = dir.layer(Layer::System).join("control");
+    let injector = control.join("injector");
+    let chmod = |p: &std::path::Path, m: u32| {
+        fs::set_permissions(p, fs::Permissions::from_mode(m)).unwrap()
+    };
+    let chown = |p: &std::path::Path, uid: u32| {
+        std::os::unix::fs::chown(p, Some(uid), None).unwrap()
+    };
+    // The program: another user's, or writable by the group.
+    chown(&script, 65534);
+    injector_refused(
+        &dir,
+        &format!("{}: owned by uid 65534", script.display()),
+    );
+    chown(&script, 0);
+    chmod(&script, 0o775);
+    injector_refused(&dir, "chmod go-w");
+    chmod(&script, 0o755);
+    // Its directory.
+    let bin = script.parent().unwrap();
+    chmod(bin, 0o1777);
+    injector_refused(&dir, &format!("{}: mode 1777", bin.display()));
+    chmod(bin, 0o755);
+    // The control file naming it, and the control directory.
+    chown(&injector, 65534);
+    injector_refused(&dir, "chown root");
+    chown(&injector, 0);
+    chmod(&control, 0o777);
+    injector_refused(&dir, &format!("{}:", control.display()));
+    chown(&control, 65534);
+    chmod(&control, 0o755);
+    injector_refused(&dir, "uid 65534");
+    chown(&control, 0);
+    // A directory above the layer.
+    let root = dir.root();
+    chown(root, 65534);
+    injector_refused(&dir, &format!("{}: owned by uid 65534", root.display()));
+    chown(root, 0);
+    // All root's again: it runs.
+    block(&dir, &["admin@example.org"]).assert_code(0);
+    assert_eq!(dir.injected().len(), 1);
+}
+
+#[test]
+fn blockvirussender_never_blocks_the_sites_own_addresses() {
+    let dir = Dir::new("bvs-local");
+    let list = "90 postmaster@Mail.Example.COM\n80 root@local.example\n\
+                70 sales@shop.example.net\n60 info@virtual.example\n\
+                55 x@deep.sub.example\n50 joe@vip.example\n40 <>\n\
+                30 #@[]\n20 foreign@elsewhere.example\n\
+                15 ann@vip.example\n";
+    let bmf = setup(&dir, list);
+    let control = qmail(&dir).join("control");
+    fs::write(control.join("me"), "mail.example.com\n").unwrap();
+    fs::write(control.join("rcpthosts"), "example.com\n.example.net\n")
+        .unwrap();
+    fs::write(
+        control.join("virtualdomains"),
+        "virtual.example:v\n.sub.example:s\njoe@vip.example:j\n",
+    )
+    .unwrap();
+    dir.injector();
+    // Without locals, me is the local domain; with it, its domains.
+    let out = block(&dir, &["-n", "1", "admin@example.org"]);
+    out.assert_code(0);
+    let (_, added) = appended(&read(&bmf));
+    assert_eq!(
+        added,
+        ["root@local.example", "foreign@elsewhere.example", "ann@vip.example"]
+    );
+    for local in [
+        "postmaster@Mail.Example.COM (90 virusmails)",
+        "sales@shop.example.net (70",
+        "info@virtual.example (60",
+        "x@deep.sub.example (55",
+        "joe@vip.example (50",
+    ] {
+        assert!(out.stdout.contains(local), "{local}: {}", out.describe());
+    }
+    let mail = dir.injected()[0].text();
+    assert!(mail.contains("Not added: addresses of this site"), "{mail}");
+    assert!(mail.contains("        90  postmaster@Mail.Example.COM\n"));
+    // root@local.example was not local then; now locals names it.
+    fs::write(&bmf, OLD).unwrap();
+    fs::write(control.join("locals"), "local.example\n").unwrap();
+    let out = block(&dir, &["-n", "1"]);
+    out.assert_code(0);
+    let (_, added) = appended(&read(&bmf));
+    assert!(!added.contains(&"root@local.example".to_string()), "{added:?}");
+    assert!(out.stdout.contains("root@local.example"), "{}", out.describe());
+    // locals replaces me: postmaster@mail.example.com is foreign now,
+    // and the site files are held to the root-run rule too.
+    assert!(added.contains(&"postmaster@mail.example.com".to_string()));
+    fs::write(&bmf, OLD).unwrap();
+    std::os::unix::fs::chown(control.join("locals"), Some(65534), None)
+        .unwrap();
+    let out = block(&dir, &["-n", "1"]);
+    out.assert_code(111);
+    assert!(out.stderr.contains("locals"), "{}", out.describe());
+    assert_eq!(read(&bmf), OLD);
 }

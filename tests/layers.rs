@@ -2,7 +2,8 @@
 The layers: each control file from the most specific layer that has it
 (user, domain, system, built-in); an empty file is a setting, a missing one
 falls back; state (logs, save/, inspect/) in the most specific layer, with
-private modes; a writable control file defers.
+private modes; a writable control file defers, and so does a layer
+directory that another user owns or others can write (SPEC 9).
 */
 
 use std::fs;
@@ -172,4 +173,84 @@ qmvctest!(a_missing_domain_layer_defers, |dir: Dir| {
     out.assert_code(111);
     assert!(out.reason().contains("exmaple.com"), "{}", out.describe());
     assert!(!typo.exists(), "the layer was created");
+});
+
+/// Sets the mode of `path`.
+fn chmod(path: &std::path::Path, mode: u32) {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Runs `args` on a message that the layers' badsubjects block and
+/// asserts a deferral whose reason names `refused` and says `fix`.
+fn refused(dir: &Dir, args: &[&str], refused: &std::path::Path, fix: &str) {
+    let out = dir.run(args, &Mail::new().subject("beta gamma").bytes());
+    out.assert_code(111);
+    let reason = out.reason();
+    assert!(
+        reason.starts_with(&format!("qmvc: {}: ", refused.display())),
+        "{}",
+        out.describe()
+    );
+    assert!(reason.contains(fix), "{}", out.describe());
+    assert!(reason.ends_with("(#4.7.0)"), "one status code: {reason}");
+}
+
+qmvctest!(a_domain_layer_others_can_write_defers, |dir: Dir| {
+    // Anyone who can add a file to a layer can name a command qmvc
+    // runs as the delivering user (SPEC 9).
+    let domain_text = three_layers(&dir);
+    let domain = dir.layer(Layer::Domain("d"));
+    let control = domain.join("control");
+    let args = ["-c", domain_text.as_str()];
+    assert!(subject_met(&dir, &args, "beta"));
+
+    chmod(&control, 0o1777);
+    refused(&dir, &args, &control, "chmod go-w");
+    chmod(&control, 0o775);
+    refused(&dir, &args, &control, "chmod go-w");
+    chmod(&control, 0o755);
+    std::os::unix::fs::chown(&control, Some(65534), None).unwrap();
+    refused(&dir, &args, &control, "chown root");
+    std::os::unix::fs::chown(&control, Some(0), None).unwrap();
+    assert!(subject_met(&dir, &args, "beta"));
+
+    // The layer directory itself, and a directory read below control/.
+    chmod(&domain, 0o777);
+    refused(&dir, &args, &domain, "chmod go-w");
+    chmod(&domain, 0o755);
+    let engines = control.join("scanners.d");
+    fs::create_dir_all(&engines).unwrap();
+    dir.control(Layer::Domain("d"), "filters", "virusmail ; block ; ; ;\n");
+    dir.control(Layer::Domain("d"), "scanners", "clamd ; C ; ClamAV ;\n");
+    chmod(&engines, 0o777);
+    refused(&dir, &args, &engines, "chmod go-w");
+
+    // The system layer is held to the same rule.
+    let system = dir.layer(Layer::System).join("control");
+    chmod(&system, 0o777);
+    refused(&dir, &[], &system, "chmod go-w");
+});
+
+qmvctest!(the_users_own_layer_passes_but_not_a_writable_one, |dir: Dir| {
+    // The test runs as root: a -u layer owned by root is the user's own.
+    three_layers(&dir);
+    let user = dir.layer(Layer::User);
+    let control = user.join("control");
+    assert!(subject_met(&dir, &["-u"], "gamma"));
+    // Writable by others is never the user's own business.
+    chmod(&control, 0o777);
+    refused(&dir, &["-u"], &control, "chmod go-w");
+    chmod(&control, 0o755);
+    // Another user's layer is not the user's own.
+    std::os::unix::fs::chown(&user, Some(65534), None).unwrap();
+    refused(&dir, &["-u"], &user, "chown root");
+    std::os::unix::fs::chown(&user, Some(0), None).unwrap();
+    // Lint says it too, as one more problem.
+    chmod(&control, 0o777);
+    let out = dir.qmvc(&["-u", "-L"]).run();
+    assert!(
+        out.stdout.contains(&format!("{}:0: ", control.display())),
+        "{}",
+        out.describe()
+    );
 });

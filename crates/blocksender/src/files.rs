@@ -4,10 +4,10 @@ file in `control/`, same mode and owner, synced, renamed), and the lock
 in the system layer's `log/` that serialises runs.
 */
 
-use std::fs::{self, DirBuilder, File, Permissions};
+use std::fs::{self, File, Permissions};
 use std::io::{self, Write};
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::Path;
 
 use qmvc_report::cli::Failure;
@@ -76,10 +76,8 @@ pub(crate) fn replace(
 /// Takes `SYSTEM/log/blockvirussender.lock`; held until the file closes.
 pub(crate) fn lock(system: &Path) -> Result<File, Failure> {
     let log = system.join("log");
-    match DirBuilder::new().mode(0o700).create(&log) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(output::failed("create", &log, &e)),
-    }
+    // Not through a planted link at log/: root would create the lock
+    // wherever it points.
+    output::own_dir(&log, 0o700)?;
     output::lock_file(&log.join("blockvirussender.lock"), 0o600)
 }

@@ -12,7 +12,9 @@ calls [`main`].
 
 It reads the list virulator writes (`COUNT SENDER` a line,
 `topvirus_Sender1`) and appends each sender with at least `-n` virusmails
-that qmail-smtpd does not refuse yet. Only plain addresses are taken: a
+that qmail-smtpd does not refuse yet and that is not an address of the
+site itself (`local`: qmail's `locals`, `rcpthosts`, `virtualdomains`;
+those are named on standard output instead). Only plain addresses are taken: a
 line of badmailfrom is a whole address or `@domain`, so anything else
 (the null sender, a bounce's `#@[]`, a name with a blank or a control
 character) could refuse the wrong mail or none. Lines of badmailfrom
@@ -35,14 +37,17 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use qmvc_profile::trust;
 use qmvc_report::cli::{self, Failure};
 
 mod files;
 mod list;
+mod local;
 mod merge;
 mod report;
 
 pub use list::{blockable, parse_line};
+pub use local::Site;
 pub use merge::{merge, Merged};
 
 const PROGRAM: &str = "blockvirussender";
@@ -142,16 +147,28 @@ fn options(args: &[OsString]) -> Result<Option<Options>, Failure> {
 }
 
 fn run(options: &Options) -> Result<(), Failure> {
-    let candidates = list::read(&options.list, options.threshold)?;
+    let listed = list::read(&options.list, options.threshold)?;
     let system = cli::system_layer();
     // Read before badmailfrom changes, so that a profile that cannot be
-    // read stops the run with nothing done.
+    // read or trusted stops the run with nothing done.
     let injector = match &options.admin {
         Some(_) => Some(injector(&system)?),
         None => None,
     };
     let control = options.qmail.join("control");
     let badmailfrom = control.join("badmailfrom");
+    check_site_files(&control)?;
+    let site = Site::read(&control)?;
+    let (local, candidates): (Vec<Candidate>, Vec<Candidate>) =
+        listed.into_iter().partition(|c| site.is_local(&c.address));
+    for c in &local {
+        qmvc_process::say!(
+            "{PROGRAM}: not added, an address of this site (qmail's \
+             locals, rcpthosts or virtualdomains): {} ({} virusmails)",
+            c.address,
+            c.count
+        );
+    }
     let added = {
         let _lock = files::lock(&system)?;
         let old = files::read_old(&badmailfrom)?;
@@ -174,7 +191,8 @@ fn run(options: &Options) -> Result<(), Failure> {
         }
     };
     if let (Some(admin), Some(injector)) = (&options.admin, injector) {
-        let message = report::message(admin, &added, options, &badmailfrom)?;
+        let message =
+            report::message(admin, &added, &local, options, &badmailfrom)?;
         qmvc_notify::inject(&injector, admin, &message, INJECT_TIMEOUT)
             .map_err(|why| {
                 Failure::transient(format!(
@@ -203,7 +221,28 @@ fn injector(system: &Path) -> Result<PathBuf, Failure> {
             qmvc_process::esay!("{PROGRAM}: warning: {problem}");
         }
     }
+    // Root runs what the layer names: the control file, the program and
+    // every directory on their way must be root's alone (SPEC 9). The
+    // profile checked the layer and its control/ already.
+    let refused = |e: qmvc_profile::Error| {
+        Failure::failed(format!("refused to run the injector: {e}"))
+    };
+    trust::check_path(&system.join("control").join("injector"))
+        .map_err(refused)?;
+    trust::check_path(&profile.reactions.injector).map_err(refused)?;
     Ok(profile.reactions.injector)
+}
+
+/// Checks the files of qmail's `control/` that say which domains are
+/// the site's own as [`trust::check_path`] does: whoever could write
+/// them could have root block the site's own mail.
+fn check_site_files(control: &Path) -> Result<(), Failure> {
+    for name in local::FILES {
+        trust::check_path(&control.join(name)).map_err(|e| {
+            Failure::failed(format!("refused to read qmail's {name}: {e}"))
+        })?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

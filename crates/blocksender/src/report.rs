@@ -1,5 +1,6 @@
 /*!
 The mail to the admin: what was added to badmailfrom, from which list,
+which of the site's own addresses were not,
 built by [`Outgoing`] (`Auto-Submitted: auto-generated`).
 */
 
@@ -20,10 +21,12 @@ pub(crate) fn senders(n: usize) -> String {
     }
 }
 
-/// The report to `admin`: what was added, from which list.
+/// The report to `admin`: what was added, from which list, and which
+/// senders were not because they are the site's own.
 pub(crate) fn message(
     admin: &str,
     added: &[Candidate],
+    local: &[Candidate],
     options: &Options,
     badmailfrom: &Path,
 ) -> Result<Vec<u8>, Failure> {
@@ -50,6 +53,18 @@ pub(crate) fn message(
     );
     for candidate in added {
         let _ = writeln!(m, "{:>10}  {}", candidate.count, candidate.address);
+    }
+    if !local.is_empty() {
+        let _ = write!(
+            m,
+            "\nNot added: addresses of this site (qmail's locals, rcpthosts \
+             or virtualdomains),\nforged by the virus or sent by an infected \
+             machine of your own:\n\nvirusmails  sender\n"
+        );
+        for candidate in local {
+            let _ =
+                writeln!(m, "{:>10}  {}", candidate.count, candidate.address);
+        }
     }
     Ok(outgoing.build(&m))
 }

@@ -48,18 +48,27 @@ const MAX_NUMBER: u32 = 10_000;
 /// archives written. A layer without `log/` has nothing to archive.
 pub fn archive_logs(layer: &Path, day: Day) -> Result<Vec<PathBuf>, Error> {
     let dir = layer.join("log");
-    match fs::metadata(&dir) {
-        Ok(meta) if meta.is_dir() => {}
-        Ok(_) => return Err(Error::NotADirectory { path: dir }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io("read", &dir, e)),
+    // Never through a symbolic link at log/ or log/archive/: run by root
+    // (qmvcmonth -a), a planted link would have it write elsewhere.
+    let no_link = |path: &Path| match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            Err(Error::SymbolicLink { path: path.to_path_buf() })
+        }
+        Ok(meta) if meta.is_dir() => Ok(true),
+        Ok(_) => Err(Error::NotADirectory { path: path.to_path_buf() }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io("read", path, e)),
+    };
+    if !no_link(&dir)? {
+        return Ok(Vec::new());
     }
     let archive = dir.join("archive");
-    DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&archive)
-        .map_err(|e| Error::io("create", &archive, e))?;
+    match DirBuilder::new().mode(0o700).create(&archive) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(Error::io("create", &archive, e)),
+    }
+    no_link(&archive)?;
     let _turn = take_turn(&archive)?;
     let mut written = Vec::new();
     let mut errors = Vec::new();

@@ -9,7 +9,7 @@ use std::io::{self, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::{definitions, Control, Error};
+use crate::{definitions, trust, Control, Error};
 
 /// The system layer when nothing else says: `/var/qmvc`.
 pub const DEFAULT_SYSTEM_HOME: &str = "/var/qmvc";
@@ -63,6 +63,22 @@ impl Layers {
     /// `save/` and `inspect/` live.
     pub fn state_dir(&self) -> &Path {
         self.user.as_deref().or(self.domain.as_deref()).unwrap_or(&self.system)
+    }
+
+    /// Refuses a layer that someone other than root or the running user
+    /// could write to (see [`crate::trust`]): the layer directory or its
+    /// `control/` owned by another user, or writable by group or others
+    /// (sticky or not). Such a layer could name a command (`injector`,
+    /// a `|command` line, an engine) that qmvc would run as its user.
+    /// One `stat` per directory; a directory that is not there is fine.
+    pub fn check_trust(&self) -> Result<(), Error> {
+        let layers = [self.user.as_deref(), self.domain.as_deref()];
+        for dir in layers.into_iter().flatten().chain([self.system.as_path()])
+        {
+            trust::check_dir(dir)?;
+            trust::check_dir(&dir.join("control"))?;
+        }
+        Ok(())
     }
 
     /// Reads `control` from the most specific layer that has it
@@ -228,6 +244,7 @@ impl Layers {
                 Some(listing) => listing.layer(layer).kind(first),
             };
             let Some(kind) = kind else { continue };
+            check_dirs(dir, base, relative, listing.is_none())?;
             // A regular file named `relative` itself needs no look
             // before opening: it is no FIFO.
             let regular = kind == Kind::Regular && first == relative;
@@ -243,6 +260,33 @@ impl Layers {
         }
         Ok(None)
     }
+}
+
+/// Refuses the directories of `layer` that `base/relative` is read
+/// through when another user could write them (see
+/// [`Layers::check_trust`]): each directory below `base`, and with
+/// `all` (no listing, so [`Layers::check_trust`] may not have run) the
+/// layer and `base` as well.
+fn check_dirs(
+    layer: &Path,
+    base: &str,
+    relative: &str,
+    all: bool,
+) -> Result<(), Error> {
+    let mut dir = layer.join(base);
+    if all {
+        trust::check_dir(layer)?;
+        trust::check_dir(&dir)?;
+    }
+    let mut names = relative.split('/').peekable();
+    while let Some(name) = names.next() {
+        if names.peek().is_none() {
+            break;
+        }
+        dir.push(name);
+        trust::check_dir(&dir)?;
+    }
+    Ok(())
 }
 
 /// The built-in copy of `relative` under `control/`.

@@ -13,6 +13,8 @@ This crate owns
   a command, when a delivery needs it, its parser and its lint checks,
 - the syntax of every control file and of the engine definitions
   `scanners.d/ENGINE.yaml`, and their typed form ([`Profile`]),
+- whom the layers and the root-run programs trust ([`trust`]: owned by
+  root or the running user, not writable by group or others),
 - lint: every problem as `FILE:LINE: message` ([`Problem`]),
 - the errors that stop loading, each saying whose fault it is
   ([`Error`], through [`qmvc_fault::Blame`]).
@@ -45,6 +47,7 @@ mod scanners;
 #[cfg(test)]
 mod tests;
 mod text;
+pub mod trust;
 
 use std::fmt;
 

@@ -91,6 +91,10 @@ pub(crate) fn load(
         profile: &mut profile,
         named_engines: Vec::new(),
     };
+    // Before anything is read: a layer others can write to is refused.
+    if let Err(e) = layers.check_trust() {
+        cx.lint_or_fail(e)?;
+    }
     let listing = layers.listing();
     let always = |c: &&Control| c.needed() == Needed::Always;
     let first = CONTROLS.iter().filter(always);

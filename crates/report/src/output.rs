@@ -13,19 +13,68 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::Failure;
 
-/// `LAYER/html`, created (mode 0755) when missing.
+/// `LAYER/html`, created (mode 0755) when missing, the layer too. A
+/// symbolic link (or anything but a directory) at `html/` is refused,
+/// not followed: a report program runs as root, and a link planted there
+/// would have it write its pages wherever the link points.
 pub fn html_dir(layer: &Path) -> Result<PathBuf, Failure> {
+    if !layer.is_dir() {
+        DirBuilder::new().recursive(true).mode(0o755).create(layer).map_err(
+            |e| {
+                Failure::failed(format!(
+                    "cannot create {}: {e}; check that its parent exists and \
+                     is writable",
+                    layer.display()
+                ))
+            },
+        )?;
+    }
     let dir = layer.join("html");
-    DirBuilder::new().recursive(true).mode(0o755).create(&dir).map_err(
-        |e| {
-            Failure::failed(format!(
-                "cannot create {}: {e}; check that the layer directory \
-                 exists and is writable",
-                dir.display()
-            ))
-        },
-    )?;
+    own_dir(&dir, 0o755)?;
     Ok(dir)
+}
+
+/// Creates the directory `dir` with `mode` when missing, never through
+/// a symbolic link: `mkdir` does not follow one, and what is there is
+/// then opened with `O_DIRECTORY | O_NOFOLLOW`, so a link (or a file) at
+/// `dir` is refused with what to do.
+pub fn own_dir(dir: &Path, mode: u32) -> Result<(), Failure> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match DirBuilder::new().mode(mode).create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(failed("create", dir, &e)),
+    }
+    let opened = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+        .open(dir);
+    let link =
+        || fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink());
+    match opened {
+        Ok(_) => Ok(()),
+        // With O_DIRECTORY, Linux says ENOTDIR for a link, others ELOOP.
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::ELOOP | libc::ENOTDIR)
+            ) && link() =>
+        {
+            Err(Failure::failed(format!(
+                "{}: a symbolic link, refused (it is not followed, so that \
+                 nothing is written where it points); remove it, or name \
+                 the real directory instead",
+                dir.display()
+            )))
+        }
+        Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {
+            Err(Failure::failed(format!(
+                "{}: not a directory; move it away and run again",
+                dir.display()
+            )))
+        }
+        Err(e) => Err(failed("open", dir, &e)),
+    }
 }
 
 /// A file being written under a temporary name in its final directory;

@@ -167,6 +167,20 @@ pub fn status(layer: &Path) -> Status {
     args.extend(layer_args(layer));
     let command =
         format!("{} {}", Path::new(&program).display(), args.join(" "));
+    // Run from root's cron: the program and every directory on its way
+    // must be root's alone (SPEC 9). qmvc then holds the layer to the
+    // same rule.
+    let found = match Path::new(&program).is_absolute() {
+        true => Some(PathBuf::from(&program)),
+        false => program.to_str().and_then(qmvc_process::find_program),
+    };
+    if let Some(path) = found {
+        if let Err(e) = qmvc_profile::trust::check_path(&path) {
+            let why = format!("refused to run {command}: {e}");
+            qmvc_process::esay!("virulator: warning: {why}; the pages say so");
+            return Status::Failed(why);
+        }
+    }
     let spec = Spec {
         program: &program,
         args: &args,
