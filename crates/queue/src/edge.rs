@@ -161,7 +161,7 @@ pub fn spool_message(tmp: &Path) -> Result<Spooled, Failed> {
 const ENVELOPE_MAX: u64 = 64 << 20;
 
 /// Reads descriptor 1 to end of file; a read error is 54, an envelope
-/// over [`ENVELOPE_MAX`] 51.
+/// over `ENVELOPE_MAX` 51.
 pub fn read_envelope() -> Result<Vec<u8>, Failed> {
     // SAFETY: descriptor 1 is open (the stdio guard made sure); the
     // duplicate is ours.

@@ -13,7 +13,7 @@ qmail-queue named by the control file `qmailqueue` with an `X-Qmvc`
 field on top ([`edge::hand_off`]). Every way out is one of qmail-queue's
 exit codes.
 
-The administrator's modes: [`lint`] (`-L`) and [`test`] (`-t`), which
+The administrator's modes: [`lint`] (`-L`) and [`test()`] (`-t`), which
 judges a message and an envelope from files and prints what the SMTP
 client would be told, writing nothing.
 
