@@ -2,9 +2,9 @@
 Carrying out the reactions the engine planned: notifications rendered from
 the layered templates, guard forwards, each handed to the injector. In
 two steps, so that qmvc.rep can say what is due before anything goes out:
-[`prepare`] decides and renders (a reaction that must not go out, by a
+`prepare` decides and renders (a reaction that must not go out, by a
 backscatter rule, a forwarding loop or an address that does not expand
-safely, is recorded as refused), [`send`] hands each to the injector and
+safely, is recorded as refused), `send` hands each to the injector and
 notes it in the delivery's journal. An injector that fails defers the
 whole delivery, so that qmail tries again; the retry sends only what the
 journal does not have as sent.
