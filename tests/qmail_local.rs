@@ -69,7 +69,12 @@ pub fn binary() -> Option<PathBuf> {
 fn build() -> Result<PathBuf, String> {
     let out = build_dir();
     let bin = out.join("qmail-local");
-    if bin.is_file() {
+    // qmail compiles its PREFIX in (control/, the queue): a build made
+    // for another directory (a copied or moved target/) reads the wrong
+    // control files, so it is reused only where it was made.
+    let stamp = out.join("built-for");
+    let here = out.display().to_string();
+    if bin.is_file() && fs::read_to_string(&stamp).is_ok_and(|s| s == here) {
         return Ok(bin);
     }
     let script = format!("{ROOT}/../shared/qmail/build");
@@ -91,6 +96,8 @@ fn build() -> Result<PathBuf, String> {
             String::from_utf8_lossy(&run.stderr)
         ));
     }
+    fs::write(&stamp, &here)
+        .map_err(|e| format!("{}: {e}", stamp.display()))?;
     Ok(bin)
 }
 
