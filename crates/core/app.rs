@@ -171,7 +171,7 @@ fn layers(options: &Options) -> Result<Layers, String> {
             }
         }
     }
-    Ok(Layers { system, domain: options.domain.clone(), user })
+    Ok(Layers::new(system, options.domain.clone(), user))
 }
 
 /// Delivers (or, with `-t`, analyses) the message on standard input.

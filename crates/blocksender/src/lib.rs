@@ -209,8 +209,7 @@ fn run(options: &Options) -> Result<(), Failure> {
 /// The injector of the system layer's profile, read as qmvc reads it.
 fn injector(system: &Path) -> Result<PathBuf, Failure> {
     use qmvc_profile::{Layers, Profile, Scope};
-    let layers =
-        Layers { system: system.to_path_buf(), domain: None, user: None };
+    let layers = Layers::new(system.to_path_buf(), None, None);
     let (profile, problems) =
         Profile::load(&layers, Scope::All).map_err(|e| {
             Failure::failed(format!("cannot read the profile: {e}"))

@@ -55,10 +55,11 @@ use qmvc_profile::Layers;
 pub use qmvc_profile::Action;
 
 pub use error::Error;
+pub use probes::Answers;
 pub use qmvc_engine::Disposition;
 pub use qmvc_notify::AddressVars;
 pub use qmvc_profile::Profile;
-pub use run::{deliver, record_error};
+pub use run::{deliver, deliver_sharing, record_error};
 
 /// Who sent the message to whom. Every value here may come from a
 /// remote stranger: it is only ever logged (normalised), compared, or

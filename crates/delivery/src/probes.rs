@@ -4,6 +4,8 @@ The effects the engine asks for, for real: running badbodytexts commands
 asking the virus scanners.
 */
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::path::Path;
 
@@ -24,6 +26,30 @@ pub struct System<'a> {
     /// `-t`: commands are not run (they may have effects of their own,
     /// such as plainmail forwarding); they count as not met.
     pub dry_run: bool,
+    /// What each engine already said about this message, shared by the
+    /// deliveries of one message to several groups (qmvc-queue): each
+    /// scanner runs at most once per message.
+    pub answers: &'a Answers,
+}
+
+/// The scanners' answers about one message, by engine name (see
+/// [`crate::deliver_sharing`]). Only one message's deliveries may share
+/// it.
+#[derive(Debug, Default)]
+pub struct Answers {
+    by_engine: RefCell<HashMap<String, ScanOutcome>>,
+}
+
+impl Answers {
+    /// What `engine` said, if it was asked already.
+    fn get(&self, engine: &str) -> Option<ScanOutcome> {
+        self.by_engine.borrow().get(engine).cloned()
+    }
+
+    /// Notes what `engine` said.
+    fn put(&self, engine: &str, outcome: &ScanOutcome) {
+        self.by_engine.borrow_mut().insert(engine.to_owned(), outcome.clone());
+    }
 }
 
 impl Probes for System<'_> {
@@ -38,9 +64,12 @@ impl Probes for System<'_> {
     }
 
     fn scan(&mut self, scanner: &Scanner) -> ScanOutcome {
+        if let Some(known) = self.answers.get(&scanner.engine) {
+            return known;
+        }
         // Scanners run in test mode too: asking one has no effect beyond
         // a temporary file that is gone again when it answers.
-        match qmvc_scanners::scan(
+        let outcome = match qmvc_scanners::scan(
             &scanner.definition,
             self.message,
             self.spool,
@@ -49,7 +78,9 @@ impl Probes for System<'_> {
             Answer::Infected(names) => ScanOutcome::Infected(names),
             Answer::Unscanned(why) => ScanOutcome::Unscanned(why),
             Answer::Failed(why) => ScanOutcome::Failed(why),
-        }
+        };
+        self.answers.put(&scanner.engine, &outcome);
+        outcome
     }
 }
 

@@ -16,7 +16,7 @@ use qmvc_profile::{Action, Layers, Profile};
 
 use crate::analysis::{self, Facts};
 use crate::journal::{self, Journal};
-use crate::probes::System;
+use crate::probes::{Answers, System};
 use crate::{
     actions, reactions, spool, Context, Envelope, Error, Mode, Outcome,
 };
@@ -32,12 +32,26 @@ pub fn deliver(
     profile: &Profile,
     context: &Context<'_>,
 ) -> Result<Outcome, Error> {
+    deliver_sharing(message, profile, context, &Answers::default())
+}
+
+/// [`deliver`], for one of several deliveries of the same message (the
+/// groups of qmvc-queue): a scanner already asked about the message in
+/// `answers` is not asked again, and what a scanner says goes into
+/// `answers`.
+pub fn deliver_sharing(
+    message: &Message<'_>,
+    profile: &Profile,
+    context: &Context<'_>,
+    answers: &Answers,
+) -> Result<Outcome, Error> {
     let dry_run = context.mode == Mode::DryRun;
     let mut probes = System {
         message: context.raw,
         spool: context.spool,
         injector: &profile.reactions.injector,
         dry_run,
+        answers,
     };
     let options = Options { noscan: context.noscan };
     let mut facts = Facts {

@@ -24,7 +24,7 @@ fn layer(root: &Path) -> Layers {
     fs::create_dir_all(&control).unwrap();
     fs::write(control.join("filters"), "badsubject ; block ; ; ;\n").unwrap();
     fs::write(control.join("badsubjects"), "make money fast\n").unwrap();
-    Layers { system: root.to_path_buf(), domain: None, user: None }
+    Layers::new(root.to_path_buf(), None, None)
 }
 
 fn run(layers: &Layers, mode: Mode, raw: &[u8]) -> qmvc_delivery::Outcome {

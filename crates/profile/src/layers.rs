@@ -1,5 +1,6 @@
 /*!
-The layers: system, domain, user; which one a control file comes from.
+The layers: system, relay (qmvc-queue's origin layer), domain, user;
+which one a control file comes from.
 */
 
 use std::borrow::Cow;
@@ -28,8 +29,10 @@ pub fn system_home() -> PathBuf {
 pub enum Layer {
     /// `$HOME/qmvc` with `-u`.
     User,
-    /// `-c DIR`.
+    /// `-c DIR`, or qmvc-queue's `$QMVCHOME/domains/DOMAIN/`.
     Domain,
+    /// qmvc-queue's origin layer `$QMVCHOME/relay/`.
+    Relay,
     /// `$QMVCHOME` or `/var/qmvc`.
     System,
     /// Compiled in from `control-defaults/`.
@@ -41,10 +44,18 @@ pub enum Layer {
 pub struct Layers {
     /// The system layer.
     pub system: PathBuf,
-    /// The domain layer, if `-c` was given.
+    /// qmvc-queue's origin layer, between the system and the domain
+    /// layer: `$QMVCHOME/relay/` when `RELAYCLIENT` is set.
+    pub relay: Option<PathBuf>,
+    /// The domain layer, if `-c` was given (qmvc-queue: the
+    /// recipient's `$QMVCHOME/domains/DOMAIN/`).
     pub domain: Option<PathBuf>,
     /// The user layer, if `-u` was given.
     pub user: Option<PathBuf>,
+    /// Whether logs, `tmp/`, `save/` and `inspect/` stay in the system
+    /// layer whatever layers are above it (qmvc-queue: one place for the
+    /// records of every group) instead of the most specific layer.
+    pub state_in_system: bool,
 }
 
 /// A control file's text and where it came from.
@@ -59,9 +70,23 @@ pub struct Source {
 }
 
 impl Layers {
-    /// The most specific layer directory in use: where logs, `tmp/`,
-    /// `save/` and `inspect/` live.
+    /// The layers of qmvc: the system layer, and the domain and user
+    /// layers when given.
+    pub fn new(
+        system: PathBuf,
+        domain: Option<PathBuf>,
+        user: Option<PathBuf>,
+    ) -> Layers {
+        Layers { system, relay: None, domain, user, state_in_system: false }
+    }
+
+    /// Where logs, `tmp/`, `save/` and `inspect/` live: the most
+    /// specific layer directory in use, or the system layer with
+    /// [`Layers::state_in_system`].
     pub fn state_dir(&self) -> &Path {
+        if self.state_in_system {
+            return &self.system;
+        }
         self.user.as_deref().or(self.domain.as_deref()).unwrap_or(&self.system)
     }
 
@@ -72,7 +97,11 @@ impl Layers {
     /// a `|command` line, an engine) that qmvc would run as its user.
     /// One `stat` per directory; a directory that is not there is fine.
     pub fn check_trust(&self) -> Result<(), Error> {
-        let layers = [self.user.as_deref(), self.domain.as_deref()];
+        let layers = [
+            self.user.as_deref(),
+            self.domain.as_deref(),
+            self.relay.as_deref(),
+        ];
         for dir in layers.into_iter().flatten().chain([self.system.as_path()])
         {
             trust::check_dir(dir)?;
@@ -123,6 +152,7 @@ impl Layers {
         Listing {
             user: list(self.user.as_deref()),
             domain: list(self.domain.as_deref()),
+            relay: list(self.relay.as_deref()),
             system: list(Some(&self.system)),
         }
     }
@@ -234,6 +264,7 @@ impl Layers {
         let layers = [
             (Layer::User, self.user.as_deref()),
             (Layer::Domain, self.domain.as_deref()),
+            (Layer::Relay, self.relay.as_deref()),
             (Layer::System, Some(self.system.as_path())),
         ];
         let first = relative.split('/').next().unwrap_or(relative);
@@ -345,6 +376,7 @@ impl Listed {
 pub(crate) struct Listing {
     user: Listed,
     domain: Listed,
+    relay: Listed,
     system: Listed,
 }
 
@@ -354,6 +386,7 @@ impl Listing {
         match layer {
             Layer::User => &self.user,
             Layer::Domain => &self.domain,
+            Layer::Relay => &self.relay,
             Layer::System | Layer::BuiltIn => &self.system,
         }
     }

@@ -32,8 +32,10 @@ impl Fixture {
         let root = dir.path().to_path_buf();
         let layers = Layers {
             system: root.join("system"),
+            relay: None,
             domain: Some(root.join("domain")),
             user: Some(root.join("user")),
+            state_in_system: false,
         };
         Fixture { _dir: dir, layers }
     }
@@ -43,6 +45,7 @@ impl Fixture {
         let dir = match layer {
             Layer::User => self.layers.user.clone(),
             Layer::Domain => self.layers.domain.clone(),
+            Layer::Relay => self.layers.relay.clone(),
             Layer::System => Some(self.layers.system.clone()),
             Layer::BuiltIn => None,
         };

@@ -21,20 +21,24 @@ Installed setuid, it trusts no environment variable but those of
 [`TRUSTED_VARIABLES`] ([`setuid_keeps`]): `QMVCHOME` goes (else a local
 user could point it at a layer of their own), `PATH` is its own.
 
-Not yet: the `relay/` and `domains/DOMAIN/` layers (every recipient is
-one group in the system layer), field 13 of qmvc.log, commands only from
-root-owned layers when setuid.
+The recipients form groups by their layers ([`groups`]): one profile,
+delivery and qmvc.log line per group; the message is parsed once and each
+scanner asked once ([`qmvc_delivery::deliver_sharing`]).
+
+Not yet: field 13 of qmvc.log, commands only from root-owned layers when
+setuid.
 */
 #![deny(missing_docs)]
 
 pub mod decision;
 pub mod edge;
 pub mod envelope;
+pub mod groups;
 
 use std::path::Path;
 use std::time::Instant;
 
-use qmvc_delivery::{AddressVars, Context, Envelope, Mode};
+use qmvc_delivery::{AddressVars, Answers, Context, Envelope, Mode};
 use qmvc_fault::Blame;
 use qmvc_log::error::Level;
 use qmvc_message::{Arena, Message};
@@ -108,46 +112,69 @@ pub fn run(reply: &ReplyChannel) -> u8 {
             return failed.code;
         }
     };
-    let layers = Layers { system, domain: None, user: None };
-    let group = group_of(&envelope);
-    let all: Vec<usize> = (0..envelope.recipients.len()).collect();
-    let (profile, customerror) = match load(&layers) {
-        Ok(profile) => {
-            let setting = profile.queue.customerror;
-            (profile, setting)
+    let everyone = group_of(&envelope, &all(&envelope));
+    let system_only = system_layers(&system);
+    let groups = groups::group(&system, relay(), &envelope, &is_dir);
+    let mut profiles = Vec::new();
+    for group in &groups {
+        match load(&group.layers) {
+            Ok(profile) => profiles.push(profile),
+            Err(why) => {
+                let customerror = profiles
+                    .first()
+                    .map_or(CustomError::Auto, |p| p.queue.customerror);
+                return defer(
+                    reply,
+                    customerror,
+                    &system_only,
+                    &everyone,
+                    &why,
+                );
+            }
         }
-        Err(why) => {
-            return defer(reply, CustomError::Auto, &layers, &group, &why);
+    }
+    // The first group's setting speaks for the transaction: there is
+    // one reply.
+    let customerror =
+        profiles.first().map_or(CustomError::Auto, |p| p.queue.customerror);
+    for profile in &profiles {
+        if edge::is_self(&profile.queue.qmailqueue) {
+            let why = format!(
+                "control file qmailqueue names qmvc-queue itself ({}); name the real qmail-queue",
+                profile.queue.qmailqueue.display()
+            );
+            return defer(reply, customerror, &system_only, &everyone, &why);
         }
-    };
-    if edge::is_self(&profile.queue.qmailqueue) {
-        let why = format!(
-            "control file qmailqueue names qmvc-queue itself ({}); name the real qmail-queue",
-            profile.queue.qmailqueue.display()
-        );
-        return defer(reply, customerror, &layers, &group, &why);
     }
     let raw = spooled.bytes();
     let arena = Arena::default();
-    let message = Message::parse_in(raw, &profile.settings.message, &arena);
-    let spool = layers.system.join("tmp");
+    let parsed = parse_once(raw, &profiles, &arena);
+    let spool = system.join("tmp");
     let warn = |what: &dyn std::fmt::Display| {
         qmvc_process::esay!("qmvc-queue: warning: {what}")
     };
     let vars = AddressVars::default();
-    let context = Context {
-        layers: &layers,
-        envelope: &group,
-        raw,
-        started,
-        mode: Mode::Deliver,
-        spool: &spool,
-        noscan: false,
-        address_vars: &vars,
-        warn: &warn,
-    };
-    let (fate, stamp) =
-        match qmvc_delivery::deliver(&message, &profile, &context) {
+    let answers = Answers::default();
+    let mut fates = Vec::new();
+    let mut stamps = Vec::new();
+    for ((group, profile), message) in
+        groups.iter().zip(&profiles).zip(&parsed)
+    {
+        let envelope = group_of(&envelope, &group.members);
+        let context = Context {
+            layers: &group.layers,
+            envelope: &envelope,
+            raw,
+            started,
+            mode: Mode::Deliver,
+            spool: &spool,
+            noscan: false,
+            address_vars: &vars,
+            warn: &warn,
+        };
+        let (fate, stamp) = match qmvc_delivery::deliver_sharing(
+            message, profile, &context, &answers,
+        ) {
             Ok(outcome) => {
                 let fate = decision::fate(
                     outcome.disposition,
@@ -165,15 +192,25 @@ pub fn run(reply: &ReplyChannel) -> u8 {
                 (Fate::Defer(qmvc_log::fields::one_line(&why)), String::new())
             }
         };
+        fates.push(fate);
+        stamps.push(stamp);
+    }
     let remote_ip = std::env::var("TCPREMOTEIP").ok();
     let bounce_only =
-        decision::never_refused(&group.sender, remote_ip.as_deref());
-    match decision::transaction(&[fate], bounce_only) {
-        Transaction::Queue(groups) => {
-            let top = format!("X-Qmvc: {stamp}; {}\n", host());
-            let envelope_bytes = envelope.frame(&all);
+        decision::never_refused(&everyone.sender, remote_ip.as_deref());
+    match decision::transaction(&fates, bounce_only) {
+        Transaction::Queue(queued) => {
+            let host = host();
             let mut codes = Vec::new();
-            for _group in groups {
+            for i in queued {
+                let (Some(group), Some(profile), Some(stamp)) =
+                    (groups.get(i), profiles.get(i), stamps.get(i))
+                else {
+                    codes.push(None);
+                    break;
+                };
+                let top = format!("X-Qmvc: {stamp}; {host}\n");
+                let envelope_bytes = envelope.frame(&group.members);
                 match edge::hand_off(
                     &profile.queue.qmailqueue,
                     top.as_bytes(),
@@ -199,8 +236,8 @@ pub fn run(reply: &ReplyChannel) -> u8 {
                 Err(Handoff::Defer) => defer(
                     reply,
                     customerror,
-                    &layers,
-                    &group,
+                    &system_only,
+                    &everyone,
                     "the queue failed; try again later",
                 ),
             }
@@ -210,30 +247,107 @@ pub fn run(reply: &ReplyChannel) -> u8 {
             answer(reply, customerror, &Reply::Permanent(text))
         }
         Transaction::Defer(why) => {
-            defer(reply, customerror, &layers, &group, &why)
+            defer(reply, customerror, &system_only, &everyone, &why)
         }
     }
 }
 
-/// The system layer, the only one so far.
-fn system_layers() -> Layers {
-    Layers { system: qmvc_profile::system_home(), domain: None, user: None }
+/// Whether the client is an authorised or local one: `RELAYCLIENT` set,
+/// even empty (qmail-smtpd's own test).
+fn relay() -> bool {
+    std::env::var_os("RELAYCLIENT").is_some()
 }
 
-/// `-L`: every problem of the queue profile as `FILE:LINE: message` on
-/// standard output; 0 when clean, 1 if not.
+/// Whether a domain layer directory exists.
+fn is_dir(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_dir())
+}
+
+/// Every recipient's index.
+fn all(envelope: &envelope::Envelope) -> Vec<usize> {
+    (0..envelope.recipients.len()).collect()
+}
+
+/// The message parsed once for every group: again only for a group whose
+/// profile parses differently (its `limits` differ).
+fn parse_once<'a>(
+    raw: &'a [u8],
+    profiles: &[Profile],
+    arena: &'a Arena,
+) -> Vec<Message<'a>> {
+    let mut parsed: Vec<Message<'a>> = Vec::new();
+    for (i, profile) in profiles.iter().enumerate() {
+        let settings = &profile.settings.message;
+        let same = profiles
+            .get(..i)
+            .unwrap_or_default()
+            .iter()
+            .zip(&parsed)
+            .find(|(earlier, _)| earlier.settings.message == *settings)
+            .map(|(_, message)| message.clone());
+        parsed.push(
+            same.unwrap_or_else(|| Message::parse_in(raw, settings, arena)),
+        );
+    }
+    parsed
+}
+
+/// The system layer alone, holding the records of every group.
+fn system_layers(system: &Path) -> Layers {
+    Layers::new(system.to_path_buf(), None, None)
+}
+
+/// `-L`: every problem of the queue profile, of the system layer alone,
+/// with `relay/` and with each `domains/DOMAIN/` above it, as
+/// `FILE:LINE: message` on standard output (each line once); 0 when
+/// clean, 1 if not.
 pub fn lint() -> u8 {
-    let layers = system_layers();
-    let (profile, problems) = match Profile::load(&layers, Scope::All) {
-        Ok(loaded) => loaded,
-        Err(e) => {
-            qmvc_process::say!("{e}");
-            return 1;
+    let system = qmvc_profile::system_home();
+    let mut stacks = vec![system_layers(&system)];
+    let relay_dir = system.join(groups::RELAY_DIR);
+    if is_dir(&relay_dir) {
+        stacks.push(groups::layers_of(&system, true, None, &is_dir));
+    }
+    let mut domains: Vec<String> =
+        match std::fs::read_dir(system.join(groups::DOMAINS_DIR)) {
+            Ok(entries) => entries
+                .filter_map(Result::ok)
+                .filter(|e| is_dir(&e.path()))
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+    domains.sort();
+    for domain in &domains {
+        for relay in [false, true] {
+            if relay && !is_dir(&relay_dir) {
+                continue;
+            }
+            stacks.push(groups::layers_of(
+                &system,
+                relay,
+                Some(domain),
+                &is_dir,
+            ));
         }
-    };
-    let mut report: Vec<String> =
-        problems.iter().map(ToString::to_string).collect();
-    report.extend(qmvc_delivery::reactions::lint(&profile, &layers));
+    }
+    let mut report: Vec<String> = Vec::new();
+    for layers in &stacks {
+        let lines = match Profile::load(layers, Scope::All) {
+            Ok((profile, problems)) => {
+                let mut lines: Vec<String> =
+                    problems.iter().map(ToString::to_string).collect();
+                lines.extend(qmvc_delivery::reactions::lint(&profile, layers));
+                lines
+            }
+            Err(e) => vec![e.to_string()],
+        };
+        for line in lines {
+            if !report.contains(&line) {
+                report.push(line);
+            }
+        }
+    }
     for line in &report {
         qmvc_process::say!("{line}");
     }
@@ -245,11 +359,13 @@ const TEST_MAX: u64 = 1 << 30;
 
 /// `-t ENVELOPE [MESSAGE]`: judges the message in the file `message`
 /// (standard input when `None`) for the envelope in the file `envelope`
-/// (qmail-queue's framing), prints the analysis and the SMTP reply the
-/// client would get, and writes nothing (scanners get their copy in a
-/// private temporary directory). Returns what a run with a pipe on
-/// descriptor 6 would: 0 queued or dropped, 82 refused or deferred, the
-/// envelope's code for a bad envelope, 54 when a file cannot be read.
+/// (qmail-queue's framing), grouping its recipients as a real run would
+/// (with `RELAYCLIENT` as set), prints each group's analysis and the
+/// SMTP reply the client would get, and writes nothing (scanners get
+/// their copy in a private temporary directory). Returns what a run with
+/// a pipe on descriptor 6 would: 0 queued or dropped, 82 refused or
+/// deferred, the envelope's code for a bad envelope, 54 when a file
+/// cannot be read.
 pub fn test(envelope: &Path, message: Option<&Path>) -> u8 {
     use std::io::Read;
     let started = Instant::now();
@@ -280,18 +396,24 @@ pub fn test(envelope: &Path, message: Option<&Path>) -> u8 {
         qmvc_process::say!("qmvc-queue: reading the message: {e}");
         return 54;
     }
-    let layers = system_layers();
-    let group = group_of(&envelope);
+    let system = qmvc_profile::system_home();
+    let groups = groups::group(&system, relay(), &envelope, &is_dir);
     let told = |reply: &str, code: u8| {
         qmvc_process::say!("SMTP reply: {reply}");
         code
     };
-    let profile = match load(&layers) {
-        Ok(profile) => profile,
-        Err(why) => {
-            return told(&format!("451 {}", decision::reply_text(&why)), 82)
+    let mut profiles = Vec::new();
+    for group in &groups {
+        match load(&group.layers) {
+            Ok(profile) => profiles.push(profile),
+            Err(why) => {
+                return told(
+                    &format!("451 {}", decision::reply_text(&why)),
+                    82,
+                )
+            }
         }
-    };
+    }
     let scratch =
         match tempfile::Builder::new().prefix("qmvc-queue-t.").tempdir() {
             Ok(dir) => dir,
@@ -303,40 +425,53 @@ pub fn test(envelope: &Path, message: Option<&Path>) -> u8 {
             }
         };
     let arena = Arena::default();
-    let message = Message::parse_in(&raw, &profile.settings.message, &arena);
+    let parsed = parse_once(&raw, &profiles, &arena);
     let warn = |what: &dyn std::fmt::Display| {
         qmvc_process::esay!("qmvc-queue: warning: {what}")
     };
     let vars = AddressVars::default();
-    let context = Context {
-        layers: &layers,
-        envelope: &group,
-        raw: &raw,
-        started,
-        mode: Mode::DryRun,
-        spool: scratch.path(),
-        noscan: false,
-        address_vars: &vars,
-        warn: &warn,
-    };
-    let outcome = match qmvc_delivery::deliver(&message, &profile, &context) {
-        Ok(outcome) => outcome,
-        Err(e) => {
-            return told(
-                &format!("451 {}", decision::reply_text(&e.to_string())),
-                82,
-            )
-        }
-    };
-    let fate = decision::fate(
-        outcome.disposition,
-        &outcome.actions(),
-        &outcome.reason(),
-    );
+    let answers = Answers::default();
+    let mut fates = Vec::new();
+    let mut texts = Vec::new();
+    for ((group, profile), message) in
+        groups.iter().zip(&profiles).zip(&parsed)
+    {
+        let envelope = group_of(&envelope, &group.members);
+        let context = Context {
+            layers: &group.layers,
+            envelope: &envelope,
+            raw: &raw,
+            started,
+            mode: Mode::DryRun,
+            spool: scratch.path(),
+            noscan: false,
+            address_vars: &vars,
+            warn: &warn,
+        };
+        let outcome = match qmvc_delivery::deliver_sharing(
+            message, profile, &context, &answers,
+        ) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                return told(
+                    &format!("451 {}", decision::reply_text(&e.to_string())),
+                    82,
+                )
+            }
+        };
+        fates.push(decision::fate(
+            outcome.disposition,
+            &outcome.actions(),
+            &outcome.reason(),
+        ));
+        let parts =
+            qmvc_engine::describe_parts(message, &profile.settings.message);
+        texts.push((envelope.recipient, outcome, parts));
+    }
     let remote_ip = std::env::var("TCPREMOTEIP").ok();
-    let bounce_only =
-        decision::never_refused(&group.sender, remote_ip.as_deref());
-    let (reply, code) = match decision::transaction(&[fate], bounce_only) {
+    let sender = envelope::Envelope::text(&envelope.sender);
+    let bounce_only = decision::never_refused(&sender, remote_ip.as_deref());
+    let (reply, code) = match decision::transaction(&fates, bounce_only) {
         Transaction::Queue(_) => ("250 ok (queued)".to_string(), 0),
         Transaction::Drop => {
             ("250 ok (dropped, nothing queued)".to_string(), 0)
@@ -348,24 +483,27 @@ pub fn test(envelope: &Path, message: Option<&Path>) -> u8 {
             (format!("451 {}", decision::reply_text(&text)), 82)
         }
     };
-    let parts =
-        qmvc_engine::describe_parts(&message, &profile.settings.message);
-    let text = qmvc_delivery::analysis::text(
-        &outcome.facts,
-        &parts,
-        &outcome.verdict,
-        code,
-    );
-    qmvc_process::stdio::out(&text);
+    for ((recipients, outcome, parts), fate) in texts.iter().zip(&fates) {
+        if groups.len() > 1 {
+            qmvc_process::say!("Group {recipients}: {fate:?}");
+        }
+        let text = qmvc_delivery::analysis::text(
+            &outcome.facts,
+            parts,
+            &outcome.verdict,
+            code,
+        );
+        qmvc_process::stdio::out(&text);
+    }
     told(&reply, code)
 }
 
-/// The delivery envelope of all recipients: the sender, the recipients
-/// joined by `,` (field 9 of qmvc.log).
-fn group_of(envelope: &envelope::Envelope) -> Envelope {
-    let recipients: Vec<String> = envelope
-        .recipients
+/// The delivery envelope of the recipients `members`: the sender, the
+/// recipients joined by `,` (field 9 of qmvc.log).
+fn group_of(envelope: &envelope::Envelope, members: &[usize]) -> Envelope {
+    let recipients: Vec<String> = members
         .iter()
+        .filter_map(|&i| envelope.recipients.get(i))
         .map(|r| envelope::Envelope::text(r))
         .collect();
     Envelope {
@@ -374,7 +512,7 @@ fn group_of(envelope: &envelope::Envelope) -> Envelope {
     }
 }
 
-/// The profile of the system layer; a problem in it is a deferral.
+/// The profile of a group's layers; a problem in it is a deferral.
 fn load(layers: &Layers) -> Result<Profile, String> {
     let (profile, problems) =
         Profile::load(layers, Scope::Needed { noscan: false })
