@@ -611,3 +611,209 @@ fn setuid_ignores_qmvchome() {
     assert_eq!(recorded(&records).len(), 1);
     assert_eq!(dir.log(Layer::System).len(), lines);
 }
+
+/// Writes control file `name` of the layer `sys/LAYER/` (`relay`,
+/// `domains/DOMAIN`) with mode 0644.
+fn layer_control(dir: &Dir, layer: &str, name: &str, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.layer(Layer::System).join(layer).join("control").join(name);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, text).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+}
+
+/// [`session`] with `RELAYCLIENT` set (empty: nothing appended).
+fn relay_session(
+    dir: &Dir,
+    smtpd: &Path,
+    rcpts: &[&str],
+    mail: &[u8],
+) -> String {
+    let name = format!("relay-{}", rcpts.len());
+    let mut cmd =
+        smtp_command(dir, smtpd, &name, "alice@example.net", rcpts, mail, IP);
+    cmd.env("RELAYCLIENT", "");
+    let out = run_child(cmd);
+    out.assert_code(0);
+    data_reply(&out.stdout)
+        .unwrap_or_else(|| panic!("no reply after DATA\n{}", out.describe()))
+}
+
+/// The system layer refuses `.exe`.
+fn refuse_exe(dir: &Dir, action: &str) {
+    dir.filters(&format!("badfilename ; {action} ; ; ;\n"));
+    dir.control(Layer::System, "badfilenames", "*.exe\n");
+}
+
+#[test]
+fn the_relay_layer_is_used_only_with_relayclient() {
+    let Some(smtpd) = smtpd() else { return };
+    let dir = Dir::new("queue-relay");
+    refuse_exe(&dir, "block");
+    // The LAN may send .exe: no filters in relay/.
+    layer_control(&dir, "relay", "filters", "");
+    let records = recorder(&dir, 0);
+    let mail = with_attachment("setup.exe");
+    let rcpts = ["bob@example.org"];
+    let reply = session(&dir, &smtpd, "alice@example.net", &rcpts, &mail, IP);
+    assert!(reply.starts_with("554 badfilename"), "{reply}");
+    assert!(recorded(&records).is_empty());
+    let reply = relay_session(&dir, &smtpd, &rcpts, &mail);
+    assert!(reply.starts_with("250 ok"), "{reply}");
+    assert_eq!(recorded(&records).len(), 1);
+    // Records stay in the system layer.
+    assert_eq!(dir.log(Layer::System).len(), 2);
+    assert!(!dir.layer(Layer::System).join("relay/qmvc.log").exists());
+    assert!(!dir.layer(Layer::System).join("relay/tmp").exists());
+}
+
+#[test]
+fn groups_with_different_decisions_queue_one_and_drop_the_other() {
+    let Some(smtpd) = smtpd() else { return };
+    let dir = Dir::new("queue-groups");
+    refuse_exe(&dir, "block");
+    // other.example takes .exe.
+    layer_control(&dir, "domains/other.example", "filters", "");
+    let records = recorder(&dir, 0);
+    let reply = relay_session(
+        &dir,
+        &smtpd,
+        &["bob@example.org", "Eve@Other.EXAMPLE", "carol@example.org"],
+        &with_attachment("setup.exe"),
+    );
+    assert!(reply.starts_with("250 ok"), "{reply}");
+    let got = recorded(&records);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].env, b"Falice@example.net\0TEve@Other.EXAMPLE\0\0");
+    let text = String::from_utf8_lossy(&got[0].msg).into_owned();
+    assert!(text.starts_with("X-Qmvc: clear; -; "), "{text}");
+    // One line per group in the system layer's log.
+    let log = dir.log(Layer::System);
+    assert_eq!(
+        log.len(),
+        2,
+        "{:?}",
+        log.iter().map(|l| &l.raw).collect::<Vec<_>>()
+    );
+    let refused = log
+        .iter()
+        .find(|l| l.recipient() == "bob@example.org,carol@example.org")
+        .expect("the refused group's line");
+    assert_eq!(refused.action(), "block", "{}", refused.raw);
+    let queued = log
+        .iter()
+        .find(|l| l.recipient() == "Eve@Other.EXAMPLE")
+        .expect("the queued group's line");
+    assert_eq!(queued.result(), "clear", "{}", queued.raw);
+}
+
+#[test]
+fn all_groups_refusing_is_554() {
+    let Some(smtpd) = smtpd() else { return };
+    let dir = Dir::new("queue-groups-554");
+    refuse_exe(&dir, "block");
+    // A group of its own that refuses too.
+    layer_control(
+        &dir,
+        "domains/other.example",
+        "badfilenames",
+        "*.exe\n*.scr\n",
+    );
+    let records = recorder(&dir, 0);
+    let reply = relay_session(
+        &dir,
+        &smtpd,
+        &["bob@example.org", "eve@other.example"],
+        &with_attachment("setup.exe"),
+    );
+    assert!(reply.starts_with("554 badfilename"), "{reply}");
+    assert!(recorded(&records).is_empty());
+    assert_eq!(dir.log(Layer::System).len(), 2);
+}
+
+#[test]
+fn a_kept_group_s_copy_is_in_the_system_layer() {
+    let Some(smtpd) = smtpd() else { return };
+    let dir = Dir::new("queue-groups-keep");
+    refuse_exe(&dir, "block");
+    layer_control(
+        &dir,
+        "domains/other.example",
+        "filters",
+        "badfilename ; keep ; ; ;\n",
+    );
+    let records = recorder(&dir, 0);
+    let reply = relay_session(
+        &dir,
+        &smtpd,
+        &["bob@example.org", "eve@other.example"],
+        &with_attachment("setup.exe"),
+    );
+    assert!(reply.starts_with("554 badfilename"), "{reply}");
+    assert!(recorded(&records).is_empty());
+    let files = |rel: &str| -> usize {
+        let save = dir.layer(Layer::System).join(rel);
+        fs::read_dir(save).map_or(0, |d| d.count())
+    };
+    assert!(files("save") > 0, "{:?}", dir.tree());
+    assert_eq!(files("domains/other.example/save"), 0, "{:?}", dir.tree());
+}
+
+#[test]
+fn a_domain_that_is_a_path_is_no_layer() {
+    let Some(smtpd) = smtpd() else { return };
+    let dir = Dir::new("queue-groups-path");
+    refuse_exe(&dir, "block");
+    // sys/domains/x/../../evil is sys/evil: a layer that lets .exe pass.
+    fs::create_dir_all(dir.layer(Layer::System).join("domains/x")).unwrap();
+    layer_control(&dir, "evil", "filters", "");
+    let records = recorder(&dir, 0);
+    for rcpt in ["bob@x/../../evil", "bob@.."] {
+        let reply = relay_session(
+            &dir,
+            &smtpd,
+            &[rcpt],
+            &with_attachment("setup.exe"),
+        );
+        assert!(reply.starts_with("554 badfilename"), "{rcpt}: {reply}");
+    }
+    assert!(recorded(&records).is_empty());
+}
+
+#[test]
+fn a_scanner_runs_once_for_all_groups() {
+    let Some(smtpd) = smtpd() else { return };
+    let dir = Dir::new("queue-groups-scan");
+    let counter = dir.path("scans");
+    let script = dir.script(
+        "countscan",
+        &format!("echo x >>'{}'\nexit 0", counter.display()),
+    );
+    let yaml = format!(
+        "protocol: command\ncommand: [\"{}\", \"{{}}\"]\n\
+         target: file\nclean: [0]\ninfected: [1]\n\
+         virus: ': (\\S+) FOUND$'\ntimeout: 20\n",
+        script.display()
+    );
+    dir.scanners(&[("countscan", 'K', &yaml)]);
+    dir.filters("virusmail ; block ; ; ;\n");
+    // Three groups: example.org, other.example, third.example.
+    layer_control(&dir, "domains/other.example", "badsubjects", "a\n");
+    layer_control(&dir, "domains/third.example", "badsubjects", "b\n");
+    let records = recorder(&dir, 0);
+    let reply = relay_session(
+        &dir,
+        &smtpd,
+        &["bob@example.org", "eve@other.example", "tom@third.example"],
+        &with_attachment("report.pdf"),
+    );
+    assert!(reply.starts_with("250 ok"), "{reply}");
+    assert_eq!(recorded(&records).len(), 3);
+    assert_eq!(dir.log(Layer::System).len(), 3);
+    let scans = fs::read_to_string(&counter).unwrap();
+    assert_eq!(scans.lines().count(), 1, "the scanner ran {scans:?}");
+    for record in recorded(&records) {
+        let text = String::from_utf8_lossy(&record.msg).into_owned();
+        assert!(text.starts_with("X-Qmvc: clear; K; "), "{text}");
+    }
+}
