@@ -6,7 +6,7 @@ qmail-smtpd (or qmail-inject, or anything built with the QMAILQUEUE
 patch) runs it instead of qmail-queue: the message on descriptor 0, the
 envelope on descriptor 1, a pipe for a reply on descriptor 6. [`run`]
 spools the message to the system layer's `tmp/`, reads the envelope,
-judges the message once with the same profile and delivery library as
+judges the message for each group of recipients with the same profile and delivery library as
 `qmvc` ([`qmvc_delivery::deliver`]), and then queues, refuses, drops or
 defers the transaction ([`decision`]); accepted mail goes on to the real
 qmail-queue named by the control file `qmailqueue` with an `X-Qmvc`
