@@ -817,3 +817,29 @@ fn a_scanner_runs_once_for_all_groups() {
         assert!(text.starts_with("X-Qmvc: clear; K; "), "{text}");
     }
 }
+
+#[test]
+fn dash_l_lints_relay_and_every_domain_layer() {
+    let dir = Dir::new("queue-lint-layers");
+    let run = || {
+        let out = Command::new(QMVC_QUEUE)
+            .env("QMVCHOME", dir.layer(Layer::System))
+            .arg("-L")
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    layer_control(&dir, "relay", "filters", "");
+    layer_control(&dir, "domains/a.example", "filters", "");
+    assert_eq!(run(), (Some(0), String::new()));
+    layer_control(&dir, "relay", "customerror", "perhaps\n");
+    layer_control(&dir, "domains/b.example", "customerror", "maybe\n");
+    let (code, text) = run();
+    assert_eq!(code, Some(1), "{text}");
+    let sys = dir.layer(Layer::System);
+    for layer in ["relay", "domains/b.example"] {
+        let file = sys.join(layer).join("control/customerror");
+        let want = format!("{}:1:", file.display());
+        assert_eq!(text.matches(&want).count(), 1, "{want}\n{text}");
+    }
+}
