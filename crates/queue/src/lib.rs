@@ -135,6 +135,7 @@ pub fn run(reply: &ReplyChannel) -> u8 {
         qmvc_process::esay!("qmvc-queue: warning: {what}")
     };
     let vars = AddressVars::default();
+    let client = smtp_client();
     let context = Context {
         layers: &layers,
         envelope: &group,
@@ -145,6 +146,7 @@ pub fn run(reply: &ReplyChannel) -> u8 {
         noscan: false,
         address_vars: &vars,
         warn: &warn,
+        client: client.as_ref(),
     };
     let (fate, stamp) =
         match qmvc_delivery::deliver(&message, &profile, &context) {
@@ -243,6 +245,15 @@ pub fn lint() -> u8 {
 /// The largest message `-t` reads.
 const TEST_MAX: u64 = 1 << 30;
 
+/// The SMTP client as qmail-smtpd's environment describes it (untrusted
+/// text, see [`qmvc_log::rep::Client`]); a value that is not UTF-8 is
+/// shown with replacement characters rather than dropped.
+fn smtp_client() -> Option<qmvc_log::rep::Client> {
+    qmvc_log::rep::Client::from_vars(|name| {
+        std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
+    })
+}
+
 /// `-t ENVELOPE [MESSAGE]`: judges the message in the file `message`
 /// (standard input when `None`) for the envelope in the file `envelope`
 /// (qmail-queue's framing), prints the analysis and the SMTP reply the
@@ -308,6 +319,7 @@ pub fn test(envelope: &Path, message: Option<&Path>) -> u8 {
         qmvc_process::esay!("qmvc-queue: warning: {what}")
     };
     let vars = AddressVars::default();
+    let client = smtp_client();
     let context = Context {
         layers: &layers,
         envelope: &group,
@@ -318,6 +330,7 @@ pub fn test(envelope: &Path, message: Option<&Path>) -> u8 {
         noscan: false,
         address_vars: &vars,
         warn: &warn,
+        client: client.as_ref(),
     };
     let outcome = match qmvc_delivery::deliver(&message, &profile, &context) {
         Ok(outcome) => outcome,
