@@ -663,3 +663,16 @@ fn setuid_ignores_qmvchome() {
     assert_eq!(recorded(&records).len(), 1);
     assert_eq!(dir.log(Layer::System).len(), lines);
 }
+
+#[test]
+fn queue_controls_are_read_by_qmvc_queue_only() {
+    let dir = Dir::new("queue-scope");
+    dir.filters("badfilename ; block ; ; ;\n");
+    dir.control(Layer::System, "customerror", "sometimes\n");
+    // qmvc (dot-qmail) delivers: the queue's files are not its business.
+    dir.run(&[], &with_attachment("report.pdf")).assert_code(0);
+    // qmvc-queue reads them and defers on the bad one.
+    let envelope = b"Falice@example.net\0Tbob@example.org\0\0";
+    let code = direct(&dir, &with_attachment("report.pdf"), envelope);
+    assert_eq!(code, 71, "deferred: qmvc-queue reads customerror");
+}

@@ -390,8 +390,7 @@ fn group_of(envelope: &envelope::Envelope) -> Envelope {
 /// The profile of the system layer; a problem in it is a deferral.
 fn load(layers: &Layers) -> Result<Profile, String> {
     let (profile, problems) =
-        Profile::load(layers, Scope::Needed { noscan: false })
-            .map_err(|e| e.to_string())?;
+        Profile::load(layers, Scope::Queue).map_err(|e| e.to_string())?;
     if let Some(first) = problems.first() {
         return Err(format!("{first} (run qmvc-queue -L)"));
     }
