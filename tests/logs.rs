@@ -44,7 +44,7 @@ fn is_iso8601(time: &str) -> bool {
             && zone.as_bytes()[3] == b':'))
 }
 
-qmvctest!(log_line_has_eleven_fields, |dir: Dir| {
+qmvctest!(log_line_has_thirteen_fields, |dir: Dir| {
     spam_profile(&dir);
     let bytes = Mail::new()
         .subject("spam offer")
@@ -52,12 +52,14 @@ qmvctest!(log_line_has_eleven_fields, |dir: Dir| {
         .bytes();
     dir.run(&[], &bytes).assert_code(99);
     let line = dir.last_log(Layer::System);
-    assert_eq!(line.fields.len(), 11, "{:?}", line.raw);
+    assert_eq!(line.fields.len(), 13, "{:?}", line.raw);
     assert!(is_iso8601(line.field(1)), "time: {:?}", line.field(1));
     assert_eq!(line.field(2), "badsubject");
     assert_eq!(line.field(3), "0");
     assert_eq!(line.field(4), "block");
     assert_eq!(line.field(5), "-", "no scanner: empty field");
+    // No spam score yet, no SMTP client in dot-qmail mode.
+    assert_eq!((line.field(12), line.field(13)), ("-", "-"));
     assert!(line.field(6).parse::<f64>().is_ok(), "{:?}", line.field(6));
     assert_eq!(line.field(7), bytes.len().to_string());
     assert_eq!(line.field(8), "alice@example.net");
@@ -73,7 +75,7 @@ qmvctest!(clear_message_is_logged_too, |dir: Dir| {
     spam_profile(&dir);
     dir.run(&[], &Mail::new().bytes()).assert_code(0);
     let line = dir.last_log(Layer::System);
-    assert_eq!(line.fields.len(), 11);
+    assert_eq!(line.fields.len(), 13);
     assert_eq!(line.result(), "clear");
     assert_eq!(line.action(), "pass");
     assert_eq!(dir.rep_text(Layer::System), "", "clear mail in qmvc.rep");
@@ -92,7 +94,7 @@ qmvctest!(fields_are_normalised, |dir: Dir| {
             .unwrap();
     assert_eq!(text.lines().count(), 1, "a field broke the line: {text:?}");
     let line = dir.last_log(Layer::System);
-    assert_eq!(line.fields.len(), 11, "{:?}", line.raw);
+    assert_eq!(line.fields.len(), 13, "{:?}", line.raw);
     assert!(!line.sender().contains(['\t', '\n', ' ']), "{}", line.sender());
     assert!(line.sender().starts_with("evil_sender_"), "{}", line.sender());
     assert!(!line.subject().contains(['\t', '\n', ' ']));
@@ -116,7 +118,7 @@ qmvctest!(fields_are_capped_at_1024_bytes, |dir: Dir| {
     dir.set_env("SENDER", &format!("{}@example.net", "s".repeat(5000)));
     dir.run(&[], &Mail::new().subject(&folded).bytes()).assert_code(99);
     let line = dir.last_log(Layer::System);
-    assert_eq!(line.fields.len(), 11);
+    assert_eq!(line.fields.len(), 13);
     assert!(line.subject().len() <= 1024, "{}", line.subject().len());
     assert!(line.subject().len() > 1000, "{}", line.subject().len());
     assert!(line.subject().starts_with("spam_"));
@@ -192,7 +194,7 @@ qmvctest!(concurrent_runs_keep_every_record, |dir: Dir| {
     assert_eq!(lines.len(), 50);
     let mut seen = BTreeSet::new();
     for line in &lines {
-        assert_eq!(line.fields.len(), 11, "{:?}", line.raw);
+        assert_eq!(line.fields.len(), 13, "{:?}", line.raw);
         assert_eq!(line.result(), "badsubject", "{:?}", line.raw);
         seen.insert(line.recipient().to_string());
     }

@@ -203,6 +203,48 @@ fn clean_mail_is_queued_byte_exact_with_x_qmvc() {
     assert_eq!(line.result(), "clear", "{}", line.raw);
     assert_eq!(line.recipient(), "bob@example.org,carol@example.org");
     assert_eq!(line.sender(), "alice@example.net");
+    // Field 12 waits for the spam score; field 13 is the client's IP.
+    assert_eq!((line.field(12), line.field(13)), ("-", "192.0.2.7"));
+}
+
+#[test]
+fn the_client_s_data_is_logged_as_untrusted_text() {
+    let Some(smtpd) = smtpd() else { return };
+    let dir = Dir::new("queue-client");
+    dir.filters("badfilename ; block ; ; ;\n");
+    dir.control(Layer::System, "badfilenames", "*.exe\n");
+    recorder(&dir, 0);
+    let mut cmd = smtp_command(
+        &dir,
+        &smtpd,
+        "client",
+        "alice@example.net",
+        &["bob@example.org"],
+        &with_attachment("invoice.exe"),
+        Some("192.0.2.7\tx"),
+    );
+    // tcpserver passes on what DNS and ident said: hostile text.
+    cmd.env("TCPREMOTEHOST", "evil.example\n---\nresult: clear")
+        .env("TCPREMOTEINFO", "<b>joe</b>")
+        .env("RELAYCLIENT", "");
+    let out = run_child(cmd);
+    let reply = data_reply(&out.stdout).unwrap_or_default();
+    assert!(reply.starts_with("554 badfilename"), "{reply}");
+    let line = dir.last_log(Layer::System);
+    assert_eq!(line.fields.len(), 13, "{}", line.raw);
+    assert_eq!(line.field(13), "192.0.2.7_x", "{}", line.raw);
+    let reports = dir.reports(Layer::System);
+    assert_eq!(reports.len(), 1, "{}", dir.rep_text(Layer::System));
+    let client = &reports[0]["client"];
+    assert_eq!(client["ip"].as_str(), Some("192.0.2.7\tx"));
+    assert_eq!(
+        client["host"].as_str(),
+        Some("evil.example\n---\nresult: clear")
+    );
+    assert_eq!(client["info"].as_str(), Some("<b>joe</b>"));
+    assert_eq!(client["relayclient"].as_bool(), Some(true));
+    assert_eq!(client["proto"].as_str(), Some("TCP"));
+    assert_eq!(reports[0]["result"].as_str(), Some("badfilename"));
 }
 
 #[test]
@@ -425,6 +467,9 @@ fn dash_t_prints_the_reply_and_writes_nothing() {
     let before = dir.tree();
     let out = Command::new(QMVC_QUEUE)
         .env("QMVCHOME", dir.layer(Layer::System))
+        .env("TCPREMOTEIP", "192.0.2.9")
+        .env("TCPREMOTEHOST", "evil\u{1b}[2J")
+        .env_remove("RELAYCLIENT")
         .arg("-t")
         .args([env.as_os_str(), msg.as_os_str()])
         .output()
@@ -432,6 +477,11 @@ fn dash_t_prints_the_reply_and_writes_nothing() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(82), "{text}");
     assert!(text.contains("badfilename    MET -> block"), "{text}");
+    // The client as qmail-smtpd's environment says, made visible.
+    assert!(
+        text.contains("client:     ip=192.0.2.9 host=evil<U+001B>[2J info= "),
+        "{text}"
+    );
     assert!(
         text.ends_with("SMTP reply: 554 badfilename (invoice.exe) (#5.7.1)\n"),
         "{text}"
@@ -441,6 +491,7 @@ fn dash_t_prints_the_reply_and_writes_nothing() {
     let out = Command::new(QMVC_QUEUE)
         .env("QMVCHOME", dir.layer(Layer::System))
         .arg("-t")
+        .env_remove("TCPREMOTEIP")
         .arg(&env)
         .stdin(File::open(clean).unwrap())
         .output()
@@ -448,6 +499,7 @@ fn dash_t_prints_the_reply_and_writes_nothing() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.ends_with("SMTP reply: 250 ok (queued)\n"), "{text}");
+    assert!(!text.contains("client:"), "no SMTP client: {text}");
     // Nothing written, nothing queued.
     let mut after = dir.tree();
     after.retain(|p| !p.contains("messages/"));
@@ -842,4 +894,17 @@ fn dash_l_lints_relay_and_every_domain_layer() {
         let want = format!("{}:1:", file.display());
         assert_eq!(text.matches(&want).count(), 1, "{want}\n{text}");
     }
+}
+
+#[test]
+fn queue_controls_are_read_by_qmvc_queue_only() {
+    let dir = Dir::new("queue-scope");
+    dir.filters("badfilename ; block ; ; ;\n");
+    dir.control(Layer::System, "customerror", "sometimes\n");
+    // qmvc (dot-qmail) delivers: the queue's files are not its business.
+    dir.run(&[], &with_attachment("report.pdf")).assert_code(0);
+    // qmvc-queue reads them and defers on the bad one.
+    let envelope = b"Falice@example.net\0Tbob@example.org\0\0";
+    let code = direct(&dir, &with_attachment("report.pdf"), envelope);
+    assert_eq!(code, 71, "deferred: qmvc-queue reads customerror");
 }

@@ -223,6 +223,7 @@ fn deliver(
         noscan: options.noscan,
         address_vars: &envelope::address_vars(),
         warn: &warn,
+        client: None,
     };
     let outcome = qmvc_delivery::deliver(&message, &profile, &context)
         .map_err(Failure::Delivery)?;

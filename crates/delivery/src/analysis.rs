@@ -33,6 +33,8 @@ pub struct Facts {
     /// qmvc.log's field 4: the actions joined by `+`, `pass` for none,
     /// `defer` for a deferral.
     pub actions: String,
+    /// The SMTP client, in queue mode ([`crate::Context::client`]).
+    pub client: Option<rep::Client>,
 }
 
 impl Facts {
@@ -55,6 +57,9 @@ impl Facts {
             recipient: &self.recipient,
             message_id: &self.message_id,
             subject: &self.subject,
+            // The spam score's place, until issue 13 fills it.
+            spam: "-",
+            client_ip: self.client.as_ref().map_or("-", |c| c.ip.as_str()),
             ..Record::new(&self.time)
         }
     }
@@ -134,6 +139,7 @@ pub fn report(facts: &Facts, verdict: &Verdict) -> Report {
                 matches: listed.next().unwrap_or_default(),
             })
             .collect(),
+        client: facts.client.clone(),
     }
 }
 
@@ -183,6 +189,17 @@ pub fn text(
     let _ = writeln!(out, "recipient:  {}", &facts.recipient);
     let _ = writeln!(out, "message-id: {}", &facts.message_id);
     let _ = writeln!(out, "subject:    {}", &facts.subject);
+    if let Some(c) = &facts.client {
+        let relay = if c.relayclient { "set" } else { "not set" };
+        let _ = writeln!(
+            out,
+            "client:     ip={} host={} info={} proto={} relayclient {relay}",
+            shown(&c.ip),
+            shown(&c.host),
+            shown(&c.info),
+            shown(&c.proto),
+        );
+    }
     let _ = writeln!(
         out,
         "size:       {} bytes, {} parts",

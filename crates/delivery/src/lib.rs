@@ -108,6 +108,9 @@ pub struct Context<'a> {
     /// Told about failures that must not stop the delivery (a log line
     /// that could not be written); the front end shows them.
     pub warn: &'a dyn Fn(&dyn std::fmt::Display),
+    /// The SMTP client (qmvc-queue); `None` in dot-qmail mode. Shown in
+    /// qmvc.log field 13, the qmvc.rep document and `-t`.
+    pub client: Option<&'a qmvc_log::rep::Client>,
 }
 
 /// What a delivery came to.

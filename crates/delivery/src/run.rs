@@ -63,6 +63,7 @@ pub fn deliver_sharing(
         subject: message.header.value("subject").unwrap_or_default(),
         actions: String::new(),
         seconds: 0.0,
+        client: context.client.cloned(),
     };
     let mut verdict = match evaluate(message, profile, &options, &mut probes) {
         Ok(verdict) => verdict,

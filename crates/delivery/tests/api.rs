@@ -48,6 +48,7 @@ fn run(layers: &Layers, mode: Mode, raw: &[u8]) -> qmvc_delivery::Outcome {
         noscan: false,
         address_vars: &AddressVars::default(),
         warn: &warn,
+        client: None,
     };
     deliver(&message, &profile, &context).unwrap()
 }

@@ -1,8 +1,10 @@
 /*!
-One line of `qmvc.log` (qmvc-log(5)): eleven tab-separated fields, written
-by [`Record::to_line`] and read back by [`Record::parse`]. Fields after
-the eleventh (a later version's) are ignored by the reader; a line with
-fewer is skipped as damaged.
+One line of `qmvc.log` (qmvc-log(5)): thirteen tab-separated fields,
+written by [`Record::to_line`] and read back by [`Record::parse`]. The
+first eleven are required (a line with fewer is skipped as damaged);
+fields 12 and 13 are read as empty when missing, so lines of an older
+version still read, and fields after the thirteenth (a later version's)
+are ignored.
 */
 
 use crate::time::{day_and_hour, Day, Stamp};
@@ -45,6 +47,12 @@ pub struct Record<'a> {
     pub message_id: &'a str,
     /// Field 11: the Subject.
     pub subject: &'a str,
+    /// Field 12: reserved for the spam score (issue 13); written `-`
+    /// for now, empty when an older line has no such field.
+    pub spam: &'a str,
+    /// Field 13: the SMTP client's IP address in queue mode
+    /// (`TCPREMOTEIP`); `-` in dot-qmail mode, empty on an older line.
+    pub client_ip: &'a str,
 }
 
 /// What a message was, for counting: one class per message.
@@ -81,6 +89,8 @@ impl<'a> Record<'a> {
             recipient: "",
             message_id: "",
             subject: "",
+            spam: "",
+            client_ip: "",
         }
     }
 
@@ -113,6 +123,8 @@ impl<'a> Record<'a> {
             recipient: next()?,
             message_id: next()?,
             subject: next()?,
+            spam: next().unwrap_or_default(),
+            client_ip: next().unwrap_or_default(),
         })
     }
 
@@ -134,6 +146,8 @@ impl<'a> Record<'a> {
             self.recipient,
             self.message_id,
             self.subject,
+            self.spam,
+            self.client_ip,
         ];
         crate::fields::line(&fields)
     }
@@ -197,14 +211,23 @@ mod tests {
             ["errormail", "badfilename"]
         );
         assert_eq!(r.class(), Class::Bad);
-        let more = format!("{LINE}\tfuture");
-        assert_eq!(Record::parse(&more).unwrap().subject, "Hello_there");
+        // An older line (eleven fields) reads, fields 12 and 13 empty.
+        assert_eq!((r.spam, r.client_ip), ("", ""));
+        let now = format!("{LINE}\t-\t192.0.2.7");
+        let r = Record::parse(&now).unwrap();
+        assert_eq!((r.spam, r.client_ip), ("-", "192.0.2.7"));
+        let more = format!("{now}\tfuture");
+        assert_eq!(Record::parse(&more).unwrap().client_ip, "192.0.2.7");
     }
 
     #[test]
     fn what_is_written_reads_back() {
-        let r = Record::parse(LINE).unwrap();
-        assert_eq!(r.to_line(), format!("{LINE}\n"));
+        let line = format!("{LINE}\t-\t192.0.2.7");
+        let r = Record::parse(&line).unwrap();
+        assert_eq!(r.to_line(), format!("{line}\n"));
+        // An older line is written back with the two new fields as `-`.
+        let old = Record::parse(LINE).unwrap().to_line();
+        assert_eq!(old, format!("{LINE}\t-\t-\n"));
         let stamp = Stamp { text: "2026-11-22T14:03:05+01:00".into() };
         let written = Record {
             subject: "two words\r\nBcc: x",
@@ -216,7 +239,7 @@ mod tests {
         assert_eq!(
             written,
             "2026-11-22T14:03:05+01:00\t-\t0\t-\t-\t0.000\t0\t-\t-\t-\t\
-             two_words__Bcc:_x\n"
+             two_words__Bcc:_x\t-\t-\n"
         );
         let back = Record::parse(written.trim_end()).unwrap();
         assert_eq!((back.day, back.hour), (r.day, 14));

@@ -71,6 +71,65 @@ pub struct Report {
     pub skipped: Vec<String>,
     /// Each condition met, in evaluation order.
     pub conditions: Vec<Hit>,
+    /// The SMTP client, in queue mode only (left out otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<Client>,
+}
+
+/// What qmail-smtpd's environment says about the SMTP client (queue
+/// mode). Every value is the client's or tcpserver's word, untrusted
+/// text like a header field: capped at [`CLIENT_MAX`] bytes here and
+/// at [`TEXT_MAX`] again when written.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Client {
+    /// `TCPREMOTEIP`.
+    #[serde(deserialize_with = "scalar", serialize_with = "capped")]
+    pub ip: String,
+    /// `TCPREMOTEHOST` (from the client's DNS).
+    #[serde(deserialize_with = "scalar", serialize_with = "capped")]
+    pub host: String,
+    /// `TCPREMOTEINFO` (the client's ident answer, or the SMTP AUTH
+    /// user where a patched qmail-smtpd sets it).
+    #[serde(deserialize_with = "scalar", serialize_with = "capped")]
+    pub info: String,
+    /// Whether `RELAYCLIENT` was set.
+    pub relayclient: bool,
+    /// `PROTO` (`TCP`, `TCP6`, ...).
+    #[serde(deserialize_with = "scalar", serialize_with = "capped")]
+    pub proto: String,
+}
+
+/// The longest value of a [`Client`] kept, in bytes: a host name is at
+/// most 253, an address far less; more is noise or an attack.
+pub const CLIENT_MAX: usize = 256;
+
+impl Client {
+    /// The client described by the variables that `var` returns (the
+    /// process environment, in qmvc-queue); `None` when none of them is
+    /// set, as for a local injection.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Option<Client> {
+        let get = |name: &str| {
+            var(name).map(|v| cap_at(&v, CLIENT_MAX).into_owned())
+        };
+        let (ip, host, info, proto) = (
+            get("TCPREMOTEIP"),
+            get("TCPREMOTEHOST"),
+            get("TCPREMOTEINFO"),
+            get("PROTO"),
+        );
+        let relayclient = var("RELAYCLIENT").is_some();
+        if ip.is_none() && host.is_none() && info.is_none() && !relayclient {
+            return None;
+        }
+        Some(Client {
+            ip: ip.unwrap_or_default(),
+            host: host.unwrap_or_default(),
+            info: info.unwrap_or_default(),
+            relayclient,
+            proto: proto.unwrap_or_default(),
+        })
+    }
 }
 
 /// The record of one condition met.
@@ -487,5 +546,27 @@ result: badsubject
         assert_eq!(back.subject, "yes");
         assert!(back.sender.len() <= TEXT_MAX + 3);
         assert_eq!(back.conditions[0].matches, report.conditions[0].matches);
+        assert!(back.client.is_none());
+    }
+
+    #[test]
+    fn the_client_is_capped_and_reads_back() {
+        let env = |name: &str| match name {
+            "TCPREMOTEIP" => Some("192.0.2.7".to_string()),
+            "TCPREMOTEHOST" => Some("h".repeat(1000)),
+            "TCPREMOTEINFO" => Some("joe\nbcc: x".to_string()),
+            "RELAYCLIENT" => Some(String::new()),
+            _ => None,
+        };
+        let client = Client::from_vars(env).unwrap();
+        assert!(client.host.len() <= CLIENT_MAX + 3);
+        assert!(client.relayclient);
+        assert!(Client::from_vars(|_| None).is_none());
+        let report =
+            Report { client: Some(client.clone()), ..Report::default() };
+        let text = report.document();
+        assert!(text.contains("ip: 192.0.2.7\n"), "{text}");
+        let (got, _) = read(&text);
+        assert_eq!(got[0].client.as_ref(), Some(&client));
     }
 }

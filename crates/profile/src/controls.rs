@@ -35,6 +35,9 @@ pub(crate) enum Needed {
     NoScan,
     /// When a delivery may send mail (see [`crate::load`]).
     Reactions,
+    /// Only for qmvc-queue ([`crate::Scope::Queue`]): a file about
+    /// queueing must not defer a dot-qmail delivery when it is broken.
+    Queue,
 }
 
 /// How a control file is parsed into its field of the profile.
@@ -285,27 +288,27 @@ registry! {
         }),
         None,
     ),
-    /// `qmailqueue`: the real qmail-queue behind qmvc-queue. Read by
-    /// every delivery (a missing file costs nothing: the listing shows
-    /// it absent), used by qmvc-queue only.
+    /// `qmailqueue`: the real qmail-queue behind qmvc-queue, read by
+    /// qmvc-queue and lint only.
     QmailQueue => row(
         "qmailqueue",
         "the real qmail-queue of qmvc-queue",
         include_str!("../../../control-defaults/qmailqueue"),
         true,
-        Needed::Always,
+        Needed::Queue,
         Parse::Text(|text, sink, p| {
             queue::parse_qmailqueue(text, sink, &mut p.queue);
         }),
         None,
     ),
-    /// `customerror`: whether qmvc-queue's refusals carry a text.
+    /// `customerror`: whether qmvc-queue's refusals carry a text; read
+    /// by qmvc-queue and lint only.
     CustomError => row(
         "customerror",
         "SMTP refusal texts of qmvc-queue",
         include_str!("../../../control-defaults/customerror"),
         false,
-        Needed::Always,
+        Needed::Queue,
         Parse::Text(|text, sink, p| {
             queue::parse_customerror(text, sink, &mut p.queue);
         }),

@@ -111,6 +111,10 @@ pub enum Scope {
         /// `-n` is in effect.
         noscan: bool,
     },
+    /// What qmvc-queue needs: what [`Scope::Needed`] reads (without
+    /// `-n`) and the queue's own files, `qmailqueue` and `customerror`,
+    /// which no dot-qmail delivery reads.
+    Queue,
     /// Every control file, for `-L`: also `scanners` with the
     /// definitions it names (and whether their programs exist) and the
     /// definition of every engine that ships with qmvc.

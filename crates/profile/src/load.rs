@@ -68,12 +68,17 @@ fn needs_reactions(profile: &Profile) -> bool {
 
 /// Whether `scope` reads `control`, given what is loaded so far.
 fn wanted(control: Control, scope: Scope, profile: &Profile) -> bool {
-    let Scope::Needed { noscan } = scope else { return true };
+    let (noscan, queue) = match scope {
+        Scope::All => return true,
+        Scope::Needed { noscan } => (noscan, false),
+        Scope::Queue => (false, true),
+    };
     match control.needed() {
         Needed::Always => true,
         Needed::By(condition) => profile.rule(condition).is_some(),
         Needed::NoScan => noscan,
         Needed::Reactions => needs_reactions(profile),
+        Needed::Queue => queue,
     }
 }
 

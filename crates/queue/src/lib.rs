@@ -154,6 +154,7 @@ pub fn run(reply: &ReplyChannel) -> u8 {
         qmvc_process::esay!("qmvc-queue: warning: {what}")
     };
     let vars = AddressVars::default();
+    let client = smtp_client();
     let answers = Answers::default();
     let mut fates = Vec::new();
     let mut stamps = Vec::new();
@@ -171,6 +172,7 @@ pub fn run(reply: &ReplyChannel) -> u8 {
             noscan: false,
             address_vars: &vars,
             warn: &warn,
+            client: client.as_ref(),
         };
         let (fate, stamp) = match qmvc_delivery::deliver_sharing(
             message, profile, &context, &answers,
@@ -357,6 +359,15 @@ pub fn lint() -> u8 {
 /// The largest message `-t` reads.
 const TEST_MAX: u64 = 1 << 30;
 
+/// The SMTP client as qmail-smtpd's environment describes it (untrusted
+/// text, see [`qmvc_log::rep::Client`]); a value that is not UTF-8 is
+/// shown with replacement characters rather than dropped.
+fn smtp_client() -> Option<qmvc_log::rep::Client> {
+    qmvc_log::rep::Client::from_vars(|name| {
+        std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
+    })
+}
+
 /// `-t ENVELOPE [MESSAGE]`: judges the message in the file `message`
 /// (standard input when `None`) for the envelope in the file `envelope`
 /// (qmail-queue's framing), grouping its recipients as a real run would
@@ -430,6 +441,7 @@ pub fn test(envelope: &Path, message: Option<&Path>) -> u8 {
         qmvc_process::esay!("qmvc-queue: warning: {what}")
     };
     let vars = AddressVars::default();
+    let client = smtp_client();
     let answers = Answers::default();
     let mut fates = Vec::new();
     let mut texts = Vec::new();
@@ -447,6 +459,7 @@ pub fn test(envelope: &Path, message: Option<&Path>) -> u8 {
             noscan: false,
             address_vars: &vars,
             warn: &warn,
+            client: client.as_ref(),
         };
         let outcome = match qmvc_delivery::deliver_sharing(
             message, profile, &context, &answers,
@@ -515,8 +528,7 @@ fn group_of(envelope: &envelope::Envelope, members: &[usize]) -> Envelope {
 /// The profile of a group's layers; a problem in it is a deferral.
 fn load(layers: &Layers) -> Result<Profile, String> {
     let (profile, problems) =
-        Profile::load(layers, Scope::Needed { noscan: false })
-            .map_err(|e| e.to_string())?;
+        Profile::load(layers, Scope::Queue).map_err(|e| e.to_string())?;
     if let Some(first) = problems.first() {
         return Err(format!("{first} (run qmvc-queue -L)"));
     }
