@@ -104,7 +104,20 @@ pub fn spool_message(tmp: &Path) -> Result<Spooled, Failed> {
             ))
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            fs::create_dir(tmp).map_err(|e| write_fail(e, "mkdir"))?;
+            // Concurrent first sessions race to make it: one that lost
+            // finds a directory there, which is all it needs (a link or
+            // a file is still refused: create_dir does not follow one).
+            match fs::create_dir(tmp) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    let dir = fs::symlink_metadata(tmp)
+                        .map_err(|e| write_fail(e, "stat"))?;
+                    if !dir.is_dir() {
+                        return Err(write_fail(e, "mkdir"));
+                    }
+                }
+                Err(e) => return Err(write_fail(e, "mkdir")),
+            }
         }
         Err(e) => return Err(write_fail(e, "stat")),
     }
