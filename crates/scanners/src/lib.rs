@@ -1,6 +1,6 @@
 /*!
-The virus scanners of qmvc: asking an engine about one message, and asking
-it for its versions.
+The scanners of qmvc: asking a virus or spam engine about one message,
+and asking it for its versions.
 
 This crate owns
 - the clamd protocol (`zINSTREAM`, `PING`, `VERSION`) over unix and TCP
@@ -9,6 +9,8 @@ This crate owns
   directory in the layer's `tmp/`, removed on every way out, the command
   run without a shell under a time-out, its exit code and output mapped
   to an [`Answer`] ([`command`]),
+- the spam engines: SpamAssassin's spamd ([`spamd`]) and rspamd
+  ([`rspamd`]), asked and understood the same way ([`spam`]),
 - telling "not scanned" names (`Heuristics.Limits.Exceeded`) from viruses.
 
 It does not own what the answer means for the message (the engine crate
@@ -20,6 +22,9 @@ past its time-out.
 
 pub mod clamd;
 pub mod command;
+pub mod rspamd;
+pub mod spam;
+pub mod spamd;
 #[cfg(feature = "testing")]
 pub mod testing;
 
