@@ -1,7 +1,8 @@
 /*!
 A real clamd for tests (feature `testing`): started with a tiny database
 of body signatures, listening on a unix socket and on a loopback TCP
-port, stopped when dropped.
+port, stopped when dropped. A real spamd and rspamd likewise: [`Spamd`],
+[`Rspamd`].
 
 The EICAR test string is built at run time from two halves ([`eicar`]),
 so that no file of the repository, and no binary built from it, holds the
@@ -26,8 +27,14 @@ use std::time::{Duration, Instant};
 use qmvc_profile::{Endpoint, EngineDef, Method, Policy};
 
 mod encode;
+mod spam;
 
 pub use encode::{base64, zip};
+pub use spam::{
+    gtube_message, ham_message, rspamd_available, shared_spamd,
+    spamd_available, Rspamd, Spamd, GTUBE, RSPAMD, RSPAMD_START_TIMEOUT,
+    SPAMD, SPAMD_START_TIMEOUT,
+};
 
 /// Where Debian installs clamd.
 pub const CLAMD: &str = "/usr/sbin/clamd";
