@@ -10,7 +10,7 @@ Host: HOST\r\n                 (`localhost` for a unix socket)
 Connection: close\r\n
 Content-Length: N\r\n
 User: USER\r\n                 (when the request names a user)
-From: SENDER\r\n               (the envelope sender, unless null)
+From: SENDER\r\n               (the envelope sender; `<>` when null)
 Rcpt: RECIPIENT\r\n            (one line per recipient, at most 100)
 IP: ADDRESS\r\n                (the SMTP client, when known)
 \r\n
@@ -83,15 +83,10 @@ pub fn check(
     timeout: Duration,
     request: &SpamRequest<'_>,
 ) -> SpamAnswer {
-    if !header_value_ok(request.user, 256) {
-        return SpamAnswer::Failed(format!(
-            "rspamd: the user {:?} holds control characters or is too long; \
-             nothing was sent",
-            one_line(request.user, 64)
-        ));
-    }
-    if endpoints.is_empty() {
-        return SpamAnswer::Failed("no rspamd endpoints".to_string());
+    if let Some(why) =
+        spamtext::refuse("rspamd", request.user, endpoints.len())
+    {
+        return SpamAnswer::Failed(why);
     }
     let mut failures = Vec::new();
     for endpoint in endpoints {
@@ -248,7 +243,11 @@ fn check_head(endpoint: &Endpoint, request: &SpamRequest<'_>) -> String {
     if !request.user.is_empty() {
         head.push_str(&format!("User: {}\r\n", request.user));
     }
-    if fit(request.sender) {
+    if request.sender.is_empty() {
+        // The null sender: a bounce, which rspamd's rules tell apart
+        // from a sender it was not told.
+        head.push_str("From: <>\r\n");
+    } else if fit(request.sender) {
         head.push_str(&format!("From: {}\r\n", request.sender));
     }
     for rcpt in request.recipients.iter().filter(|r| fit(r)).take(MAX_RCPT) {
@@ -450,7 +449,7 @@ mod tests {
              Rcpt: bob@example.com\r\nRcpt: carol@example.com\r\n\r\n"
         );
         let request = SpamRequest {
-            sender: "a@b",
+            sender: "",
             client_ip: Some("::1"),
             recipients: &[],
             user: "",
@@ -460,7 +459,7 @@ mod tests {
         assert_eq!(
             check_head(&unix, &request),
             "POST /checkv2 HTTP/1.1\r\nHost: localhost\r\n\
-             Connection: close\r\nContent-Length: 15\r\nFrom: a@b\r\n\
+             Connection: close\r\nContent-Length: 15\r\nFrom: <>\r\n\
              IP: ::1\r\n\r\n"
         );
     }

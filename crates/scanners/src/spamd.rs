@@ -40,7 +40,7 @@ use qmvc_profile::Endpoint;
 
 use crate::connect::{endpoint_name, exchange, Failure};
 use crate::spam::{SpamAnswer, SpamRequest, SpamVerdict};
-use crate::spamtext::{self, header_value_ok};
+use crate::spamtext;
 use crate::{one_line, Status, Unreachable};
 
 /// The longest reply read from spamd, in bytes.
@@ -70,15 +70,9 @@ pub fn check(
     timeout: Duration,
     request: &SpamRequest<'_>,
 ) -> SpamAnswer {
-    if !header_value_ok(request.user, 256) {
-        return SpamAnswer::Failed(format!(
-            "spamd: the user {:?} holds control characters or is too long; \
-             nothing was sent",
-            one_line(request.user, 64)
-        ));
-    }
-    if endpoints.is_empty() {
-        return SpamAnswer::Failed("no spamd endpoints".to_string());
+    if let Some(why) = spamtext::refuse("spamd", request.user, endpoints.len())
+    {
+        return SpamAnswer::Failed(why);
     }
     let head = request_head("SYMBOLS", request.message.len(), request.user);
     let mut failures = Vec::new();

@@ -55,6 +55,22 @@ pub fn header_value_ok(value: &str, max: usize) -> bool {
     value.len() <= max && !value.chars().any(char::is_control)
 }
 
+/// Why `engine` must not be asked at all: a user that cannot be sent
+/// (control characters, longer than 256 bytes) or no endpoints.
+pub fn refuse(engine: &str, user: &str, endpoints: usize) -> Option<String> {
+    if !header_value_ok(user, 256) {
+        Some(format!(
+            "{engine}: the user {:?} holds control characters or is too \
+             long; nothing was sent",
+            crate::one_line(user, 64)
+        ))
+    } else if endpoints == 0 {
+        Some(format!("no {engine} endpoints"))
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

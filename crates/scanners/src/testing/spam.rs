@@ -15,12 +15,11 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use qmvc_profile::Endpoint;
 
-use super::free_port;
+use super::{free_port, stop_daemon, wait_ready, Ready};
 
 /// Where Debian installs spamd.
 pub const SPAMD: &str = "/usr/sbin/spamd";
@@ -141,28 +140,6 @@ fn daemon_command(program: &str) -> Command {
     command
 }
 
-/// Stops the daemon `child`: SIGTERM to it, SIGKILL to its process group
-/// when it has not ended within 5 s.
-fn stop_daemon(child: &mut Child) {
-    let Ok(pid) = libc::pid_t::try_from(child.id()) else { return };
-    // SAFETY: a plain system call on our own, unreaped child.
-    unsafe {
-        libc::kill(pid, libc::SIGTERM);
-    }
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        if !matches!(child.try_wait(), Ok(None)) {
-            return;
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-    // SAFETY: the process group is the one the child leads.
-    unsafe {
-        libc::kill(-pid, libc::SIGKILL);
-    }
-    let _ = child.wait();
-}
-
 /// Makes `dir` traversable and readable by everybody: spamd reads its
 /// configuration as `nobody`, rspamd's workers run as `_rspamd`.
 fn open_up(dir: &Path) {
@@ -281,29 +258,20 @@ impl Spamd {
     /// Polls `PING` until spamd answers (`Some(true)`), exits because
     /// its port is taken (`Some(false)`), or fails otherwise (`None`).
     fn wait_ready(&mut self) -> Option<bool> {
-        let deadline = Instant::now() + SPAMD_START_TIMEOUT;
         let endpoint = self.endpoint_unix();
-        while Instant::now() < deadline {
-            if let Some(child) = self.child.as_mut() {
-                match child.try_wait() {
-                    Ok(None) => {}
-                    Ok(Some(status)) if status.code() == Some(98) => {
-                        return Some(false)
-                    }
-                    _ => return None,
-                }
-            }
-            let answered = crate::spamd::ping(
+        let ready = wait_ready(&mut self.child, SPAMD_START_TIMEOUT, || {
+            crate::spamd::ping(
                 &endpoint,
                 Duration::from_millis(200),
                 Duration::from_secs(2),
-            );
-            if answered.is_ok() {
-                return Some(true);
-            }
-            thread::sleep(Duration::from_millis(20));
+            )
+            .is_ok()
+        });
+        match ready {
+            Ready::Up => Some(true),
+            Ready::Exited(Some(98)) => Some(false),
+            Ready::Exited(_) | Ready::TimedOut => None,
         }
-        None
     }
 
     /// The unix socket.
@@ -519,25 +487,16 @@ impl Rspamd {
     /// Polls `/ping` until rspamd answers, exits, or the start time-out
     /// passes.
     fn wait_ready(&mut self) -> bool {
-        let deadline = Instant::now() + RSPAMD_START_TIMEOUT;
         let endpoint = self.endpoint();
-        while Instant::now() < deadline {
-            if let Some(child) = self.child.as_mut() {
-                if !matches!(child.try_wait(), Ok(None)) {
-                    return false;
-                }
-            }
-            let answered = crate::rspamd::ping(
+        let ready = wait_ready(&mut self.child, RSPAMD_START_TIMEOUT, || {
+            crate::rspamd::ping(
                 &endpoint,
                 Duration::from_millis(200),
                 Duration::from_secs(2),
-            );
-            if answered.is_ok() {
-                return true;
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-        false
+            )
+            .is_ok()
+        });
+        ready == Ready::Up
     }
 
     /// `tcp:127.0.0.1:PORT` of the normal worker.
