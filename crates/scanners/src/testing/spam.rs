@@ -382,13 +382,18 @@ fn remove_stale(base: &Path, prefix: &str) {
 pub struct Rspamd {
     child: Option<Child>,
     port: u16,
+    socket: PathBuf,
     dir: PathBuf,
+    // Holds the socket when the given directory is too deep for one.
+    _short: Option<tempfile::TempDir>,
 }
 
 impl Rspamd {
     /// Starts rspamd with the system's configuration and overrides in
-    /// `dir` (`override.d/worker-normal.inc` on a free loopback port, the
-    /// controller on another, no proxy; DNS time-outs short), running as
+    /// `dir` (`override.d/worker-normal.inc` on a free loopback port and
+    /// the unix socket `DIR/rspamd.sock`, or one under `/tmp` when that
+    /// path is too long; the controller on another port, no proxy; DNS
+    /// time-outs short), running as
     /// `_rspamd` when started as root. Its databases are in
     /// `target/tmp/rspamd-db`, kept across runs so that only the first
     /// start compiles hyperscan; starts are serialized on a lock there.
@@ -418,14 +423,30 @@ impl Rspamd {
             "enabled = false;\n",
         )
         .expect("write worker-proxy.inc");
+        let mut socket = dir.join("rspamd.sock");
+        let mut short = None;
+        if socket.as_os_str().len() >= MAX_SOCKET_PATH {
+            let tmp = tempfile::Builder::new()
+                .prefix("qmvc-rspamd-")
+                .tempdir_in("/tmp")
+                .expect("a socket directory under /tmp");
+            open_up(tmp.path());
+            socket = tmp.path().join("rspamd.sock");
+            short = Some(tmp);
+        }
         let out = dir.join("rspamd.out");
         let mut last = String::new();
         for _attempt in 0..3 {
             let port = free_port();
             let controller = free_port();
+            let _ = fs::remove_file(&socket);
             fs::write(
                 dir.join("override.d/worker-normal.inc"),
-                format!("bind_socket = \"127.0.0.1:{port}\"; count = 1;\n"),
+                format!(
+                    "bind_socket = \"127.0.0.1:{port}\";\n\
+                     bind_socket = \"{} mode=0666\";\ncount = 1;\n",
+                    socket.display()
+                ),
             )
             .expect("write worker-normal.inc");
             fs::write(
@@ -467,9 +488,15 @@ impl Rspamd {
                 .stderr(errors)
                 .spawn()
                 .expect("start rspamd");
-            let mut rspamd =
-                Rspamd { child: Some(child), port, dir: dir.to_path_buf() };
+            let mut rspamd = Rspamd {
+                child: Some(child),
+                port,
+                socket: socket.clone(),
+                dir: dir.to_path_buf(),
+                _short: None,
+            };
             if rspamd.wait_ready() {
+                rspamd._short = short;
                 return rspamd;
             }
             rspamd.stop();
@@ -502,6 +529,11 @@ impl Rspamd {
     /// `tcp:127.0.0.1:PORT` of the normal worker.
     pub fn endpoint(&self) -> Endpoint {
         Endpoint::Tcp { host: "127.0.0.1".to_string(), port: self.port }
+    }
+
+    /// `unix:SOCKET` of the normal worker.
+    pub fn endpoint_unix(&self) -> Endpoint {
+        Endpoint::Unix(self.socket.clone())
     }
 
     /// What rspamd logged so far.
