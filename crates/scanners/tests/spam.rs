@@ -593,6 +593,23 @@ fn rspamd_request_bytes() {
         why.contains("rspamd: HTTP status 400: Message is empty"),
         "{why}"
     );
+
+    // A reply past 1 MiB is not read on.
+    let (huge, _sent) = http_recorder(Box::leak(
+        format!(
+            "HTTP/1.1 200 OK\r\n\r\n{{\"symbols\":\"{}\"}}",
+            "A".repeat(1 << 21)
+        )
+        .into_bytes()
+        .into_boxed_slice(),
+    ));
+    let why = failed(rspamd::check(
+        &[huge],
+        CONNECT,
+        Duration::from_secs(5),
+        &request(b"x\n", ""),
+    ));
+    assert!(why.contains("reply longer than 1048576 bytes"), "{why}");
 }
 
 #[test]
