@@ -141,10 +141,23 @@ fn daemon_command(program: &str) -> Command {
 }
 
 /// Makes `dir` traversable and readable by everybody: spamd reads its
-/// configuration as `nobody`, rspamd's workers run as `_rspamd`.
+/// configuration as `nobody`, rspamd's workers run as `_rspamd`. Panics
+/// when a directory above it is closed to others: the daemon would
+/// answer `PING` but fail every scan.
 fn open_up(dir: &Path) {
     fs::set_permissions(dir, fs::Permissions::from_mode(0o755))
         .expect("chmod 755 the daemon's directory");
+    let dir = dir.canonicalize().expect("the daemon's directory");
+    for above in dir.ancestors().skip(1) {
+        let mode = fs::metadata(above).map(|m| m.permissions().mode());
+        assert!(
+            mode.is_ok_and(|m| m & 0o001 != 0),
+            "{} is closed to other users: spamd and rspamd could not read \
+             their configuration below it; start them in a directory \
+             every user can traverse",
+            above.display()
+        );
+    }
 }
 
 fn is_root() -> bool {
