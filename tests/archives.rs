@@ -219,3 +219,128 @@ qmvctest!(damaged_archives_are_the_messages_fault, |dir: Dir| {
         dir.run(&[], &with_attachment(part)).assert_code(0);
     }
 });
+
+/// A name that reads `résuméodt.pdf` but is `résumé<U+202E>fdp.odt`:
+/// not caught by any extension, only by the bidi control.
+const DISGUISED: &str = "r\u{e9}sum\u{e9}\u{202E}fdp.odt";
+
+/// The parts that carry [`DISGUISED`]: plain UTF-8 in quotes, RFC 2231,
+/// RFC 2047, and inside a tar.gz.
+fn disguised_parts() -> Vec<Part> {
+    let body = b"Just some text.\n";
+    let ctype = ("Content-Type", "application/octet-stream");
+    let cte = ("Content-Transfer-Encoding", "7bit");
+    let tgz = gzip(&tar_of(&[(&format!("cv/{DISGUISED}"), b"x")]), None);
+    vec![
+        Part::attachment(DISGUISED, "application/octet-stream", body),
+        Part::new(
+            &[
+                ctype,
+                cte,
+                (
+                    "Content-Disposition",
+                    "attachment; filename*=UTF-8''r%C3%A9sum%C3%A9%E2%80%AEfdp.odt",
+                ),
+            ],
+            body,
+        ),
+        Part::new(
+            &[
+                (
+                    "Content-Type",
+                    "application/octet-stream; \
+                     name=\"=?UTF-8?Q?r=C3=A9sum=C3=A9=E2=80=AEfdp.odt?=\"",
+                ),
+                cte,
+            ],
+            body,
+        ),
+        Part::attachment("cv.tar.gz", "application/gzip", &tgz),
+    ]
+}
+
+qmvctest!(bidi_controls_are_blocked_by_the_built_in_list, |dir: Dir| {
+    // The built-in badfilenames, only badfilename evaluated.
+    dir.filters("badfilename ; ; ; ;\n");
+    for part in disguised_parts() {
+        let mail = with_attachment(part);
+        assert_met(&dir, &mail, "badfilename");
+        // qmvc.rep keeps the exact name as data.
+        let reports = dir.reports(Layer::System);
+        let last = reports.last().unwrap();
+        let m = &last["conditions"][0]["matches"][0];
+        assert_eq!(m["pattern"].as_str(), Some(":bidi"), "{m:?}");
+        let name = m["filename"].as_str().unwrap_or_default();
+        assert!(name.ends_with(DISGUISED), "{m:?}");
+        // -t shows the control, never the character itself.
+        let out = dir.run(&["-t"], &mail);
+        assert!(out.stdout.contains("<U+202E>"), "{}", out.stdout);
+        assert!(!out.stdout.contains('\u{202E}'), "{}", out.stdout);
+    }
+    // Every other bidi control, and the clean twins.
+    for c in ['\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{2066}']
+        .into_iter()
+        .chain(['\u{2067}', '\u{2068}', '\u{2069}'])
+    {
+        let name = format!("a{c}b.odt");
+        let part = Part::attachment(&name, "application/octet-stream", b"x");
+        assert_met(&dir, &with_attachment(part), "badfilename");
+    }
+    for name in ["r\u{e9}sum\u{e9}.odt", "\u{5e7}\u{5d5}\u{5d7}.odt"] {
+        let part = Part::attachment(name, "application/octet-stream", b"x");
+        assert_clear(&dir, &with_attachment(part));
+    }
+    let tgz = gzip(&tar_of(&[("cv/r\u{e9}sum\u{e9}.odt", b"x")]), None);
+    let part = Part::attachment("cv.tar.gz", "application/gzip", &tgz);
+    assert_clear(&dir, &with_attachment(part));
+});
+
+/// `zip` with the encryption flag (general purpose bit 0) set on its
+/// first member, in the local header and the central directory.
+fn encrypt_first(mut zip: Vec<u8>) -> Vec<u8> {
+    zip[6] |= 1;
+    let central = zip.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+    zip[central + 8] |= 1;
+    zip
+}
+
+qmvctest!(encrypted_members_are_blocked_by_the_built_in_list, |dir: Dir| {
+    // The built-in badloadertypes, only badloadertype evaluated.
+    dir.filters("badloadertype ; ; ; ;\n");
+    let members: &[(&str, &[u8])] =
+        &[("secret/invoice.doc", b"data"), ("readme.txt", b"hi\n")];
+    let locked = encrypt_first(mail::zip(members));
+    let part = Part::attachment("invoice.zip", "application/zip", &locked);
+    assert_met(&dir, &with_attachment(part), "badloadertype");
+    let reports = dir.reports(Layer::System);
+    let m = &reports.last().unwrap()["conditions"][0]["matches"][0];
+    assert_eq!(m["pattern"].as_str(), Some("encrypted"), "{m:?}");
+    assert_eq!(m["filename"].as_str(), Some("secret/invoice.doc"), "{m:?}");
+    // Nested: an encrypted zip inside a tar.gz.
+    let tgz = gzip(&tar_of(&[("in.zip", &locked)]), None);
+    let part = Part::attachment("pack.tgz", "application/gzip", &tgz);
+    assert_met(&dir, &with_attachment(part), "badloadertype");
+    // The clean twins.
+    let open = mail::zip(members);
+    let part = Part::attachment("invoice.zip", "application/zip", &open);
+    assert_clear(&dir, &with_attachment(part));
+    let tgz = gzip(&tar_of(&[("in.zip", &open)]), None);
+    let part = Part::attachment("pack.tgz", "application/gzip", &tgz);
+    assert_clear(&dir, &with_attachment(part));
+});
+
+qmvctest!(mime_strict_flags_damaged_archives, |dir: Dir| {
+    dir.control(Layer::System, "mailheaders", "mime=strict\n");
+    dir.filters("errormail ; block ; ; bits=64 ;\n");
+    let tar = tar_of(&[("first.txt", &[b'a'; 600]), ("second.txt", b"x")]);
+    let gz = gzip(&tar, None);
+    let cut = &gz[..gz.len() - 20];
+    let part = Part::attachment("cut.tar.gz", "application/gzip", cut);
+    dir.run(&[], &with_attachment(part)).assert_code(99);
+    let line = dir.last_log(Layer::System);
+    assert_eq!(line.errormail() & 64, 64, "{}", line.raw);
+    // The whole archive is clean.
+    let part = Part::attachment("whole.tar.gz", "application/gzip", &gz);
+    dir.run(&[], &with_attachment(part)).assert_code(0);
+    assert_eq!(dir.last_log(Layer::System).errormail(), 0);
+});

@@ -40,6 +40,19 @@ pub use mime::{
     MAX_NAMES,
 };
 
+/// The first Unicode bidirectional embedding, override or isolate
+/// control (U+202A to U+202E, U+2066 to U+2069) in `name`, if any: in a
+/// file name it only serves to make `invoice<U+202E>fdp.exe` read as
+/// `invoiceexe.pdf`, so the built-in badfilenames block it (the line
+/// `:bidi`). The marks U+200E and U+200F are left out: they occur in
+/// honest right-to-left names.
+pub fn bidi_control(name: &str) -> Option<char> {
+    name.chars().find(|c| {
+        ('\u{202A}'..='\u{202E}').contains(c)
+            || ('\u{2066}'..='\u{2069}').contains(c)
+    })
+}
+
 /// Resource bounds for one message. Every one of them is a control-file
 /// setting (`limits`); the defaults suit a busy real server.
 #[derive(Clone, Debug, PartialEq, Eq)]
