@@ -127,7 +127,9 @@ fn built_in_defaults_have_no_problems() {
         .badmimetypes
         .iter()
         .any(|t| t.pattern == "application/x-msdownload"));
-    assert_eq!(profile.badloadertypes.len(), 4);
+    assert!(profile.badfilenames.iter().any(|g| g.pattern() == ":bidi"));
+    // PE, ELF, MachO, MZ and encrypted (issue 14).
+    assert_eq!(profile.badloadertypes.len(), 5);
     assert!(!profile.noscantypes.is_empty());
     assert_eq!(profile.settings, crate::Settings::default());
 }
