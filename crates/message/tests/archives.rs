@@ -281,3 +281,23 @@ fn encrypted_zip_members() {
     let clean = zip_of(&[("secret.doc", b"data")]);
     assert!(list(&clean, None).encrypted().is_none());
 }
+
+#[test]
+fn every_cut_and_flip_is_safe() {
+    let tar = tar_of(&[("a.txt", &[b'a'; 700]), ("b/c.exe", b"MZ")]);
+    let zip = zip_of(&[("in.tar", &tar)]);
+    for packed in [tar.clone(), gzip(&tar, None), bzip2(&tar), xz(&tar), zip] {
+        for cut in (0..packed.len()).step_by(7) {
+            let l = list(&packed[..cut], Some("x.tgz"));
+            let failed = l.error.as_deref().unwrap_or_default();
+            assert!(!failed.contains("reader failed"), "cut {cut}: {l:?}");
+        }
+        for at in (0..packed.len()).step_by(5) {
+            let mut flipped = packed.clone();
+            flipped[at] ^= 0x5a;
+            let l = list(&flipped, Some("x.tgz"));
+            let failed = l.error.as_deref().unwrap_or_default();
+            assert!(!failed.contains("reader failed"), "flip {at}: {l:?}");
+        }
+    }
+}
