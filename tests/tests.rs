@@ -21,6 +21,8 @@ mod conditions;
 mod actions;
 // Each errormail bit of mailheaders on its own.
 mod errormail;
+// Archives of every format and disguised names (issue 14).
+mod archives;
 // Layers: user over domain over system over built-in; state and modes.
 mod layers;
 // -v PREPEND and -v-: the original recipient.

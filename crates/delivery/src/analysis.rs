@@ -167,7 +167,7 @@ fn describe(m: &Match) -> String {
             "loader_type" => "loader",
             other => other,
         };
-        let _ = write!(out, " {label}={value}");
+        let _ = write!(out, " {label}={}", shown(value));
     }
     if let Some(origin) = &m.origin {
         let _ = write!(out, " ({origin})");
@@ -216,7 +216,7 @@ pub fn text(
             p.id, p.declared, p.encoding, p.size
         );
         if let Some(name) = &p.filename {
-            let _ = write!(out, " name=\"{}\"", name);
+            let _ = write!(out, " name=\"{}\"", shown(name));
         }
         if let Some(t) = &p.detected {
             let _ = write!(out, " detected={t}");

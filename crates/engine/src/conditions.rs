@@ -4,6 +4,7 @@ and returns what matched (empty: not met).
 */
 
 use globset::GlobSetBuilder;
+use qmvc_message::loader::LoaderType;
 use qmvc_message::{
     html_text, magic, DefectKind, Encoding, Message, PartKind,
 };
@@ -70,6 +71,13 @@ pub(crate) fn errormail(
         let encoding = message.encoding_defects();
         for defect in message.defects.iter().chain(encoding.iter()) {
             flag(64, format!("MIME: part {}: {}", defect.part, defect.detail));
+        }
+        // A damaged archive (truncated, corrupt): SPEC 10.
+        for (index, part) in message.parts.iter().enumerate() {
+            let Some(listing) = content.listing(index) else { continue };
+            if let Some(why) = &listing.error {
+                flag(64, format!("archive: part {}: {why}", part.id));
+            }
         }
     }
     if settings.strict_limits {
@@ -404,7 +412,32 @@ pub(crate) fn badloadertype(
     let mut out = Vec::new();
     let wants_types =
         rules.iter().any(|r| matches!(r, LoaderRule::Type { .. }));
+    let wants_encrypted = rules.iter().any(|r| {
+        matches!(r, LoaderRule::Type { loader: LoaderType::Encrypted, .. })
+    });
     for (index, part) in content.message.parts.iter().enumerate() {
+        // An encrypted archive member: no scanner can look inside.
+        let encrypted = match wants_encrypted && part.is_attachment() {
+            true => content.listing(index).and_then(|l| l.encrypted()),
+            false => None,
+        };
+        if let Some(member) = encrypted {
+            for rule in rules {
+                let LoaderRule::Type { loader, origin } = rule else {
+                    continue;
+                };
+                if *loader == LoaderType::Encrypted {
+                    out.push(Match {
+                        pattern: Some(loader.name().to_string()),
+                        origin: Some(origin.to_string()),
+                        part: Some(part.id.clone()),
+                        filename: Some(member.full_name()),
+                        loader_type: Some(loader.name().to_string()),
+                        ..Match::default()
+                    });
+                }
+            }
+        }
         if wants_types && part.is_attachment() {
             if let Some(found) = content.loader(index) {
                 for rule in rules {

@@ -22,8 +22,8 @@ const DISGUISE_PEEK: usize = 1024;
 /// is decoded only when a magic type must really be detected.
 const HEAD: usize = 4096;
 
-/// How many decoded bytes tell a zip archive (its signature).
-const ZIP_PEEK: usize = 4;
+/// How many decoded bytes tell an archive (its magic).
+const ARCHIVE_PEEK: usize = archive::PEEK;
 
 /// Lazily computed facts about one attachment part.
 #[derive(Default)]
@@ -95,23 +95,24 @@ impl<'m, 'a> Content<'m, 'a> {
         (&head.bytes, !head.truncated)
     }
 
-    /// Whether part `index` starts like a zip archive: from its head when
-    /// that is decoded already, else from a decode of only the
-    /// signature's bytes (a condition that needs no more of the part
-    /// does not pay for decoding the [`HEAD`]).
-    pub(crate) fn is_zip(&self, index: usize) -> bool {
+    /// Whether part `index` starts like an archive (any
+    /// [`archive::Kind`], from its magic): from its head when that is
+    /// decoded already, else from a decode of only the magic's bytes (a
+    /// condition that needs no more of the part does not pay for
+    /// decoding the [`HEAD`]).
+    pub(crate) fn is_archive(&self, index: usize) -> bool {
         let (Some(facts), Some(part)) =
             (self.facts(index), self.message.parts.get(index))
         else {
             return false;
         };
         match facts.head.get() {
-            Some(head) => archive::is_zip(&head.bytes),
-            None => archive::is_zip(&part.decode(ZIP_PEEK).bytes),
+            Some(head) => archive::kind(&head.bytes).is_some(),
+            None => archive::kind(&part.decode(ARCHIVE_PEEK).bytes).is_some(),
         }
     }
 
-    /// The members of part `index` when it is a zip archive (`None`
+    /// The members of part `index` when it is an archive (`None`
     /// otherwise), listed once: errormail (`limits=strict`, whether a
     /// bound cut the listing) and badfilename (the names) share it, and
     /// so does the message's inflate budget.
@@ -119,11 +120,12 @@ impl<'m, 'a> Content<'m, 'a> {
         let facts = self.facts(index)?;
         let listing = facts.listing.get_or_init(|| {
             let part = self.message.parts.get(index)?;
-            if !self.is_inspected(index, part) || !self.is_zip(index) {
+            if !self.is_inspected(index, part) || !self.is_archive(index) {
                 return None;
             }
             let whole = part.decode(self.limits.scan_size);
-            Some(archive::list_zip(&whole.bytes, self.limits, &self.inflate))
+            let name = part.filename.as_deref();
+            Some(archive::list(&whole.bytes, name, self.limits, &self.inflate))
         });
         listing.as_ref()
     }

@@ -11,7 +11,8 @@ This crate owns
 - decoding: RFC 2047 words, RFC 2231 parameters, transfer encodings and
   charsets ([`Part::decode`], [`Part::text`]),
 - identifying content: magic MIME type ([`magic`]), executable loader type
-  ([`loader`]) and zip member names ([`archive`]).
+  ([`loader`]) and archive member names: zip, tar, gzip, bzip2, xz
+  ([`archive`]).
 
 It does not own the profile (what is bad), the decision (what to do), or
 any I/O: the caller hands in the bytes and gets values back. Nothing in here
@@ -39,6 +40,19 @@ pub use mime::{
     MAX_NAMES,
 };
 
+/// The first Unicode bidirectional embedding, override or isolate
+/// control (U+202A to U+202E, U+2066 to U+2069) in `name`, if any: in a
+/// file name it only serves to make `invoice<U+202E>fdp.exe` read as
+/// `invoiceexe.pdf`, so the built-in badfilenames block it (the line
+/// `:bidi`). The marks U+200E and U+200F are left out: they occur in
+/// honest right-to-left names.
+pub fn bidi_control(name: &str) -> Option<char> {
+    name.chars().find(|c| {
+        ('\u{202A}'..='\u{202E}').contains(c)
+            || ('\u{2066}'..='\u{2069}').contains(c)
+    })
+}
+
 /// Resource bounds for one message. Every one of them is a control-file
 /// setting (`limits`); the defaults suit a busy real server.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,13 +66,15 @@ pub struct Limits {
     /// Most parts (containers included) recorded; more is a
     /// [`DefectKind::Limit`] defect and the rest is not inspected.
     pub parts: usize,
-    /// Most member names listed from all zip archives of one part,
-    /// nested ones included.
+    /// Most member names listed from all archives of one part, nested
+    /// ones included.
     pub archive_members: usize,
-    /// Deepest nesting of zip archives inside zip archives followed.
+    /// Deepest nesting of archives inside archives followed (a
+    /// compression layer around an archive is not a level).
     pub archive_depth: usize,
-    /// Largest decompressed member read from a zip archive to look inside
-    /// it (nested archives only; names are listed without decompressing).
+    /// Largest decompressed member read from an archive to look inside
+    /// it (nested archives and compression layers only; zip and tar
+    /// names are listed without decompressing).
     pub archive_member_size: usize,
     /// Most bytes inflated from all archives of one message together
     /// ([`archive::Budget`]).

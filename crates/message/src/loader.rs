@@ -1,5 +1,6 @@
 /*!
-Executable loader types, found by parsing the decoded content with goblin.
+Executable loader types, found by parsing the decoded content with goblin,
+and the keyword `encrypted` for what an archive listing finds encrypted.
 */
 
 use std::fmt;
@@ -23,17 +24,22 @@ pub enum LoaderType {
     Mz,
     /// A Unix `ar` archive.
     Archive,
+    /// Encrypted content no scanner can look into: an encrypted archive
+    /// member ([`crate::archive::Member::encrypted`]). Never returned by
+    /// [`detect`]; the archive listing finds it.
+    Encrypted,
 }
 
 impl LoaderType {
     /// Every type, in the order the man page lists them.
-    pub const ALL: [LoaderType; 6] = [
+    pub const ALL: [LoaderType; 7] = [
         LoaderType::Pe,
         LoaderType::Elf,
         LoaderType::MachO,
         LoaderType::Coff,
         LoaderType::Mz,
         LoaderType::Archive,
+        LoaderType::Encrypted,
     ];
 
     /// The keyword used in `badloadertypes` and the logs.
@@ -45,6 +51,7 @@ impl LoaderType {
             LoaderType::Coff => "COFF",
             LoaderType::Mz => "MZ",
             LoaderType::Archive => "archive",
+            LoaderType::Encrypted => "encrypted",
         }
     }
 

@@ -383,7 +383,9 @@ fn zip_bounds() {
     assert!(l.truncated.is_some());
 
     // 16 MiB of zeros deflate to some 16 KiB; reading stops at the bound.
-    let zeros = vec![0u8; 16 << 20];
+    // Zeros that start like a zip: the kind is read from the content.
+    let mut zeros = vec![0u8; 16 << 20];
+    zeros[..4].copy_from_slice(b"PK\x03\x04");
     let bomb = zip_of(&[("bomb.zip", &zeros)], CompressionMethod::Deflated);
     drop(zeros);
     assert!(bomb.len() < 1 << 20);
@@ -469,7 +471,9 @@ fn many_bombs_cost_one_budget() {
     // A 31 MB message could hold some 2000 archives each with a nested
     // 16 MiB bomb: with a budget per listing that was 32 GB to inflate.
     // One budget per message stops it at archivebytes.
-    let zeros = vec![0u8; 16 << 20];
+    // Zeros that start like a zip: the kind is read from the content.
+    let mut zeros = vec![0u8; 16 << 20];
+    zeros[..4].copy_from_slice(b"PK\x03\x04");
     let bomb = zip_of(&[("bomb.zip", &zeros)], CompressionMethod::Deflated);
     drop(zeros);
     let limits = Limits::default();

@@ -17,6 +17,7 @@ matches any run of characters on either side.
 use globset::GlobBuilder;
 
 use crate::lines::{entries, Sink};
+use crate::patterns::BIDI_KEYWORD;
 use crate::{FilenameGlob, TypeGlob};
 
 /// Parses `badfilenames`.
@@ -28,6 +29,10 @@ pub(crate) fn parse_filenames(
     for (line, entry) in entries(text) {
         let lowered = entry.to_lowercase();
         let origin = sink.origin(line);
+        if lowered == BIDI_KEYWORD {
+            globs.push(FilenameGlob::bidi(origin));
+            continue;
+        }
         if let Some(glob) = FilenameGlob::simple(&lowered, origin) {
             globs.push(glob);
             continue;

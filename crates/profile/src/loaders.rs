@@ -2,7 +2,9 @@
 `badloadertypes`: loader type keywords and base64 prefixes.
 
 A keyword (`PE`, `ELF`, `MachO`, `COFF`, `MZ`, `archive`, any case) names
-an executable format found by parsing the decoded content. Any other line
+an executable format found by parsing the decoded content; `encrypted`
+an encrypted archive member (keywords win over base64 prefixes, which
+`encrypted` would also be). Any other line
 of at least five characters of the base64 alphabet (such as `TVqQA`, the
 start of a base64-encoded DOS header) matches, case-sensitively, the start
 of a base64 part's encoded text.
@@ -33,8 +35,8 @@ pub(crate) fn parse(text: &str, sink: &mut Sink<'_>) -> Vec<LoaderRule> {
                 line,
                 format!(
                     "unknown loader type \"{entry}\" (expected PE, ELF, \
-                     MachO, COFF, MZ, archive, or at least {MIN_PREFIX} \
-                     base64 characters such as TVqQA)"
+                     MachO, COFF, MZ, archive, encrypted, or at least \
+                     {MIN_PREFIX} base64 characters such as TVqQA)"
                 ),
             );
         }

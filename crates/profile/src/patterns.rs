@@ -138,10 +138,17 @@ enum GlobKind {
     Suffix,
     /// A literal: the name is the literal.
     Literal,
+    /// The keyword `:bidi`: the name holds a Unicode bidirectional
+    /// control ([`qmvc_message::bidi_control`]).
+    Bidi,
     /// Anything else: a parsed glob, whose matcher is compiled only when
     /// a message has a file name to match.
     Glob(globset::Glob),
 }
+
+/// The badfilenames line that is a keyword, not a glob: no real file
+/// name is `:bidi` (Windows forbids `:` in names).
+pub(crate) const BIDI_KEYWORD: &str = ":bidi";
 
 /// The characters that make a glob more than a literal.
 const GLOB_SPECIAL: &[char] = &['*', '?', '[', ']', '{', '}', '\\'];
@@ -158,6 +165,15 @@ impl FilenameGlob {
             return None;
         }
         Some(FilenameGlob { pattern: pattern.to_owned(), kind, origin })
+    }
+
+    /// The keyword [`BIDI_KEYWORD`].
+    pub(crate) fn bidi(origin: Origin) -> Self {
+        FilenameGlob {
+            pattern: BIDI_KEYWORD.to_owned(),
+            kind: GlobKind::Bidi,
+            origin,
+        }
     }
 
     /// A glob that globset parsed.
@@ -179,7 +195,7 @@ impl FilenameGlob {
     pub fn glob(&self) -> Option<&globset::Glob> {
         match &self.kind {
             GlobKind::Glob(glob) => Some(glob),
-            GlobKind::Suffix | GlobKind::Literal => None,
+            GlobKind::Suffix | GlobKind::Literal | GlobKind::Bidi => None,
         }
     }
 
@@ -193,6 +209,9 @@ impl FilenameGlob {
                 Some(lowered.ends_with(literal))
             }
             GlobKind::Literal => Some(lowered == self.pattern),
+            GlobKind::Bidi => {
+                Some(qmvc_message::bidi_control(lowered).is_some())
+            }
             GlobKind::Glob(_) => None,
         }
     }
@@ -202,7 +221,7 @@ impl FilenameGlob {
     pub fn is_match(&self, lowered: &str) -> bool {
         match &self.kind {
             GlobKind::Glob(glob) => glob.compile_matcher().is_match(lowered),
-            GlobKind::Suffix | GlobKind::Literal => {
+            GlobKind::Suffix | GlobKind::Literal | GlobKind::Bidi => {
                 self.simple_match(lowered).unwrap_or(false)
             }
         }

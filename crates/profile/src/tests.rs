@@ -127,7 +127,9 @@ fn built_in_defaults_have_no_problems() {
         .badmimetypes
         .iter()
         .any(|t| t.pattern == "application/x-msdownload"));
-    assert_eq!(profile.badloadertypes.len(), 4);
+    assert!(profile.badfilenames.iter().any(|g| g.pattern() == ":bidi"));
+    // PE, ELF, MachO, MZ and encrypted (issue 14).
+    assert_eq!(profile.badloadertypes.len(), 5);
     assert!(!profile.noscantypes.is_empty());
     assert_eq!(profile.settings, crate::Settings::default());
 }
@@ -822,14 +824,14 @@ fn badloadertypes_keywords_and_prefixes() {
     let fixture = Fixture::new();
     let file = fixture.system(
         "badloadertypes",
-        "pe\nELF\nmacho\nCoff\nmz\nARCHIVE\nTVqQA\nf0VMRgIB\nTVqQ\nELFish!\nx y z w v\n",
+        "pe\nELF\nmacho\nCoff\nmz\nARCHIVE\nEncrypted\nTVqQA\nf0VMRgIB\nTVqQ\nELFish!\nx y z w v\n",
     );
     let (profile, problems) = fixture.lint();
     let expected = |entry: &str| {
         format!(
             "unknown loader type \"{entry}\" (expected PE, ELF, MachO, \
-             COFF, MZ, archive, or at least 5 base64 characters such as \
-             TVqQA)"
+             COFF, MZ, archive, encrypted, or at least 5 base64 characters \
+             such as TVqQA)"
         )
     };
     assert_eq!(
@@ -837,9 +839,9 @@ fn badloadertypes_keywords_and_prefixes() {
         at(
             &file,
             &[
-                (9, &expected("TVqQ")),
-                (10, &expected("ELFish!")),
-                (11, &expected("x y z w v")),
+                (10, &expected("TVqQ")),
+                (11, &expected("ELFish!")),
+                (12, &expected("x y z w v")),
             ]
         )
     );
@@ -862,7 +864,7 @@ fn badloadertypes_keywords_and_prefixes() {
             LoaderRule::Type { .. } => None,
         })
         .collect();
-    assert_eq!(prefixes, [("TVqQA", 7), ("f0VMRgIB", 8)]);
+    assert_eq!(prefixes, [("TVqQA", 8), ("f0VMRgIB", 9)]);
 }
 
 // ------------------------------------------------------------------ limits

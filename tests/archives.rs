@@ -1,0 +1,346 @@
+/*!
+Archives of every format and disguised names (issue 14, SPEC section 10),
+through the real binary: each format carries a bad name that is met and
+has a clean twin that passes, so that blocking every archive fails here.
+The archives are built with the formats' own writers.
+*/
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use crate::mail::{self, Mail, Part};
+use crate::util::{files_in, Dir, Layer, LogLine};
+
+/// A profile that evaluates only `condition` (default action: block),
+/// with `entries` in its control file `control`.
+fn only(dir: &Dir, condition: &str, control: &str, entries: &str) {
+    dir.filters(&format!("{condition} ; ; ; ;\n"));
+    dir.control(Layer::System, control, entries);
+}
+
+fn with_attachment(part: Part) -> Vec<u8> {
+    Mail::new().mixed(vec![Part::text("See attachment.\n"), part]).bytes()
+}
+
+#[track_caller]
+fn assert_met(dir: &Dir, mail: &[u8], condition: &str) -> LogLine {
+    let out = dir.run(&[], mail);
+    out.assert_code(99);
+    let line = dir.last_log(Layer::System);
+    assert_eq!(line.conditions(), vec![condition], "{}", line.raw);
+    line
+}
+
+#[track_caller]
+fn assert_clear(dir: &Dir, mail: &[u8]) {
+    let out = dir.run(&[], mail);
+    out.assert_code(0);
+    let line = dir.last_log(Layer::System);
+    assert_eq!(line.result(), "clear", "{}", line.raw);
+}
+
+pub fn tar_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (path, data) in entries {
+        let mut header = tar::Header::new_ustar();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        builder.append_data(&mut header, path, *data).unwrap();
+    }
+    builder.into_inner().unwrap()
+}
+
+pub fn gzip(data: &[u8], name: Option<&[u8]>) -> Vec<u8> {
+    let mut builder = flate2::GzBuilder::new();
+    if let Some(name) = name {
+        builder = builder.filename(name);
+    }
+    let mut w = builder.write(Vec::new(), flate2::Compression::default());
+    w.write_all(data).unwrap();
+    w.finish().unwrap()
+}
+
+pub fn bzip2(data: &[u8]) -> Vec<u8> {
+    let level = bzip2::Compression::fast();
+    let mut w = bzip2::write::BzEncoder::new(Vec::new(), level);
+    w.write_all(data).unwrap();
+    w.finish().unwrap()
+}
+
+pub fn xz(data: &[u8]) -> Vec<u8> {
+    let options = lzma_rust2::XzOptions::with_preset(1);
+    let mut w = lzma_rust2::XzWriter::new(Vec::new(), options).unwrap();
+    w.write_all(data).unwrap();
+    w.finish().unwrap()
+}
+
+/// Each format around `members`, with the part name it is sent under.
+fn every_format(members: &[(&str, &[u8])]) -> Vec<(&'static str, Vec<u8>)> {
+    let tar = tar_of(members);
+    vec![
+        ("files.tar", tar.clone()),
+        ("files.tar.gz", gzip(&tar, None)),
+        ("files.tgz", gzip(&tar, Some(b"files.tar"))),
+        ("files.tar.bz2", bzip2(&tar)),
+        ("files.tar.xz", xz(&tar)),
+        ("files.zip", mail::zip(members)),
+    ]
+}
+
+qmvctest!(member_names_of_every_format, |dir: Dir| {
+    only(&dir, "badfilename", "badfilenames", "*.exe\n");
+    let bad: &[(&str, &[u8])] =
+        &[("docs/readme.txt", b"read me\n"), ("bin/setup.exe", b"x")];
+    let clean: &[(&str, &[u8])] = &[("docs/readme.txt", b"read me\n")];
+    for (name, archive) in every_format(bad) {
+        let part =
+            Part::attachment(name, "application/octet-stream", &archive);
+        let line = assert_met(&dir, &with_attachment(part), "badfilename");
+        let rep = dir.rep_text(Layer::System);
+        assert!(rep.contains("bin/setup.exe"), "{name}: {}", line.raw);
+    }
+    for (name, archive) in every_format(clean) {
+        let part =
+            Part::attachment(name, "application/octet-stream", &archive);
+        assert_clear(&dir, &with_attachment(part));
+    }
+});
+
+qmvctest!(compressed_files_are_named_without_the_suffix, |dir: Dir| {
+    only(&dir, "badfilename", "badfilenames", "*.exe\n");
+    for (name, packed) in [
+        ("setup.exe.gz", gzip(b"x", None)),
+        ("setup.exe.bz2", bzip2(b"x")),
+        ("setup.exe.xz", xz(b"x")),
+        // The name gzip stores wins over the part's.
+        ("notes.gz", gzip(b"x", Some(b"setup.exe"))),
+    ] {
+        let part = Part::attachment(name, "application/octet-stream", &packed);
+        assert_met(&dir, &with_attachment(part), "badfilename");
+    }
+    for (name, packed) in [
+        ("notes.txt.gz", gzip(b"x", None)),
+        ("notes.txt.bz2", bzip2(b"x")),
+        ("notes.txt.xz", xz(b"x")),
+    ] {
+        let part = Part::attachment(name, "application/octet-stream", &packed);
+        assert_clear(&dir, &with_attachment(part));
+    }
+});
+
+qmvctest!(the_kind_comes_from_the_content, |dir: Dir| {
+    only(&dir, "badfilename", "badfilenames", "*.exe\n");
+    let tgz = gzip(&tar_of(&[("run.exe", b"x")]), None);
+    let part = Part::attachment("holiday.jpg", "image/jpeg", &tgz);
+    assert_met(&dir, &with_attachment(part), "badfilename");
+    // A name that says archive on content that is none lists nothing.
+    let part =
+        Part::attachment("files.tar.gz", "application/gzip", b"plain text\n");
+    assert_clear(&dir, &with_attachment(part));
+});
+
+qmvctest!(nested_across_formats, |dir: Dir| {
+    only(&dir, "badfilename", "badfilenames", "*.exe\n");
+    let inner = mail::zip(&[("deep/evil.exe", b"x")]);
+    let tbz = bzip2(&tar_of(&[("inner.zip", &inner)]));
+    let outer = mail::zip(&[("readme.txt", b"hi\n"), ("pack.tbz", &tbz)]);
+    let part = Part::attachment("outer.zip", "application/zip", &outer);
+    assert_met(&dir, &with_attachment(part), "badfilename");
+    let rep = dir.rep_text(Layer::System);
+    assert!(
+        rep.contains("pack.tbz/pack.tar/inner.zip/deep/evil.exe"),
+        "{rep}"
+    );
+});
+
+/// A tar.gz of a header then `copies` gzip members of 16 MiB of zeros
+/// each: a small attachment that inflates to gigabytes.
+fn tar_gz_bomb(copies: usize) -> Vec<u8> {
+    let head = tar_of(&[("bomb.bin", b"")]);
+    let mut out = gzip(&head[..512], None);
+    let block = gzip(&vec![0u8; 16 << 20], None);
+    for _ in 0..copies {
+        out.extend_from_slice(&block);
+    }
+    out
+}
+
+qmvctest!(bombs_are_kept_at_the_limit_quickly, |dir: Dir| {
+    // 64 copies: 1 GiB inflated if nothing stopped it.
+    let gz = tar_gz_bomb(64);
+    assert!(gz.len() < 2 << 20);
+    let bz = {
+        let head = tar_of(&[("bomb.bin", b"")]);
+        let mut out = bzip2(&head[..512]);
+        let block = bzip2(&vec![0u8; 16 << 20]);
+        for _ in 0..64 {
+            out.extend_from_slice(&block);
+        }
+        out
+    };
+    for (name, bomb) in [("bomb.tar.gz", gz), ("bomb.tar.bz2", bz)] {
+        let part = Part::attachment(name, "application/octet-stream", &bomb);
+        let started = Instant::now();
+        let out = dir.run(&[], &with_attachment(part));
+        let took = started.elapsed();
+        // The built-in profile keeps what a limit cut short.
+        out.assert_code(99);
+        assert!(took < Duration::from_secs(3), "{name} took {took:?}");
+        let line = dir.last_log(Layer::System);
+        assert_eq!(line.result(), "errormail", "{}", line.raw);
+        assert_ne!(line.errormail() & 256, 0, "{}", line.raw);
+    }
+    let save = dir.layer(Layer::System).join("save/error/new");
+    assert_eq!(files_in(&save).len(), 2);
+    // The clean twin passes.
+    let small = gzip(&tar_of(&[("notes.txt", &[0u8; 4096])]), None);
+    let part = Part::attachment("notes.tar.gz", "application/gzip", &small);
+    dir.run(&[], &with_attachment(part)).assert_code(0);
+    assert_eq!(dir.last_log(Layer::System).errormail(), 0);
+});
+
+qmvctest!(damaged_archives_are_the_messages_fault, |dir: Dir| {
+    only(&dir, "badfilename", "badfilenames", "*.exe\n");
+    let tar = tar_of(&[("first.exe", &[b'a'; 600]), ("second.txt", b"x")]);
+    for cut in [tar[..1536 + 100].to_vec(), {
+        let gz = gzip(&tar, None);
+        gz[..gz.len() - 20].to_vec()
+    }] {
+        let part = Part::attachment("cut.tar.gz", "application/gzip", &cut);
+        // The name before the damage is still met; never 111.
+        assert_met(&dir, &with_attachment(part), "badfilename");
+    }
+    // Junk behind each magic: not a crash, not a deferral.
+    for magic in [&b"\x1f\x8b\x08"[..], b"BZh9", b"\xfd7zXZ\x00"] {
+        let mut junk = magic.to_vec();
+        junk.extend_from_slice(&[0x55; 400]);
+        let part = Part::attachment("junk.bin", "application/gzip", &junk);
+        dir.run(&[], &with_attachment(part)).assert_code(0);
+    }
+});
+
+/// A name that reads `résuméodt.pdf` but is `résumé<U+202E>fdp.odt`:
+/// not caught by any extension, only by the bidi control.
+const DISGUISED: &str = "r\u{e9}sum\u{e9}\u{202E}fdp.odt";
+
+/// The parts that carry [`DISGUISED`]: plain UTF-8 in quotes, RFC 2231,
+/// RFC 2047, and inside a tar.gz.
+fn disguised_parts() -> Vec<Part> {
+    let body = b"Just some text.\n";
+    let ctype = ("Content-Type", "application/octet-stream");
+    let cte = ("Content-Transfer-Encoding", "7bit");
+    let tgz = gzip(&tar_of(&[(&format!("cv/{DISGUISED}"), b"x")]), None);
+    vec![
+        Part::attachment(DISGUISED, "application/octet-stream", body),
+        Part::new(
+            &[
+                ctype,
+                cte,
+                (
+                    "Content-Disposition",
+                    "attachment; filename*=UTF-8''r%C3%A9sum%C3%A9%E2%80%AEfdp.odt",
+                ),
+            ],
+            body,
+        ),
+        Part::new(
+            &[
+                (
+                    "Content-Type",
+                    "application/octet-stream; \
+                     name=\"=?UTF-8?Q?r=C3=A9sum=C3=A9=E2=80=AEfdp.odt?=\"",
+                ),
+                cte,
+            ],
+            body,
+        ),
+        Part::attachment("cv.tar.gz", "application/gzip", &tgz),
+    ]
+}
+
+qmvctest!(bidi_controls_are_blocked_by_the_built_in_list, |dir: Dir| {
+    // The built-in badfilenames, only badfilename evaluated.
+    dir.filters("badfilename ; ; ; ;\n");
+    for part in disguised_parts() {
+        let mail = with_attachment(part);
+        assert_met(&dir, &mail, "badfilename");
+        // qmvc.rep keeps the exact name as data.
+        let reports = dir.reports(Layer::System);
+        let last = reports.last().unwrap();
+        let m = &last["conditions"][0]["matches"][0];
+        assert_eq!(m["pattern"].as_str(), Some(":bidi"), "{m:?}");
+        let name = m["filename"].as_str().unwrap_or_default();
+        assert!(name.ends_with(DISGUISED), "{m:?}");
+        // -t shows the control, never the character itself.
+        let out = dir.run(&["-t"], &mail);
+        assert!(out.stdout.contains("<U+202E>"), "{}", out.stdout);
+        assert!(!out.stdout.contains('\u{202E}'), "{}", out.stdout);
+    }
+    // Every other bidi control, and the clean twins.
+    for c in ['\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{2066}']
+        .into_iter()
+        .chain(['\u{2067}', '\u{2068}', '\u{2069}'])
+    {
+        let name = format!("a{c}b.odt");
+        let part = Part::attachment(&name, "application/octet-stream", b"x");
+        assert_met(&dir, &with_attachment(part), "badfilename");
+    }
+    for name in ["r\u{e9}sum\u{e9}.odt", "\u{5e7}\u{5d5}\u{5d7}.odt"] {
+        let part = Part::attachment(name, "application/octet-stream", b"x");
+        assert_clear(&dir, &with_attachment(part));
+    }
+    let tgz = gzip(&tar_of(&[("cv/r\u{e9}sum\u{e9}.odt", b"x")]), None);
+    let part = Part::attachment("cv.tar.gz", "application/gzip", &tgz);
+    assert_clear(&dir, &with_attachment(part));
+});
+
+/// `zip` with the encryption flag (general purpose bit 0) set on its
+/// first member, in the local header and the central directory.
+fn encrypt_first(mut zip: Vec<u8>) -> Vec<u8> {
+    zip[6] |= 1;
+    let central = zip.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+    zip[central + 8] |= 1;
+    zip
+}
+
+qmvctest!(encrypted_members_are_blocked_by_the_built_in_list, |dir: Dir| {
+    // The built-in badloadertypes, only badloadertype evaluated.
+    dir.filters("badloadertype ; ; ; ;\n");
+    let members: &[(&str, &[u8])] =
+        &[("secret/invoice.doc", b"data"), ("readme.txt", b"hi\n")];
+    let locked = encrypt_first(mail::zip(members));
+    let part = Part::attachment("invoice.zip", "application/zip", &locked);
+    assert_met(&dir, &with_attachment(part), "badloadertype");
+    let reports = dir.reports(Layer::System);
+    let m = &reports.last().unwrap()["conditions"][0]["matches"][0];
+    assert_eq!(m["pattern"].as_str(), Some("encrypted"), "{m:?}");
+    assert_eq!(m["filename"].as_str(), Some("secret/invoice.doc"), "{m:?}");
+    // Nested: an encrypted zip inside a tar.gz.
+    let tgz = gzip(&tar_of(&[("in.zip", &locked)]), None);
+    let part = Part::attachment("pack.tgz", "application/gzip", &tgz);
+    assert_met(&dir, &with_attachment(part), "badloadertype");
+    // The clean twins.
+    let open = mail::zip(members);
+    let part = Part::attachment("invoice.zip", "application/zip", &open);
+    assert_clear(&dir, &with_attachment(part));
+    let tgz = gzip(&tar_of(&[("in.zip", &open)]), None);
+    let part = Part::attachment("pack.tgz", "application/gzip", &tgz);
+    assert_clear(&dir, &with_attachment(part));
+});
+
+qmvctest!(mime_strict_flags_damaged_archives, |dir: Dir| {
+    dir.control(Layer::System, "mailheaders", "mime=strict\n");
+    dir.filters("errormail ; block ; ; bits=64 ;\n");
+    let tar = tar_of(&[("first.txt", &[b'a'; 600]), ("second.txt", b"x")]);
+    let gz = gzip(&tar, None);
+    let cut = &gz[..gz.len() - 20];
+    let part = Part::attachment("cut.tar.gz", "application/gzip", cut);
+    dir.run(&[], &with_attachment(part)).assert_code(99);
+    let line = dir.last_log(Layer::System);
+    assert_eq!(line.errormail() & 64, 64, "{}", line.raw);
+    // The whole archive is clean.
+    let part = Part::attachment("whole.tar.gz", "application/gzip", &gz);
+    dir.run(&[], &with_attachment(part)).assert_code(0);
+    assert_eq!(dir.last_log(Layer::System).errormail(), 0);
+});
