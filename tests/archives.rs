@@ -69,8 +69,7 @@ pub fn bzip2(data: &[u8]) -> Vec<u8> {
 }
 
 pub fn xz(data: &[u8]) -> Vec<u8> {
-    let options = lzma_rust2::XzOptions::with_preset(1);
-    let mut w = lzma_rust2::XzWriter::new(Vec::new(), options).unwrap();
+    let mut w = liblzma::write::XzEncoder::new(Vec::new(), 1);
     w.write_all(data).unwrap();
     w.finish().unwrap()
 }

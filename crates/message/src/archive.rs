@@ -401,11 +401,20 @@ impl Walk<'_> {
         let mut reader: Box<dyn Read + '_> = match kind {
             Kind::Gzip => Box::new(flate2::read::MultiGzDecoder::new(source)),
             Kind::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(source)),
-            _ => Box::new(lzma_rust2::XzReader::new_mem_limit(
-                source,
-                true,
-                XZ_MEMORY_KB,
-            )),
+            _ => match liblzma::stream::Stream::new_stream_decoder(
+                u64::from(XZ_MEMORY_KB) << 10,
+                liblzma::stream::CONCATENATED,
+            ) {
+                Ok(stream) => Box::new(liblzma::read::XzDecoder::new_stream(
+                    source, stream,
+                )),
+                // Only when liblzma cannot allocate its state.
+                Err(e) => {
+                    let why = format!("xz decoder: {e}");
+                    note(&mut self.listing.truncated, &pending.path, &why);
+                    return Ok(());
+                }
+            },
         };
         // The first bytes: enough to know the kind, and a gzip header is
         // parsed by then.
@@ -589,9 +598,14 @@ enum Outcome {
 
 /// How a read that failed ended.
 fn failure(e: std::io::Error) -> Outcome {
-    match e.kind() {
-        std::io::ErrorKind::OutOfMemory => Outcome::Memory,
-        _ => Outcome::Failed(e.to_string()),
+    let memory = matches!(
+        e.get_ref().and_then(|inner| inner.downcast_ref()),
+        Some(liblzma::stream::Error::MemLimit)
+    );
+    if memory {
+        Outcome::Memory
+    } else {
+        Outcome::Failed(e.to_string())
     }
 }
 

@@ -57,8 +57,7 @@ fn bzip2(data: &[u8]) -> Vec<u8> {
 }
 
 fn xz(data: &[u8]) -> Vec<u8> {
-    let options = lzma_rust2::XzOptions::with_preset(1);
-    let mut w = lzma_rust2::XzWriter::new(Vec::new(), options).expect("xz");
+    let mut w = liblzma::write::XzEncoder::new(Vec::new(), 1);
     w.write_all(data).expect("xz");
     w.finish().expect("xz")
 }
