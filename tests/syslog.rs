@@ -10,9 +10,10 @@ datagram socket bind-mounted at `/dev/log`. The machine's `/dev` is
 never touched.
 */
 
+use std::fs::File;
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::mail::Mail;
@@ -36,6 +37,28 @@ fi
 exec "$@"
 "#;
 
+/// `program` with `args` in `HOME` with the qmail environment, its
+/// `/dev/log` being `socket` (none when `None`).
+fn with_dev_log(
+    dir: &Dir,
+    socket: Option<&Path>,
+    program: &str,
+    args: &[&str],
+) -> Command {
+    let old = dir.path("old-dev");
+    std::fs::create_dir_all(&old).unwrap();
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "sh", "-c", PRIVATE_DEV, "sh"])
+        .arg(&old)
+        .arg(socket.map(Path::as_os_str).unwrap_or_default())
+        .arg(program)
+        .args(args)
+        .current_dir(dir.home())
+        .env_clear()
+        .envs(dir.environment());
+    cmd
+}
+
 /// qmvc with `args` and the message `bytes`, its `/dev/log` being
 /// `socket` (none when `None`).
 fn run_with_dev_log(
@@ -44,19 +67,9 @@ fn run_with_dev_log(
     args: &[&str],
     bytes: &[u8],
 ) -> Output {
-    let old = dir.path("old-dev");
-    std::fs::create_dir_all(&old).unwrap();
     let message = dir.message(bytes);
-    let mut cmd = Command::new("unshare");
-    cmd.args(["-m", "sh", "-c", PRIVATE_DEV, "sh"])
-        .arg(&old)
-        .arg(socket.map(Path::as_os_str).unwrap_or_default())
-        .arg(QMVC)
-        .args(args)
-        .current_dir(dir.home())
-        .env_clear()
-        .envs(dir.environment())
-        .stdin(std::fs::File::open(message).unwrap());
+    let mut cmd = with_dev_log(dir, socket, QMVC, args);
+    cmd.stdin(File::open(message).unwrap());
     let out = run_child(cmd);
     assert!(
         !out.stderr.contains("unshare:") && !out.stderr.contains("mount:"),
@@ -135,4 +148,46 @@ qmvctest!(unknown_facility_is_a_lint_problem, |dir: Dir| {
         "{}",
         out.describe()
     );
+});
+
+qmvctest!(qmvc_queue_sends_its_qmvc_log_lines_too, |dir: Dir| {
+    let bytes = spam(&dir);
+    dir.control(Layer::System, "syslog", "mail\n");
+    let queue = dir.script("queue", "cat >/dev/null\ncat <&1 >/dev/null\n");
+    dir.control(
+        Layer::System,
+        "qmailqueue",
+        &format!("{}\n", queue.display()),
+    );
+    let socket = dir.path("syslog.sock");
+    let server = UnixDatagram::bind(&socket).unwrap();
+    let run = |bytes: &[u8]| {
+        let message = dir.write("queue.msg", bytes);
+        let envelope = dir
+            .write("queue.env", b"Falice@example.net\0Tbob@example.org\0\0");
+        let mut cmd = with_dev_log(
+            &dir,
+            Some(&socket),
+            env!("CARGO_BIN_EXE_qmvc-queue"),
+            &[],
+        );
+        cmd.env_remove("TCPREMOTEIP")
+            .stdin(File::open(message).unwrap())
+            .stdout(File::open(envelope).unwrap())
+            .stderr(Stdio::piped());
+        cmd.output().unwrap()
+    };
+    // Refused (31: no descriptor 6), then accepted: a line each.
+    assert_eq!(run(&bytes).status.code(), Some(31));
+    let clean = Mail::new().subject("hello").bytes();
+    assert_eq!(run(&clean).status.code(), Some(0));
+    let got = received(&server);
+    let lines: Vec<String> =
+        dir.log(Layer::System).iter().map(|l| l.raw.clone()).collect();
+    assert_eq!(got.len(), 2, "{got:?} {lines:?}");
+    for (datagram, line) in got.iter().zip(&lines) {
+        assert!(datagram.starts_with("<22>"), "{datagram}");
+        let text = line.trim_end().replace('\t', " ");
+        assert!(datagram.ends_with(&format!("]: {text}")), "{datagram}");
+    }
 });
