@@ -69,3 +69,7 @@ mod aux_browser;
 mod queue;
 // Exit codes with standard output and error closed or a broken pipe.
 mod streams;
+// The control file syslog: qmvc.log lines to /dev/log.
+mod syslog;
+// scripts/install into a DESTDIR, and the installed programs.
+mod install;

@@ -10,7 +10,7 @@ failure after the message was read leaves a qmvc.log line with the action
 
 use qmvc_engine::{evaluate, Disposition, Options, ReactionStatus, Verdict};
 use qmvc_log::error::{Entry, Level};
-use qmvc_log::{Logs, Stamp};
+use qmvc_log::{syslog, Logs, Stamp};
 use qmvc_message::Message;
 use qmvc_profile::{Action, Layers, Profile};
 
@@ -69,7 +69,7 @@ pub fn deliver_sharing(
         Ok(verdict) => verdict,
         Err(e) => {
             if !dry_run {
-                log_deferral(context, &mut facts, None);
+                log_deferral(profile, context, &mut facts, None);
             }
             return Err(Error::Evaluation(e));
         }
@@ -79,7 +79,7 @@ pub fn deliver_sharing(
         if let Err(e) =
             carry_out(profile, context, message, &mut facts, &mut verdict)
         {
-            log_deferral(context, &mut facts, Some(&verdict));
+            log_deferral(profile, context, &mut facts, Some(&verdict));
             return Err(e);
         }
     }
@@ -185,7 +185,7 @@ fn carry_out(
         .unwrap_or_else(|e| (context.warn)(&e));
     }
     facts.seconds = context.started.elapsed().as_secs_f64();
-    match write_log(context, facts, Some(verdict)) {
+    match write_log(profile, context, facts, Some(verdict)) {
         Err(e) if trashed => return Err(Error::Log(e)),
         Err(e) => (context.warn)(&e),
         Ok(()) => {}
@@ -215,13 +215,14 @@ fn note(context: &Context<'_>, journal: &mut Journal, step: &str) {
 /// conditions met so far when there are any (`-` and 0 when the
 /// evaluation itself failed).
 fn log_deferral(
+    profile: &Profile,
     context: &Context<'_>,
     facts: &mut Facts,
     verdict: Option<&Verdict>,
 ) {
     facts.actions = "defer".into();
     facts.seconds = context.started.elapsed().as_secs_f64();
-    if let Err(e) = write_log(context, facts, verdict) {
+    if let Err(e) = write_log(profile, context, facts, verdict) {
         (context.warn)(&e);
     }
 }
@@ -237,8 +238,13 @@ fn actions_field(verdict: &Verdict) -> String {
     }
 }
 
-/// Appends the qmvc.log line; the caller decides what a failure means.
+/// Appends the qmvc.log line, and sends it to syslog when the profile
+/// names a facility (`syslog`); the caller decides what a failure to
+/// append means. The syslog copy is sent even when the append failed (it
+/// may be the only trace then), never waits, and a failure to send it is
+/// only a warning: syslog is a copy for central log hosts, not the log.
 fn write_log(
+    profile: &Profile,
     context: &Context<'_>,
     facts: &Facts,
     verdict: Option<&Verdict>,
@@ -248,7 +254,18 @@ fn write_log(
         None => ("-".to_string(), 0, ""),
     };
     let record = facts.record(&result, errormail, scanners);
-    Logs::of_layer(context.layers.state_dir()).log(&record).map(drop)
+    let written = Logs::of_layer(context.layers.state_dir()).log(&record);
+    if let Some(facility) = profile.syslog {
+        if let Err(e) = syslog::send(facility, &record.to_line()) {
+            (context.warn)(&format!(
+                "syslog: cannot send the qmvc.log line to {} ({e}); it is \
+                 in qmvc.log only: start the syslog daemon, or empty the \
+                 control file syslog",
+                syslog::SOCKET
+            ));
+        }
+    }
+    written.map(drop)
 }
 
 /// Appends a line to the qmvc.error of the most specific layer of

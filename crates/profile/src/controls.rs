@@ -19,7 +19,7 @@ use crate::lines::Sink;
 use crate::load::Load;
 use crate::{
     command, filters, globs, limits, loaders, mailheaders, queue, reactions,
-    scanners, text, Condition, Error, Profile, Source,
+    scanners, syslog, text, Condition, Error, Profile, Source,
 };
 
 /// When a delivery ([`crate::Scope::Needed`]) reads a control file.
@@ -27,7 +27,7 @@ use crate::{
 pub(crate) enum Needed {
     /// Always, and before every other file: `filters` decides what else
     /// is needed, and `limits` gives badbodytexts commands their
-    /// time-out.
+    /// time-out; `syslog` says where every qmvc.log line also goes.
     Always,
     /// When `filters` has a line for the condition.
     By(Condition),
@@ -322,6 +322,16 @@ registry! {
         false,
         Needed::Always,
         Parse::Text(|text, sink, p| p.settings = limits::parse(text, sink)),
+        None,
+    ),
+    /// `syslog`: the facility of the syslog copy of qmvc.log.
+    Syslog => row(
+        "syslog",
+        "qmvc.log lines to syslog too",
+        include_str!("../../../control-defaults/syslog"),
+        false,
+        Needed::Always,
+        Parse::Text(|text, sink, p| p.syslog = syslog::parse(text, sink)),
         None,
     ),
 }

@@ -44,6 +44,7 @@ mod patterns;
 mod queue;
 mod reactions;
 mod scanners;
+mod syslog;
 #[cfg(test)]
 mod tests;
 mod text;
@@ -171,6 +172,9 @@ pub struct Profile {
     pub reactions: ReactionSettings,
     /// `qmailqueue` and `customerror`, for qmvc-queue.
     pub queue: QueueSettings,
+    /// `syslog`: the facility each qmvc.log line is also sent under;
+    /// `None`: qmvc.log only.
+    pub syslog: Option<qmvc_log::syslog::Facility>,
 }
 
 impl Profile {
