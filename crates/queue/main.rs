@@ -54,15 +54,6 @@ fn install_signals() {
     }
 }
 
-/// Whether the program runs with another user's (or group's) rights
-/// than its caller's: installed setuid (or setgid).
-fn setuid() -> bool {
-    // SAFETY: getuid(2) and friends cannot fail.
-    unsafe {
-        libc::getuid() != libc::geteuid() || libc::getgid() != libc::getegid()
-    }
-}
-
 /// A setuid program trusts nothing of its caller's: every variable but
 /// the client data goes (`QMVCHOME` first: a layer of the caller's own
 /// would make it run the caller's commands), `PATH` and the umask are
@@ -91,7 +82,7 @@ fn main() {
     // Every child inherits this environment: an injector that saw
     // QMAILQUEUE would hand a notification back to us.
     std::env::remove_var("QMAILQUEUE");
-    if setuid() {
+    if qmvc_profile::trust::setuid() {
         distrust_caller();
     }
     panic::set_hook(Box::new(|info| {
