@@ -185,7 +185,13 @@ fn carry_out(
         .unwrap_or_else(|e| (context.warn)(&e));
     }
     facts.seconds = context.started.elapsed().as_secs_f64();
-    match write_log(context, facts, Some(verdict)) {
+    let logged = match context.mode {
+        Mode::Queue => Ok(()),
+        Mode::Deliver | Mode::DryRun => {
+            write_log(context, facts, Some(verdict))
+        }
+    };
+    match logged {
         Err(e) if trashed => return Err(Error::Log(e)),
         Err(e) => (context.warn)(&e),
         Ok(()) => {}
@@ -249,6 +255,22 @@ fn write_log(
     };
     let record = facts.record(&result, errormail, scanners);
     Logs::of_layer(context.layers.state_dir()).log(&record).map(drop)
+}
+
+/// The qmvc.log line of `outcome`, for a front end that ran
+/// [`Mode::Queue`], in the most specific layer of `layers`.
+pub fn log_line(
+    layers: &Layers,
+    outcome: &Outcome,
+) -> Result<(), qmvc_log::Error> {
+    let verdict = &outcome.verdict;
+    let result = verdict.result();
+    let record = outcome.facts.record(
+        &result,
+        u32::from(verdict.errormail),
+        verdict.scanners.as_str(),
+    );
+    Logs::of_layer(layers.state_dir()).log(&record).map(drop)
 }
 
 /// Appends a line to the qmvc.error of the most specific layer of
