@@ -23,10 +23,9 @@ user could point it at a layer of their own), `PATH` is its own.
 
 The recipients form groups by their layers ([`groups`]): one profile,
 delivery and qmvc.log line per group; the message is parsed once and each
-scanner asked once ([`qmvc_delivery::deliver_sharing`]).
-
-Not yet: field 13 of qmvc.log, commands only from root-owned layers when
-setuid.
+scanner asked once ([`qmvc_delivery::deliver_sharing`]). The qmvc.log
+lines are written once the transaction is known ([`decision::logged_actions`]):
+a group refused beside queued ones was dropped, and says so.
 */
 #![deny(missing_docs)]
 
