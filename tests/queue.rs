@@ -1144,3 +1144,73 @@ fn setuid_runs_commands_only_from_root_owned_layers() {
     assert_eq!(out.status.code(), Some(71));
     assert_eq!(count(), 2);
 }
+
+/// The real qmail-inject, beside qmail-smtpd.
+fn inject() -> Option<PathBuf> {
+    Some(smtpd()?.with_file_name("qmail-inject"))
+}
+
+#[test]
+fn through_qmail_inject_a_refusal_is_exit_100_and_no_notification_loops() {
+    let Some(inject) = inject() else { return };
+    let dir = Dir::new("queue-inject");
+    dir.filters("badfilename ; block ; informguard=guard@example.org ;\n");
+    dir.control(Layer::System, "badfilenames", "*.exe\n");
+    let records = recorder(&dir, 0);
+    // The notification goes through the real qmail-inject too, to a
+    // recorder of its own unless QMAILQUEUE leaked to it: then it would
+    // come back to qmvc-queue.
+    let notes = dir.path("notes");
+    fs::create_dir_all(&notes).unwrap();
+    let note_queue = dir.script(
+        "note-queue",
+        &format!(
+            "cat >'{0}'/$$.msg\ncat <&1 >'{0}'/$$.env\nexit 0",
+            notes.display()
+        ),
+    );
+    let wrapper = dir.script(
+        "inject-wrap",
+        &format!(
+            "env >'{n}'/injector.vars\n\
+             QMAILQUEUE=\"${{QMAILQUEUE:-{q}}}\" exec '{i}' \"$@\"",
+            n = notes.display(),
+            q = note_queue.display(),
+            i = inject.display()
+        ),
+    );
+    dir.control(
+        Layer::System,
+        "injector",
+        &format!("{}\n", wrapper.display()),
+    );
+    let mail = dir.write("inject.msg", &with_attachment("setup.exe"));
+    let out = run_child({
+        let mut cmd = Command::new(&inject);
+        cmd.args(["-falice@example.net", "-a", "bob@example.org"])
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("QMAILQUEUE", QMVC_QUEUE)
+            .env("QMVCHOME", dir.layer(Layer::System))
+            .stdin(File::open(&mail).unwrap());
+        cmd
+    });
+    // qmail-inject turns the D reply on fd 6 into exit 100, and says it.
+    out.assert_code(100);
+    assert!(out.stderr.contains("badfilename"), "{}", out.describe());
+    assert!(recorded(&records).is_empty());
+    // The guard's notification went out through qmail-inject to its own
+    // queue, not back through qmvc-queue: one qmvc.log line.
+    let vars = fs::read_to_string(notes.join("injector.vars")).unwrap();
+    assert!(!vars.contains("QMAILQUEUE"), "{vars}");
+    let envs: Vec<Vec<u8>> = fs::read_dir(&notes)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "env"))
+        .map(|p| fs::read(p).unwrap())
+        .collect();
+    assert_eq!(envs.len(), 1, "{:?}", dir.tree());
+    let env = String::from_utf8_lossy(&envs[0]).into_owned();
+    assert!(env.contains("Tguard@example.org\0"), "{env:?}");
+    assert_eq!(dir.log(Layer::System).len(), 1);
+}
