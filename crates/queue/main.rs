@@ -23,34 +23,16 @@ extern "C" fn internal_bug(_: libc::c_int) {
     }
 }
 
-/// Signals that would end the program some other way end it with 81; a
-/// write to a closed pipe is an error (EPIPE), a file past the size
-/// limit too (EFBIG).
+/// Signals that would end the program some other way end it with 81
+/// ([`qmvc_process::signals`], and SIGSEGV); a write to a closed pipe is
+/// an error (EPIPE), a file past the size limit too (EFBIG).
 fn install_signals() {
+    qmvc_process::signals::install(internal_bug);
     let handler =
         internal_bug as extern "C" fn(libc::c_int) as libc::sighandler_t;
-    for signal in [
-        libc::SIGTERM,
-        libc::SIGINT,
-        libc::SIGHUP,
-        libc::SIGQUIT,
-        libc::SIGALRM,
-        libc::SIGUSR1,
-        libc::SIGUSR2,
-        libc::SIGBUS,
-        libc::SIGABRT,
-        libc::SIGXCPU,
-        libc::SIGSEGV,
-    ] {
-        // SAFETY: a handler that only calls async-signal-safe functions.
-        unsafe {
-            libc::signal(signal, handler);
-        }
-    }
-    // SAFETY: ignoring signals.
+    // SAFETY: a handler that only calls async-signal-safe functions.
     unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
-        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+        libc::signal(libc::SIGSEGV, handler);
     }
 }
 
