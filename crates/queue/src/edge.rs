@@ -177,7 +177,8 @@ pub fn spool_message(tmp: &Path, max: Option<u64>) -> Result<Spooled, Failed> {
             file.write_all(chunk).map_err(|e| write_fail(e, "write"))?;
         }
     }
-    file.sync_data().map_err(|e| write_fail(e, "sync"))?;
+    // No fsync: the file is already unlinked, nothing of it outlives the
+    // run, and the real qmail-queue makes its own copy durable.
     let len = file.metadata().map_err(|e| write_fail(e, "stat"))?.len();
     if len == 0 {
         return Ok(Spooled { map: None, size });

@@ -82,8 +82,9 @@ pub fn run(reply: &ReplyChannel) -> u8 {
     let system = qmvc_profile::system_home();
     // The layers known before the envelope bound the spool (`queuesize`);
     // a problem in them is found again, and deferred, below.
-    let first = load(&groups::layers_of(&system, relay(), None, &is_dir));
-    let max = first.as_ref().ok().and_then(|p| p.settings.queue_size);
+    let base = groups::layers_of(&system, relay(), None, &is_dir);
+    let mut first = load(&base).ok();
+    let max = first.as_ref().and_then(|p| p.settings.queue_size);
     let spooled = match edge::spool_message(&system.join("tmp"), max) {
         Ok(spooled) => spooled,
         Err(failed) => {
@@ -120,7 +121,15 @@ pub fn run(reply: &ReplyChannel) -> u8 {
     let groups = groups::group(&system, relay(), &envelope, &is_dir);
     let mut profiles = Vec::new();
     for group in &groups {
-        match load(&group.layers) {
+        // Most messages have one group with the layers loaded already.
+        let loaded = match first.take() {
+            Some(profile) if group.layers == base => Ok(profile),
+            other => {
+                first = other;
+                load(&group.layers)
+            }
+        };
+        match loaded {
             Ok(profile) => profiles.push(profile),
             Err(why) => {
                 let customerror = profiles
