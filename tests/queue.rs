@@ -751,7 +751,9 @@ fn groups_with_different_decisions_queue_one_and_drop_the_other() {
         .iter()
         .find(|l| l.recipient() == "bob@example.org,carol@example.org")
         .expect("the refused group's line");
-    assert_eq!(refused.action(), "block", "{}", refused.raw);
+    // Refused beside a queued group: dropped, and logged so (SPEC 7).
+    assert_eq!(refused.action(), "trash", "{}", refused.raw);
+    assert_eq!(refused.result(), "badfilename", "{}", refused.raw);
     let queued = log
         .iter()
         .find(|l| l.recipient() == "Eve@Other.EXAMPLE")
@@ -907,4 +909,308 @@ fn queue_controls_are_read_by_qmvc_queue_only() {
     let envelope = b"Falice@example.net\0Tbob@example.org\0\0";
     let code = direct(&dir, &with_attachment("report.pdf"), envelope);
     assert_eq!(code, 71, "deferred: qmvc-queue reads customerror");
+}
+
+/// A message of `size` bytes or a little more.
+fn sized_mail(size: usize) -> Vec<u8> {
+    let line = "x".repeat(75) + "\n";
+    let body = line.repeat(size / line.len() + 1);
+    Mail::new().subject("big").body(body.as_bytes()).bytes()
+}
+
+#[test]
+fn queuesize_refuses_a_larger_message_after_reading_it_whole() {
+    let Some(smtpd) = smtpd() else { return };
+    let dir = Dir::new("queue-size");
+    dir.control(Layer::System, "limits", "queuesize=4K\n");
+    let records = recorder(&dir, 0);
+    let rcpts = ["bob@example.org"];
+    let small = sized_mail(1000);
+    let reply = session(&dir, &smtpd, "alice@example.net", &rcpts, &small, IP);
+    assert!(reply.starts_with("250 ok"), "{reply}");
+    // 2 MB: far more than a pipe holds, so qmail-smtpd only gets to read
+    // our reply if every byte was read.
+    let big = sized_mail(2 << 20);
+    let reply = session(&dir, &smtpd, "alice@example.net", &rcpts, &big, IP);
+    assert_eq!(reply, "554 message too large (#5.3.4)");
+    assert_eq!(recorded(&records).len(), 1);
+    // Nothing is left in the spool; without a pipe on fd 6 it is 31.
+    let tmp = dir.layer(Layer::System).join("tmp");
+    assert_eq!(fs::read_dir(&tmp).unwrap().count(), 0);
+    let env = b"Falice@example.net\0Tbob@example.org\0\0";
+    assert_eq!(direct(&dir, &big, env), 31);
+    assert_eq!(direct(&dir, &small, env), 0);
+    assert_eq!(recorded(&records).len(), 2);
+}
+
+#[test]
+fn a_domain_s_smaller_queuesize_drops_its_group_only() {
+    let Some(smtpd) = smtpd() else { return };
+    let dir = Dir::new("queue-size-domain");
+    layer_control(&dir, "domains/small.example", "limits", "queuesize=2K\n");
+    let records = recorder(&dir, 0);
+    let reply = relay_session(
+        &dir,
+        &smtpd,
+        &["eve@small.example", "bob@example.org"],
+        &sized_mail(8000),
+    );
+    assert!(reply.starts_with("250 ok"), "{reply}");
+    let got = recorded(&records);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].env, b"Falice@example.net\0Tbob@example.org\0\0");
+    let reply =
+        relay_session(&dir, &smtpd, &["eve@small.example"], &sized_mail(8000));
+    assert_eq!(reply, "554 message too large (#5.3.4)");
+    assert_eq!(recorded(&records).len(), 1);
+}
+
+#[test]
+fn a_kept_group_beside_a_queued_one_is_kept_and_not_refused() {
+    let Some(smtpd) = smtpd() else { return };
+    let dir = Dir::new("queue-mixed-keep");
+    refuse_exe(&dir, "keep");
+    layer_control(&dir, "domains/other.example", "filters", "");
+    let records = recorder(&dir, 0);
+    let reply = relay_session(
+        &dir,
+        &smtpd,
+        &["bob@example.org", "eve@other.example"],
+        &with_attachment("setup.exe"),
+    );
+    assert!(reply.starts_with("250 ok"), "{reply}");
+    let got = recorded(&records);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].env, b"Falice@example.net\0Teve@other.example\0\0");
+    let log = dir.log(Layer::System);
+    let kept = log
+        .iter()
+        .find(|l| l.recipient() == "bob@example.org")
+        .expect("the kept group's line");
+    assert_eq!(kept.action(), "keep", "{}", kept.raw);
+    let kept = dir.layer(Layer::System).join("save/policy/new");
+    assert_eq!(fs::read_dir(kept).unwrap().count(), 1, "{:?}", dir.tree());
+}
+
+#[test]
+fn the_refusal_text_is_the_first_refused_group_s() {
+    let Some(smtpd) = smtpd() else { return };
+    let dir = Dir::new("queue-first-text");
+    // example.org drops .exe, two.example refuses it, three.example
+    // refuses the subject.
+    dir.filters("badfilename ; trash ; ; ;\n");
+    dir.control(Layer::System, "badfilenames", "*.exe\n");
+    layer_control(
+        &dir,
+        "domains/two.example",
+        "filters",
+        "badfilename ; block ; ; ;\n",
+    );
+    layer_control(
+        &dir,
+        "domains/three.example",
+        "filters",
+        "badsubject ; block ; ; ;\n",
+    );
+    layer_control(
+        &dir,
+        "domains/three.example",
+        "badsubjects",
+        "queue test\n",
+    );
+    let records = recorder(&dir, 0);
+    let mail = with_attachment("setup.exe");
+    let rcpts = ["bob@example.org", "ann@two.example", "tom@three.example"];
+    let reply = relay_session(&dir, &smtpd, &rcpts, &mail);
+    assert!(reply.starts_with("554 badfilename"), "{reply}");
+    let rcpts = ["bob@example.org", "tom@three.example", "ann@two.example"];
+    let reply = relay_session(&dir, &smtpd, &rcpts, &mail);
+    assert!(reply.starts_with("554 badsubject"), "{reply}");
+    assert!(recorded(&records).is_empty());
+}
+
+/// Runs `program` in a mount namespace of its own where `var` is
+/// mounted on `/var`, so that the system layer a setuid qmvc-queue must
+/// use (`/var/qmvc`) is the test's; `None` where namespaces are not
+/// allowed.
+fn with_var(
+    var: &Path,
+    program: &Path,
+    message: &Path,
+    envelope: &Path,
+) -> Option<std::process::Output> {
+    let probe = Command::new("unshare").args(["-m", "true"]).status();
+    if !probe.is_ok_and(|s| s.success()) {
+        crate::util::note(
+            "unshare -m fails: the setuid layer test is SKIPPED",
+        );
+        return None;
+    }
+    let out = Command::new("unshare")
+        .args(["-m", "sh", "-c", "mount --bind \"$1\" /var && exec \"$2\""])
+        .arg("sh")
+        .arg(var)
+        .arg(program)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .stdin(File::open(message).unwrap())
+        .stdout(Stdio::from(File::open(envelope).unwrap()))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    Some(out)
+}
+
+#[test]
+fn setuid_runs_commands_only_from_root_owned_layers() {
+    use std::os::unix::fs::{chown, PermissionsExt};
+    // SAFETY: geteuid(2) cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        crate::util::note("not root: the setuid layer test is SKIPPED");
+        return;
+    }
+    const QMVCQ: u32 = 65534;
+    let dir = Dir::new("queue-setuid-layers");
+    let var = dir.path("var");
+    let sys = var.join("qmvc");
+    let mode = |path: &Path, mode: u32| {
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap()
+    };
+    // The system layer as qmvc-queue(8) installs it: root's control/,
+    // qmvcq's tmp/, log/ and save/.
+    for sub in ["control", "tmp", "log", "save"] {
+        fs::create_dir_all(sys.join(sub)).unwrap();
+    }
+    for sub in ["tmp", "log", "save"] {
+        chown(sys.join(sub), Some(QMVCQ), Some(QMVCQ)).unwrap();
+        mode(&sys.join(sub), 0o700);
+    }
+    for d in [&var, &sys, &sys.join("control")] {
+        mode(d, 0o755);
+    }
+    let records = dir.path("records");
+    fs::create_dir_all(&records).unwrap();
+    mode(&records, 0o777);
+    let recorder = dir.script(
+        "recorder",
+        &format!(
+            "cat >'{0}'/$$.msg\ncat <&1 >'{0}'/$$.env\nexit 0",
+            records.display()
+        ),
+    );
+    let control = |layer: &Path, name: &str, text: &str| {
+        let path = layer.join("control").join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, text).unwrap();
+        mode(&path, 0o644);
+    };
+    control(&sys, "filters", "badfilename ; block ; ; ;\n");
+    control(&sys, "badfilenames", "*.exe\n");
+    control(&sys, "qmailqueue", &format!("{}\n", recorder.display()));
+    // other.example lets .exe through; its layer belongs to qmvcq.
+    let other = sys.join("domains/other.example");
+    control(&other, "filters", "");
+    for d in [&sys.join("domains"), &other, &other.join("control")] {
+        mode(d, 0o755);
+    }
+    // The test directory itself must be passable for qmvcq.
+    mode(dir.root(), 0o755);
+    let copy = dir.path("bin/qmvc-queue");
+    fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    mode(copy.parent().unwrap(), 0o755);
+    fs::copy(QMVC_QUEUE, &copy).unwrap();
+    chown(&copy, Some(QMVCQ), Some(QMVCQ)).unwrap();
+    mode(&copy, 0o4711);
+    let msg = dir.write("m.msg", &with_attachment("setup.exe"));
+    let env = dir.write("m.env", b"Fa@example.net\0Teve@other.example\0\0");
+    let count = || fs::read_dir(&records).unwrap().count();
+    // Root-owned: the domain layer is trusted and lets .exe through.
+    let Some(out) = with_var(&var, &copy, &msg, &env) else { return };
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(count(), 2, "{err}");
+    // Owned by qmvcq, whom a setuid qmvc-queue runs as: not trusted, the
+    // message is deferred (71: no pipe on fd 6), nothing queued.
+    chown(&other, Some(QMVCQ), Some(QMVCQ)).unwrap();
+    let out = with_var(&var, &copy, &msg, &env).unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(71), "{err}");
+    assert!(err.contains("not by root"), "{err}");
+    assert_eq!(count(), 2);
+    // The same for its control/.
+    chown(&other, Some(0), Some(0)).unwrap();
+    chown(other.join("control"), Some(QMVCQ), Some(QMVCQ)).unwrap();
+    let out = with_var(&var, &copy, &msg, &env).unwrap();
+    assert_eq!(out.status.code(), Some(71));
+    assert_eq!(count(), 2);
+}
+
+/// The real qmail-inject, beside qmail-smtpd.
+fn inject() -> Option<PathBuf> {
+    Some(smtpd()?.with_file_name("qmail-inject"))
+}
+
+#[test]
+fn through_qmail_inject_a_refusal_is_exit_100_and_no_notification_loops() {
+    let Some(inject) = inject() else { return };
+    let dir = Dir::new("queue-inject");
+    dir.filters("badfilename ; block ; informguard=guard@example.org ;\n");
+    dir.control(Layer::System, "badfilenames", "*.exe\n");
+    let records = recorder(&dir, 0);
+    // The notification goes through the real qmail-inject too, to a
+    // recorder of its own unless QMAILQUEUE leaked to it: then it would
+    // come back to qmvc-queue.
+    let notes = dir.path("notes");
+    fs::create_dir_all(&notes).unwrap();
+    let note_queue = dir.script(
+        "note-queue",
+        &format!(
+            "cat >'{0}'/$$.msg\ncat <&1 >'{0}'/$$.env\nexit 0",
+            notes.display()
+        ),
+    );
+    let wrapper = dir.script(
+        "inject-wrap",
+        &format!(
+            "env >'{n}'/injector.vars\n\
+             QMAILQUEUE=\"${{QMAILQUEUE:-{q}}}\" exec '{i}' \"$@\"",
+            n = notes.display(),
+            q = note_queue.display(),
+            i = inject.display()
+        ),
+    );
+    dir.control(
+        Layer::System,
+        "injector",
+        &format!("{}\n", wrapper.display()),
+    );
+    let mail = dir.write("inject.msg", &with_attachment("setup.exe"));
+    let out = run_child({
+        let mut cmd = Command::new(&inject);
+        cmd.args(["-falice@example.net", "-a", "bob@example.org"])
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("QMAILQUEUE", QMVC_QUEUE)
+            .env("QMVCHOME", dir.layer(Layer::System))
+            .stdin(File::open(&mail).unwrap());
+        cmd
+    });
+    // qmail-inject turns the D reply on fd 6 into exit 100, and says it.
+    out.assert_code(100);
+    assert!(out.stderr.contains("badfilename"), "{}", out.describe());
+    assert!(recorded(&records).is_empty());
+    // The guard's notification went out through qmail-inject to its own
+    // queue, not back through qmvc-queue: one qmvc.log line.
+    let vars = fs::read_to_string(notes.join("injector.vars")).unwrap();
+    assert!(!vars.contains("QMAILQUEUE"), "{vars}");
+    let envs: Vec<Vec<u8>> = fs::read_dir(&notes)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "env"))
+        .map(|p| fs::read(p).unwrap())
+        .collect();
+    assert_eq!(envs.len(), 1, "{:?}", dir.tree());
+    let env = String::from_utf8_lossy(&envs[0]).into_owned();
+    assert!(env.contains("Tguard@example.org\0"), "{env:?}");
+    assert_eq!(dir.log(Layer::System).len(), 1);
 }

@@ -73,32 +73,10 @@ pub fn install_runtime() {
 }
 
 /// Installs the handler for every signal that would otherwise kill qmvc
-/// and can be caught.
+/// and can be caught ([`qmvc_process::signals`]). A file grown past
+/// RLIMIT_FSIZE: the write fails with EFBIG instead, so the partial file
+/// is removed and the delivery defers (or passes, if it needed no file)
+/// the ordinary way.
 pub fn install() {
-    let handler = defer as extern "C" fn(libc::c_int) as libc::sighandler_t;
-    for signal in [
-        libc::SIGTERM,
-        libc::SIGINT,
-        libc::SIGHUP,
-        libc::SIGQUIT,
-        libc::SIGALRM,
-        libc::SIGUSR1,
-        libc::SIGUSR2,
-        libc::SIGBUS,
-        libc::SIGABRT,
-        libc::SIGXCPU,
-    ] {
-        // SAFETY: installing a handler that only calls async-signal-safe
-        // functions.
-        unsafe {
-            libc::signal(signal, handler);
-        }
-    }
-    // A file grown past RLIMIT_FSIZE: the write fails with EFBIG instead,
-    // so the partial file is removed and the delivery defers (or passes,
-    // if it needed no file) the ordinary way.
-    // SAFETY: ignoring a signal.
-    unsafe {
-        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-    }
+    qmvc_process::signals::install(defer);
 }

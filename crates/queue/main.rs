@@ -23,43 +23,16 @@ extern "C" fn internal_bug(_: libc::c_int) {
     }
 }
 
-/// Signals that would end the program some other way end it with 81; a
-/// write to a closed pipe is an error (EPIPE), a file past the size
-/// limit too (EFBIG).
+/// Signals that would end the program some other way end it with 81
+/// ([`qmvc_process::signals`], and SIGSEGV); a write to a closed pipe is
+/// an error (EPIPE), a file past the size limit too (EFBIG).
 fn install_signals() {
+    qmvc_process::signals::install(internal_bug);
     let handler =
         internal_bug as extern "C" fn(libc::c_int) as libc::sighandler_t;
-    for signal in [
-        libc::SIGTERM,
-        libc::SIGINT,
-        libc::SIGHUP,
-        libc::SIGQUIT,
-        libc::SIGALRM,
-        libc::SIGUSR1,
-        libc::SIGUSR2,
-        libc::SIGBUS,
-        libc::SIGABRT,
-        libc::SIGXCPU,
-        libc::SIGSEGV,
-    ] {
-        // SAFETY: a handler that only calls async-signal-safe functions.
-        unsafe {
-            libc::signal(signal, handler);
-        }
-    }
-    // SAFETY: ignoring signals.
+    // SAFETY: a handler that only calls async-signal-safe functions.
     unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
-        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-    }
-}
-
-/// Whether the program runs with another user's (or group's) rights
-/// than its caller's: installed setuid (or setgid).
-fn setuid() -> bool {
-    // SAFETY: getuid(2) and friends cannot fail.
-    unsafe {
-        libc::getuid() != libc::geteuid() || libc::getgid() != libc::getegid()
+        libc::signal(libc::SIGSEGV, handler);
     }
 }
 
@@ -91,7 +64,7 @@ fn main() {
     // Every child inherits this environment: an injector that saw
     // QMAILQUEUE would hand a notification back to us.
     std::env::remove_var("QMAILQUEUE");
-    if setuid() {
+    if qmvc_profile::trust::setuid() {
         distrust_caller();
     }
     panic::set_hook(Box::new(|info| {

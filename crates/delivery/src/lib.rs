@@ -59,7 +59,7 @@ pub use probes::Answers;
 pub use qmvc_engine::Disposition;
 pub use qmvc_notify::AddressVars;
 pub use qmvc_profile::Profile;
-pub use run::{deliver, deliver_sharing, record_error};
+pub use run::{deliver, deliver_sharing, log_line, record_error};
 
 /// Who sent the message to whom. Every value here may come from a
 /// remote stranger: it is only ever logged (normalised), compared, or
@@ -81,6 +81,10 @@ pub enum Mode {
     /// effects of their own), scanners are asked; nothing is kept,
     /// sent or logged.
     DryRun,
+    /// qmvc-queue: [`Mode::Deliver`] but for the qmvc.log line, which
+    /// the front end writes ([`log_line`]) once the transaction is
+    /// decided: a group refused beside queued ones is logged as dropped.
+    Queue,
 }
 
 /// Everything one delivery needs besides the message and the profile.

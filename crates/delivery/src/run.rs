@@ -185,7 +185,13 @@ fn carry_out(
         .unwrap_or_else(|e| (context.warn)(&e));
     }
     facts.seconds = context.started.elapsed().as_secs_f64();
-    match write_log(profile, context, facts, Some(verdict)) {
+    let logged = match context.mode {
+        Mode::Queue => Ok(()),
+        Mode::Deliver | Mode::DryRun => {
+            write_log(profile, context, facts, Some(verdict))
+        }
+    };
+    match logged {
         Err(e) if trashed => return Err(Error::Log(e)),
         Err(e) => (context.warn)(&e),
         Ok(()) => {}
@@ -254,10 +260,21 @@ fn write_log(
         None => ("-".to_string(), 0, ""),
     };
     let record = facts.record(&result, errormail, scanners);
-    let written = Logs::of_layer(context.layers.state_dir()).log(&record);
+    append(profile, context.layers, &record, context.warn)
+}
+
+/// Appends `record` to the qmvc.log of the most specific layer of
+/// `layers` and sends its copy to syslog (see [`write_log`]).
+fn append(
+    profile: &Profile,
+    layers: &Layers,
+    record: &qmvc_log::line::Record<'_>,
+    warn: &dyn Fn(&dyn std::fmt::Display),
+) -> Result<(), qmvc_log::Error> {
+    let written = Logs::of_layer(layers.state_dir()).log(record);
     if let Some(facility) = profile.syslog {
         if let Err(e) = syslog::send(facility, &record.to_line()) {
-            (context.warn)(&format!(
+            warn(&format!(
                 "syslog: cannot send the qmvc.log line to {} ({e}); it is \
                  in qmvc.log only: start the syslog daemon, or empty the \
                  control file syslog",
@@ -266,6 +283,24 @@ fn write_log(
         }
     }
     written.map(drop)
+}
+
+/// The qmvc.log line of `outcome` (and its syslog copy), for a front
+/// end that ran [`Mode::Queue`], in the most specific layer of `layers`.
+pub fn log_line(
+    profile: &Profile,
+    layers: &Layers,
+    outcome: &Outcome,
+    warn: &dyn Fn(&dyn std::fmt::Display),
+) -> Result<(), qmvc_log::Error> {
+    let verdict = &outcome.verdict;
+    let result = verdict.result();
+    let record = outcome.facts.record(
+        &result,
+        u32::from(verdict.errormail),
+        verdict.scanners.as_str(),
+    );
+    append(profile, layers, &record, warn)
 }
 
 /// Appends a line to the qmvc.error of the most specific layer of

@@ -35,6 +35,7 @@ pipe delays the answer by at most [`OUTPUT_GRACE`] and is not waited for.
 mod child;
 mod path;
 mod pipes;
+pub mod signals;
 pub mod stdio;
 
 pub use path::find_program;

@@ -13,6 +13,9 @@ pub struct Settings {
     pub message: qmvc_message::Limits,
     /// How long a badbodytexts command may run.
     pub command_timeout: Duration,
+    /// qmvc-queue: the largest message it accepts (`queuesize`); `None`,
+    /// the default, leaves the bound to qmail-smtpd's `databytes`.
+    pub queue_size: Option<u64>,
 }
 
 impl Default for Settings {
@@ -20,6 +23,7 @@ impl Default for Settings {
         Settings {
             message: qmvc_message::Limits::default(),
             command_timeout: Duration::from_secs(30),
+            queue_size: None,
         }
     }
 }
@@ -52,7 +56,7 @@ fn to_usize(value: u64) -> usize {
 }
 
 /// Every key of `limits`.
-const KEYS: [Key; 8] = [
+const KEYS: [Key; 9] = [
     Key {
         name: "scansize",
         unit: Unit::Bytes,
@@ -109,11 +113,18 @@ const KEYS: [Key; 8] = [
         max: u64::MAX,
         set: |s, v| s.command_timeout = Duration::from_secs(v),
     },
+    Key {
+        name: "queuesize",
+        unit: Unit::Bytes,
+        min: 1,
+        max: u64::MAX,
+        set: |s, v| s.queue_size = Some(v),
+    },
 ];
 
 /// The keys, for messages.
 const KEY_WORDS: &str = "scansize, mimedepth, parts, archivemembers, \
-     archivedepth, archivemembersize, archivebytes, commandtimeout";
+     archivedepth, archivemembersize, archivebytes, commandtimeout, queuesize";
 
 /// Parses `limits` over the defaults. A later line for the same key wins;
 /// lint reports the repetition.

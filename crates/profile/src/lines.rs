@@ -89,6 +89,48 @@ impl<'a> Sink<'a> {
     }
 }
 
+/// The only entry of `text`, reporting any further one.
+pub(crate) fn single<'t>(
+    text: &'t str,
+    sink: &mut Sink<'_>,
+) -> Option<(usize, &'t str)> {
+    let mut found = entries(text);
+    let first = found.next();
+    if let Some((line, _)) = found.next() {
+        sink.report(line, "only one line is read; remove the others");
+    }
+    first
+}
+
+/// The program named by the control file `name` (`injector`,
+/// `qmailqueue`): its only entry, an absolute path without blanks, with
+/// its line; else a problem reported, `example` showing what to write.
+pub(crate) fn program<'t>(
+    text: &'t str,
+    sink: &mut Sink<'_>,
+    name: &str,
+    example: &str,
+) -> Option<(usize, &'t str)> {
+    let Some((line, value)) = single(text, sink) else {
+        let what = if name == "injector" { "injector" } else { "program" };
+        sink.report(
+            0,
+            format!(
+                "no {what} given (expected an absolute path, e.g. {example})"
+            ),
+        );
+        return None;
+    };
+    if !value.starts_with('/') || value.chars().any(char::is_whitespace) {
+        sink.report(
+            line,
+            format!("{name} \"{value}\" is not an absolute path without blanks (e.g. {example})"),
+        );
+        return None;
+    }
+    Some((line, value))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ refusal is answered with qmvc-queue's own text on fd 6.
 
 use std::path::PathBuf;
 
-use crate::lines::{entries, Sink};
+use crate::lines::{program, single, Sink};
 
 /// The name of the wrapper itself: `qmailqueue` must never name it, or
 /// every accepted message would come back to it for ever.
@@ -41,33 +41,17 @@ impl Default for QueueSettings {
     }
 }
 
-/// The only entry of `text`, reporting any further one.
-fn single<'t>(text: &'t str, sink: &mut Sink<'_>) -> Option<(usize, &'t str)> {
-    let mut found = entries(text);
-    let first = found.next();
-    if let Some((line, _)) = found.next() {
-        sink.report(line, "only one line is read; remove the others");
-    }
-    first
-}
-
 /// Parses `qmailqueue` into `settings`.
 pub(crate) fn parse_qmailqueue(
     text: &str,
     sink: &mut Sink<'_>,
     settings: &mut QueueSettings,
 ) {
-    let Some((line, value)) = single(text, sink) else {
-        sink.report(0, "no program given (expected an absolute path, e.g. /var/qmail/bin/qmail-queue)");
+    let Some((line, value)) =
+        program(text, sink, "qmailqueue", "/var/qmail/bin/qmail-queue")
+    else {
         return;
     };
-    if !value.starts_with('/') || value.chars().any(char::is_whitespace) {
-        sink.report(
-            line,
-            format!("qmailqueue \"{value}\" is not an absolute path without blanks (e.g. /var/qmail/bin/qmail-queue)"),
-        );
-        return;
-    }
     if value.rsplit('/').next() == Some(QMVC_QUEUE) {
         sink.report(
             line,

@@ -5,18 +5,8 @@
 use std::path::PathBuf;
 
 use crate::filters::check_lang;
-use crate::lines::{entries, Sink};
+use crate::lines::{program, single, Sink};
 use crate::ReactionSettings;
-
-/// The first entry of `text`; a second one is a problem.
-fn single<'t>(text: &'t str, sink: &mut Sink<'_>) -> Option<(usize, &'t str)> {
-    let mut found = entries(text);
-    let first = found.next();
-    if let Some((line, _)) = found.next() {
-        sink.report(line, "only one line is read; remove the others");
-    }
-    first
-}
 
 /// Parses `injector` into `settings`.
 pub(crate) fn parse_injector(
@@ -24,17 +14,11 @@ pub(crate) fn parse_injector(
     sink: &mut Sink<'_>,
     settings: &mut ReactionSettings,
 ) {
-    let Some((line, value)) = single(text, sink) else {
-        sink.report(0, "no injector given (expected an absolute path, e.g. /var/qmail/bin/qmail-inject)");
+    let Some((_, value)) =
+        program(text, sink, "injector", "/var/qmail/bin/qmail-inject")
+    else {
         return;
     };
-    if !value.starts_with('/') || value.chars().any(char::is_whitespace) {
-        sink.report(
-            line,
-            format!("injector \"{value}\" is not an absolute path without blanks (e.g. /var/qmail/bin/qmail-inject)"),
-        );
-        return;
-    }
     settings.injector = PathBuf::from(value);
 }
 

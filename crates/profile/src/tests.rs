@@ -875,7 +875,8 @@ fn limits_settings() {
     fixture.system(
         "limits",
         "scansize=10M\nMimeDepth = 20\nparts=500\narchivemembers=0\n\
-         archivedepth=0\narchivemembersize=512k\ncommandtimeout=45\n",
+         archivedepth=0\narchivemembersize=512k\ncommandtimeout=45\n\
+         queuesize=20M\n",
     );
     let (profile, problems) = fixture.lint();
     assert_eq!(problems, Vec::<String>::new());
@@ -887,11 +888,13 @@ fn limits_settings() {
     assert_eq!(s.message.archive_depth, 0);
     assert_eq!(s.message.archive_member_size, 512 << 10);
     assert_eq!(s.command_timeout, Duration::from_secs(45));
+    assert_eq!(s.queue_size, Some(20 << 20));
 
     fixture.system("limits", "scansize=2G\ncommandtimeout=10s\n");
     let (profile, _) = fixture.lint();
     assert_eq!(profile.settings.message.scan_size, 2 << 30);
     assert_eq!(profile.settings.command_timeout, Duration::from_secs(10));
+    assert_eq!(profile.settings.queue_size, None);
 }
 
 #[test]
@@ -911,7 +914,7 @@ fn limits_bad_lines() {
             &file,
             &[
                 (1, "\"scansize\" is not a setting (expected KEY=VALUE, e.g. scansize=32M)"),
-                (2, "unknown limit \"maxsize\" (expected scansize, mimedepth, parts, archivemembers, archivedepth, archivemembersize, archivebytes, commandtimeout)"),
+                (2, "unknown limit \"maxsize\" (expected scansize, mimedepth, parts, archivemembers, archivedepth, archivemembersize, archivebytes, commandtimeout, queuesize)"),
                 (3, "bad value \"32X\" for scansize (expected a number of bytes with an optional K, M or G suffix, e.g. 32M)"),
                 (4, "scansize must be at least 1; remove the line for the default"),
                 (5, "bad value \"1K\" for mimedepth (expected a whole number)"),

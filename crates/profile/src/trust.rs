@@ -74,11 +74,38 @@ pub fn running_user() -> u32 {
     unsafe { libc::geteuid() }
 }
 
+/// Whether this process runs with rights its caller does not have:
+/// installed setuid or setgid (qmvc-queue as `qmvcq`, SPEC.md section 7).
+pub fn setuid() -> bool {
+    // SAFETY: getuid(2) and friends have no preconditions, cannot fail.
+    unsafe {
+        libc::getuid() != libc::geteuid() || libc::getgid() != libc::getegid()
+    }
+}
+
+/// Whose files [`judge`] trusts besides root's: the running user's,
+/// except in a setuid program, which trusts root's alone (`me` is root):
+/// its own user (`qmvcq`) owns the directories it writes, and what can
+/// write there must not choose the commands it runs for every caller.
+pub fn trusted_user() -> u32 {
+    if setuid() {
+        0
+    } else {
+        running_user()
+    }
+}
+
 /// The refusal of `path` with `meta`: what, whose, which mode, and what
 /// to do.
 fn refusal(path: &Path, meta: &fs::Metadata, why: Distrust) -> Error {
     let shown = path.display();
     let reason = match why {
+        Distrust::Owner if setuid() => format!(
+            "owned by uid {}, not by root, which a setuid program \
+             requires of what it reads commands from; fix with chown \
+             root {shown} (#4.7.0)",
+            meta.uid()
+        ),
         Distrust::Owner => format!(
             "owned by uid {}, not by root or uid {} that runs this \
              program, so that user could make it run any command; fix \
@@ -112,7 +139,7 @@ pub fn check_dir(path: &Path) -> Result<(), Error> {
             ))
         }
     };
-    judge(meta.uid(), meta.mode(), running_user(), false)
+    judge(meta.uid(), meta.mode(), trusted_user(), false)
         .map_err(|why| refusal(path, &meta, why))
 }
 
@@ -124,7 +151,7 @@ pub fn check_dir(path: &Path) -> Result<(), Error> {
 /// `Ok` also when `path` does not exist (nothing is read); the
 /// directories that do exist on the way are checked all the same.
 pub fn check_path(path: &Path) -> Result<(), Error> {
-    let me = running_user();
+    let me = trusted_user();
     let start = if path.is_absolute() {
         PathBuf::from("/")
     } else {

@@ -44,6 +44,46 @@ pub fn fate(
     }
 }
 
+/// The text of the refusal of a message over `queuesize`.
+pub const TOO_LARGE: &str = "message too large (#5.3.4)";
+
+/// Whether a message of `size` bytes is over a group's `queuesize`.
+pub fn too_large(size: u64, queue_size: Option<u64>) -> bool {
+    queue_size.is_some_and(|max| size > max)
+}
+
+/// Field 4 of a group's qmvc.log line once the transaction is known,
+/// from the delivery's `actions` (`block+keep`), and whether the line is
+/// the only trace of the group (it was dropped). A refused group that
+/// is not refused after all (others were queued, or the message is a
+/// bounce that is never refused) was dropped: `block` and `bounce` are
+/// `trash` then, `keep` stays (its copy is in `save/`). In a deferred
+/// transaction every group is `defer`: the message comes back.
+pub fn logged_actions(
+    fate: &Fate,
+    transaction: &Transaction,
+    actions: &str,
+) -> (String, bool) {
+    match (transaction, fate) {
+        (Transaction::Defer(_), _) => ("defer".to_string(), false),
+        (Transaction::Queue(_) | Transaction::Drop, Fate::Refuse(_)) => {
+            let mut words: Vec<&str> = Vec::new();
+            for word in actions.split('+') {
+                let word = match word {
+                    "block" | "bounce" => "trash",
+                    other => other,
+                };
+                if !words.contains(&word) {
+                    words.push(word);
+                }
+            }
+            (words.join("+"), true)
+        }
+        (_, Fate::Trash) => (actions.to_string(), true),
+        _ => (actions.to_string(), false),
+    }
+}
+
 /// A message with the null sender that did not come over SMTP (no
 /// `TCPREMOTEIP`) is qmail-send's own bounce or a local one: refusing it
 /// would make qmail-send retry for ever, so a refusal becomes trash.
@@ -219,6 +259,46 @@ mod tests {
         assert!(never_refused("", None));
         assert!(!never_refused("", Some("192.0.2.1")));
         assert!(!never_refused("a@b", None));
+    }
+
+    #[test]
+    fn dropped_groups_are_logged_as_trash() {
+        let queue = Transaction::Queue(vec![1]);
+        let r = refuse("x");
+        for (actions, want) in [
+            ("block", "trash"),
+            ("bounce", "trash"),
+            ("keep", "keep"),
+            ("block+keep", "trash+keep"),
+            ("trash+block", "trash"),
+        ] {
+            assert_eq!(
+                logged_actions(&r, &queue, actions),
+                (want.to_string(), true)
+            );
+            assert_eq!(
+                logged_actions(&r, &Transaction::Drop, actions).0,
+                want
+            );
+        }
+        let refused = Transaction::Refuse("x".into());
+        assert_eq!(logged_actions(&r, &refused, "block").0, "block");
+        assert_eq!(
+            logged_actions(&Fate::Queue, &queue, "pass"),
+            ("pass".to_string(), false)
+        );
+        assert_eq!(
+            logged_actions(
+                &Fate::Queue,
+                &Transaction::Defer("d".into()),
+                "pass"
+            )
+            .0,
+            "defer"
+        );
+        assert!(too_large(11, Some(10)));
+        assert!(!too_large(10, Some(10)));
+        assert!(!too_large(u64::MAX, None));
     }
 
     #[test]

@@ -78,19 +78,34 @@ pub struct Failed {
 /// The message, spooled and mapped.
 pub struct Spooled {
     map: Option<Mmap>,
+    size: u64,
 }
 
 impl Spooled {
-    /// Its bytes.
+    /// Its bytes: the whole message unless [`Spooled::too_large`].
     pub fn bytes(&self) -> &[u8] {
         self.map.as_deref().unwrap_or_default()
+    }
+
+    /// The bytes read from descriptor 0, spooled or not.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Whether more was read than was spooled: the message is larger
+    /// than the bound [`spool_message`] had, and only its size is known.
+    pub fn too_large(&self) -> bool {
+        self.size > self.bytes().len() as u64
     }
 }
 
 /// Reads descriptor 0 to end of file into a new file in `tmp`, removed
 /// at once (the open file holds it; a killed run leaves nothing), and
-/// maps it. Reading fails with 54, writing with 53, mapping with 51.
-pub fn spool_message(tmp: &Path) -> Result<Spooled, Failed> {
+/// maps it. Past `max` bytes (`queuesize`) nothing more is written: the
+/// rest is read and discarded, since qmail-smtpd writes the whole message
+/// before it reads our answer. Reading fails with 54, writing with 53,
+/// mapping with 51.
+pub fn spool_message(tmp: &Path, max: Option<u64>) -> Result<Spooled, Failed> {
     let write_fail = |e: io::Error, what: &str| Failed {
         code: 53,
         why: format!("cannot write the spool {}: {what}: {e}", tmp.display()),
@@ -140,6 +155,8 @@ pub fn spool_message(tmp: &Path) -> Result<Spooled, Failed> {
     let _ = fs::remove_file(&path);
     let mut buf = vec![0u8; 64 << 10];
     let mut stdin = io::stdin().lock();
+    let max = max.unwrap_or(u64::MAX);
+    let mut size: u64 = 0;
     loop {
         let n = match stdin.read(&mut buf) {
             Ok(0) => break,
@@ -152,13 +169,19 @@ pub fn spool_message(tmp: &Path) -> Result<Spooled, Failed> {
                 })
             }
         };
-        let chunk = buf.get(..n).unwrap_or_default();
-        file.write_all(chunk).map_err(|e| write_fail(e, "write"))?;
+        let room = max.saturating_sub(size);
+        size = size.saturating_add(n as u64);
+        let keep = usize::try_from(room).map_or(n, |room| room.min(n));
+        let chunk = buf.get(..keep).unwrap_or_default();
+        if !chunk.is_empty() {
+            file.write_all(chunk).map_err(|e| write_fail(e, "write"))?;
+        }
     }
-    file.sync_data().map_err(|e| write_fail(e, "sync"))?;
+    // No fsync: the file is already unlinked, nothing of it outlives the
+    // run, and the real qmail-queue makes its own copy durable.
     let len = file.metadata().map_err(|e| write_fail(e, "stat"))?.len();
     if len == 0 {
-        return Ok(Spooled { map: None });
+        return Ok(Spooled { map: None, size });
     }
     // SAFETY: the file is ours alone (created exclusively, unlinked), and
     // nothing writes it any more; the map is read-only.
@@ -166,7 +189,7 @@ pub fn spool_message(tmp: &Path) -> Result<Spooled, Failed> {
         code: 51,
         why: format!("cannot map the message: {e}"),
     })?;
-    Ok(Spooled { map: Some(map) })
+    Ok(Spooled { map: Some(map), size })
 }
 
 /// The most bytes read from descriptor 1: far above any real envelope

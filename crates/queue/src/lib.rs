@@ -23,10 +23,9 @@ user could point it at a layer of their own), `PATH` is its own.
 
 The recipients form groups by their layers ([`groups`]): one profile,
 delivery and qmvc.log line per group; the message is parsed once and each
-scanner asked once ([`qmvc_delivery::deliver_sharing`]).
-
-Not yet: field 13 of qmvc.log, commands only from root-owned layers when
-setuid.
+scanner asked once ([`qmvc_delivery::deliver_sharing`]). The qmvc.log
+lines are written once the transaction is known ([`decision::logged_actions`]):
+a group refused beside queued ones was dropped, and says so.
 */
 #![deny(missing_docs)]
 
@@ -82,7 +81,12 @@ const QMAIL_ME: &str = "/var/qmail/control/me";
 pub fn run(reply: &ReplyChannel) -> u8 {
     let started = Instant::now();
     let system = qmvc_profile::system_home();
-    let spooled = match edge::spool_message(&system.join("tmp")) {
+    // The layers known before the envelope bound the spool (`queuesize`);
+    // a problem in them is found again, and deferred, below.
+    let base = groups::layers_of(&system, relay(), None, &is_dir);
+    let mut first = load(&base).ok();
+    let max = first.as_ref().and_then(|p| p.settings.queue_size);
+    let spooled = match edge::spool_message(&system.join("tmp"), max) {
         Ok(spooled) => spooled,
         Err(failed) => {
             qmvc_process::esay!(
@@ -118,7 +122,15 @@ pub fn run(reply: &ReplyChannel) -> u8 {
     let groups = groups::group(&system, relay(), &envelope, &is_dir);
     let mut profiles = Vec::new();
     for group in &groups {
-        match load(&group.layers) {
+        // Most messages have one group with the layers loaded already.
+        let loaded = match first.take() {
+            Some(profile) if group.layers == base => Ok(profile),
+            other => {
+                first = other;
+                load(&group.layers)
+            }
+        };
+        match loaded {
             Ok(profile) => profiles.push(profile),
             Err(why) => {
                 let customerror = profiles
@@ -148,60 +160,29 @@ pub fn run(reply: &ReplyChannel) -> u8 {
         }
     }
     let raw = spooled.bytes();
-    let arena = Arena::default();
-    let parsed = parse_once(raw, &profiles, &arena);
     let spool = system.join("tmp");
-    let warn = |what: &dyn std::fmt::Display| {
-        qmvc_process::esay!("qmvc-queue: warning: {what}")
-    };
-    let vars = AddressVars::default();
-    let client = smtp_client();
-    let answers = Answers::default();
-    let mut fates = Vec::new();
-    let mut stamps = Vec::new();
-    for ((group, profile), message) in
-        groups.iter().zip(&profiles).zip(&parsed)
-    {
-        let envelope = group_of(&envelope, &group.members);
-        let context = Context {
-            layers: &group.layers,
-            envelope: &envelope,
-            raw,
-            started,
-            mode: Mode::Deliver,
-            spool: &spool,
-            noscan: false,
-            address_vars: &vars,
-            warn: &warn,
-            client: client.as_ref(),
-        };
-        let (fate, stamp) = match qmvc_delivery::deliver_sharing(
-            message, profile, &context, &answers,
-        ) {
-            Ok(outcome) => {
-                let fate = decision::fate(
-                    outcome.disposition,
-                    &outcome.actions(),
-                    &outcome.reason(),
-                );
-                let initials = match outcome.verdict.scanners.as_str() {
-                    "" => "-".to_string(),
-                    s => s.to_string(),
-                };
-                (fate, format!("{}; {initials}", outcome.verdict.result()))
-            }
-            Err(e) => {
-                let why = format!("{e} ({:?})", e.fault());
-                (Fate::Defer(qmvc_log::fields::one_line(&why)), String::new())
-            }
-        };
-        fates.push(fate);
-        stamps.push(stamp);
-    }
+    let judged = judge(&Judging {
+        groups: &groups,
+        profiles: &profiles,
+        envelope: &envelope,
+        raw,
+        size: Size { bytes: spooled.size(), cut: spooled.too_large() },
+        started,
+        mode: Mode::Queue,
+        spool: &spool,
+    });
+    let fates: Vec<Fate> = judged.iter().map(|j| j.fate.clone()).collect();
+    let stamps: Vec<String> = judged.iter().map(|j| j.stamp.clone()).collect();
     let remote_ip = std::env::var("TCPREMOTEIP").ok();
     let bounce_only =
         decision::never_refused(&everyone.sender, remote_ip.as_deref());
-    match decision::transaction(&fates, bounce_only) {
+    let transaction = decision::transaction(&fates, bounce_only);
+    if let Err(why) =
+        log_groups(&groups, &profiles, judged, &transaction, started)
+    {
+        return defer(reply, customerror, &system_only, &everyone, &why);
+    }
+    match transaction {
         Transaction::Queue(queued) => {
             let host = host();
             let mut codes = Vec::new();
@@ -253,6 +234,168 @@ pub fn run(reply: &ReplyChannel) -> u8 {
             defer(reply, customerror, &system_only, &everyone, &why)
         }
     }
+}
+
+/// The size of the message, for `queuesize`.
+#[derive(Clone, Copy)]
+struct Size {
+    /// The bytes read.
+    bytes: u64,
+    /// Whether the spool stopped short of them: the message is too large
+    /// whatever a group allows.
+    cut: bool,
+}
+
+/// What [`judge`] needs: the groups, their profiles, the message.
+struct Judging<'a> {
+    groups: &'a [groups::Group],
+    profiles: &'a [Profile],
+    envelope: &'a envelope::Envelope,
+    raw: &'a [u8],
+    size: Size,
+    started: Instant,
+    mode: Mode,
+    spool: &'a Path,
+}
+
+/// One group judged.
+struct Judged {
+    /// What becomes of it.
+    fate: Fate,
+    /// `RESULT; INITIALS` of its `X-Qmvc` field.
+    stamp: String,
+    /// What the delivery found; `None` when it failed or the message
+    /// was too large to judge.
+    outcome: Option<qmvc_delivery::Outcome>,
+    /// The parts as `-t` shows them (a dry run only).
+    parts: Vec<qmvc_engine::PartDetail>,
+}
+
+/// Judges the message for every group, in order: one parse (again only
+/// for a group that parses differently) and one scan per scanner
+/// ([`qmvc_delivery::deliver_sharing`]). A group whose `queuesize` the
+/// message exceeds is refused without a look.
+fn judge(what: &Judging<'_>) -> Vec<Judged> {
+    let arena = Arena::default();
+    let parsed = if what.size.cut {
+        Vec::new()
+    } else {
+        parse_once(what.raw, what.profiles, &arena)
+    };
+    let warn = |w: &dyn std::fmt::Display| {
+        qmvc_process::esay!("qmvc-queue: warning: {w}")
+    };
+    let vars = AddressVars::default();
+    let client = smtp_client();
+    let answers = Answers::default();
+    let mut judged = Vec::new();
+    for (i, (group, profile)) in
+        what.groups.iter().zip(what.profiles).enumerate()
+    {
+        let allowed = profile.settings.queue_size;
+        let message = parsed.get(i);
+        let message = match message {
+            Some(m) if !decision::too_large(what.size.bytes, allowed) => m,
+            _ => {
+                judged.push(Judged {
+                    fate: Fate::Refuse(decision::TOO_LARGE.into()),
+                    stamp: String::new(),
+                    outcome: None,
+                    parts: Vec::new(),
+                });
+                continue;
+            }
+        };
+        let envelope = group_of(what.envelope, &group.members);
+        let context = Context {
+            layers: &group.layers,
+            envelope: &envelope,
+            raw: what.raw,
+            started: what.started,
+            mode: what.mode,
+            spool: what.spool,
+            noscan: false,
+            address_vars: &vars,
+            warn: &warn,
+            client: client.as_ref(),
+        };
+        let one = match qmvc_delivery::deliver_sharing(
+            message, profile, &context, &answers,
+        ) {
+            Ok(outcome) => {
+                let initials = match outcome.verdict.scanners.as_str() {
+                    "" => "-".to_string(),
+                    s => s.to_string(),
+                };
+                let stamp =
+                    format!("{}; {initials}", outcome.verdict.result());
+                let fate = decision::fate(
+                    outcome.disposition,
+                    &outcome.actions(),
+                    &outcome.reason(),
+                );
+                Judged {
+                    fate,
+                    stamp,
+                    outcome: Some(outcome),
+                    parts: Vec::new(),
+                }
+            }
+            Err(e) => {
+                let why = format!("{e} ({:?})", e.fault());
+                Judged {
+                    fate: Fate::Defer(qmvc_log::fields::one_line(&why)),
+                    stamp: String::new(),
+                    outcome: None,
+                    parts: Vec::new(),
+                }
+            }
+        };
+        let parts = if what.mode == Mode::DryRun {
+            qmvc_engine::describe_parts(message, &profile.settings.message)
+        } else {
+            Vec::new()
+        };
+        judged.push(Judged { parts, ..one });
+    }
+    judged
+}
+
+/// Writes each judged group's qmvc.log line to the system layer once
+/// the transaction is known: a group refused beside queued ones (or a
+/// bounce's refusal) is logged as dropped, every group of a deferred
+/// transaction as deferred. A dropped group's line is its only trace:
+/// when it cannot be written, `Err` (the transaction is deferred, with
+/// nothing queued yet).
+fn log_groups(
+    groups: &[groups::Group],
+    profiles: &[Profile],
+    judged: Vec<Judged>,
+    transaction: &Transaction,
+    started: Instant,
+) -> Result<(), String> {
+    let warn = |what: &dyn std::fmt::Display| {
+        qmvc_process::esay!("qmvc-queue: warning: {what}")
+    };
+    for ((group, profile), one) in groups.iter().zip(profiles).zip(judged) {
+        let Some(mut outcome) = one.outcome else { continue };
+        let (actions, needed) = decision::logged_actions(
+            &one.fate,
+            transaction,
+            &outcome.facts.actions,
+        );
+        outcome.facts.actions = actions;
+        outcome.facts.seconds = started.elapsed().as_secs_f64();
+        if let Err(e) =
+            qmvc_delivery::log_line(profile, &group.layers, &outcome, &warn)
+        {
+            if needed {
+                return Err(format!("cannot log a dropped group: {e}"));
+            }
+            qmvc_process::esay!("qmvc-queue: warning: {e}");
+        }
+    }
+    Ok(())
 }
 
 /// Whether the client is an authorised or local one: `RELAYCLIENT` set,
@@ -436,52 +579,17 @@ pub fn test(envelope: &Path, message: Option<&Path>) -> u8 {
                 return 53;
             }
         };
-    let arena = Arena::default();
-    let parsed = parse_once(&raw, &profiles, &arena);
-    let warn = |what: &dyn std::fmt::Display| {
-        qmvc_process::esay!("qmvc-queue: warning: {what}")
-    };
-    let vars = AddressVars::default();
-    let client = smtp_client();
-    let answers = Answers::default();
-    let mut fates = Vec::new();
-    let mut texts = Vec::new();
-    for ((group, profile), message) in
-        groups.iter().zip(&profiles).zip(&parsed)
-    {
-        let envelope = group_of(&envelope, &group.members);
-        let context = Context {
-            layers: &group.layers,
-            envelope: &envelope,
-            raw: &raw,
-            started,
-            mode: Mode::DryRun,
-            spool: scratch.path(),
-            noscan: false,
-            address_vars: &vars,
-            warn: &warn,
-            client: client.as_ref(),
-        };
-        let outcome = match qmvc_delivery::deliver_sharing(
-            message, profile, &context, &answers,
-        ) {
-            Ok(outcome) => outcome,
-            Err(e) => {
-                return told(
-                    &format!("451 {}", decision::reply_text(&e.to_string())),
-                    82,
-                )
-            }
-        };
-        fates.push(decision::fate(
-            outcome.disposition,
-            &outcome.actions(),
-            &outcome.reason(),
-        ));
-        let parts =
-            qmvc_engine::describe_parts(message, &profile.settings.message);
-        texts.push((envelope.recipient, outcome, parts));
-    }
+    let judged = judge(&Judging {
+        groups: &groups,
+        profiles: &profiles,
+        envelope: &envelope,
+        raw: &raw,
+        size: Size { bytes: raw.len() as u64, cut: false },
+        started,
+        mode: Mode::DryRun,
+        spool: scratch.path(),
+    });
+    let fates: Vec<Fate> = judged.iter().map(|j| j.fate.clone()).collect();
     let remote_ip = std::env::var("TCPREMOTEIP").ok();
     let sender = envelope::Envelope::text(&envelope.sender);
     let bounce_only = decision::never_refused(&sender, remote_ip.as_deref());
@@ -497,17 +605,20 @@ pub fn test(envelope: &Path, message: Option<&Path>) -> u8 {
             (format!("451 {}", decision::reply_text(&text)), 82)
         }
     };
-    for ((recipients, outcome, parts), fate) in texts.iter().zip(&fates) {
+    for (group, one) in groups.iter().zip(&judged) {
         if groups.len() > 1 {
-            qmvc_process::say!("Group {recipients}: {fate:?}");
+            let recipients = group_of(&envelope, &group.members).recipient;
+            qmvc_process::say!("Group {recipients}: {:?}", one.fate);
         }
-        let text = qmvc_delivery::analysis::text(
-            &outcome.facts,
-            parts,
-            &outcome.verdict,
-            code,
-        );
-        qmvc_process::stdio::out(&text);
+        if let Some(outcome) = &one.outcome {
+            let text = qmvc_delivery::analysis::text(
+                &outcome.facts,
+                &one.parts,
+                &outcome.verdict,
+                code,
+            );
+            qmvc_process::stdio::out(&text);
+        }
     }
     told(&reply, code)
 }
