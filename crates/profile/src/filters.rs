@@ -349,8 +349,7 @@ fn parse_line(
         );
         options.bits = None;
     }
-    if options.score.is_some() && !conditions.contains(&Condition::SpamMail)
-    {
+    if options.score.is_some() && !conditions.contains(&Condition::SpamMail) {
         sink.report(
             line,
             format!(

@@ -134,7 +134,8 @@ pub const MAX_SPAM_USER: usize = 64;
 pub fn spam_user_ok(user: &str) -> bool {
     user.len() <= MAX_SPAM_USER
         && user.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'_' | b'@' | b'-')
+            b.is_ascii_alphanumeric()
+                || matches!(b, b'.' | b'+' | b'_' | b'@' | b'-')
         })
 }
 
@@ -351,7 +352,9 @@ fn load_kind(
         cx.named_engines.push(line.engine.clone());
         let programs = cx.lint;
         match definition(cx, &line.engine, programs)? {
-            Definition::Good(definition) if definition.method.is_spam() != spam => {
+            Definition::Good(definition)
+                if definition.method.is_spam() != spam =>
+            {
                 let (kind, file) = if spam {
                     ("a virus engine", "scanners")
                 } else {

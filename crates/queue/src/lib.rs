@@ -173,6 +173,8 @@ pub fn run(reply: &ReplyChannel) -> u8 {
             address_vars: &vars,
             warn: &warn,
             client: client.as_ref(),
+            spam_user: (group.members.len() == 1)
+                .then_some(envelope.recipient.as_str()),
         };
         let (fate, stamp) = match qmvc_delivery::deliver_sharing(
             message, profile, &context, &answers,
@@ -460,6 +462,8 @@ pub fn test(envelope: &Path, message: Option<&Path>) -> u8 {
             address_vars: &vars,
             warn: &warn,
             client: client.as_ref(),
+            spam_user: (group.members.len() == 1)
+                .then_some(envelope.recipient.as_str()),
         };
         let outcome = match qmvc_delivery::deliver_sharing(
             message, profile, &context, &answers,

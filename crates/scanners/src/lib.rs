@@ -76,12 +76,12 @@ pub fn scan(definition: &EngineDef, message: &[u8], spool: &Path) -> Answer {
         }
         // Spam engines judge, they find no virus: they are asked
         // through spamd::check and rspamd::check (the spammail probe).
-        Method::Spamd { .. } | Method::Rspamd { .. } => Answer::Failed(
-            format!(
+        Method::Spamd { .. } | Method::Rspamd { .. } => {
+            Answer::Failed(format!(
                 "{} is a spam engine: list it in spamscanners, not scanners",
                 definition.method.protocol()
-            ),
-        ),
+            ))
+        }
     }
 }
 

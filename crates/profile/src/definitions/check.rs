@@ -53,12 +53,15 @@ const PROTOCOL_KEYS: [(&str, &[Protocol]); 13] = [
     ("max_size", &[Protocol::Spamd, Protocol::Rspamd]),
     ("user", &[Protocol::Spamd, Protocol::Rspamd]),
     // Listed for completeness of the table; every protocol takes them.
-    ("timeout", &[
-        Protocol::Clamd,
-        Protocol::Command,
-        Protocol::Spamd,
-        Protocol::Rspamd,
-    ]),
+    (
+        "timeout",
+        &[
+            Protocol::Clamd,
+            Protocol::Command,
+            Protocol::Spamd,
+            Protocol::Rspamd,
+        ],
+    ),
 ];
 
 /// The name of `protocol`.
@@ -222,8 +225,8 @@ impl Check<'_, '_> {
                 let name = protocol_name(protocol);
                 let reach =
                     self.endpoints(name, raw.endpoints, raw.connect_timeout);
-                let method = reach.map(|(endpoints, connect_timeout)| {
-                    match protocol {
+                let method =
+                    reach.map(|(endpoints, connect_timeout)| match protocol {
                         Protocol::Spamd => {
                             Method::Spamd { endpoints, connect_timeout }
                         }
@@ -231,8 +234,7 @@ impl Check<'_, '_> {
                             Method::Rspamd { endpoints, connect_timeout }
                         }
                         _ => Method::Clamd { endpoints, connect_timeout },
-                    }
-                });
+                    });
                 (method, None)
             }
             Protocol::Command => {
