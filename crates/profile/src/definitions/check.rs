@@ -181,12 +181,19 @@ impl Check<'_, '_> {
                 } else {
                     String::new()
                 };
+                // "a", "a or b", "a, b or c".
+                let names = match names.split_last() {
+                    Some((last, [])) => (*last).to_owned(),
+                    Some((last, rest)) => {
+                        format!("{} or {last}", rest.join(", "))
+                    }
+                    None => String::new(),
+                };
                 self.fail(
                     key,
                     format!(
-                        "{key} is only for protocol: {}{why}, not {}; \
+                        "{key} is only for protocol: {names}{why}, not {}; \
                          remove it",
-                        names.join(" or "),
                         protocol_name(protocol)
                     ),
                 );
