@@ -585,8 +585,8 @@ fn unknown_keys_and_yaml_errors_have_their_line() {
     );
     assert!(problems_of("protocol: clamd\nendpoints: ['tcp:[::1]:1']\n")
         .is_empty());
-    let missing = "missing protocol (expected protocol: clamd or protocol: \
-                   command; see qmvc-scanners(5))";
+    let missing = "missing protocol (expected protocol: clamd, command, \
+                   spamd or rspamd; see qmvc-scanners(5))";
     assert_eq!(problems_of(""), [line(0, missing)]);
     assert_eq!(problems_of("# only a comment\n"), [line(0, missing)]);
     assert_eq!(problems_of("timeout: 5\n"), [line(0, missing)]);
