@@ -284,3 +284,242 @@ mod tests {
         );
     }
 }
+
+/// The ladder through [`crate::evaluate`], with a probe that answers
+/// as told and counts the questions.
+#[cfg(test)]
+mod evaluation {
+    use qmvc_message::Message;
+    use qmvc_profile::{
+        CommandRule, EngineDef, FilterOptions, FilterRule, Origin, Profile,
+        Scanner, Score,
+    };
+
+    use super::*;
+    use crate::probes::{CommandError, CommandOutcome, ScanOutcome};
+    use crate::{evaluate, Disposition, Evaluation, Options};
+
+    /// Answers each spam engine with its outcome, by engine name.
+    struct Fake {
+        answers: Vec<(&'static str, SpamOutcome)>,
+        asked: Vec<String>,
+    }
+
+    impl Probes for Fake {
+        fn run_command(
+            &mut self,
+            _: &CommandRule,
+        ) -> Result<CommandOutcome, CommandError> {
+            Ok(CommandOutcome::Exited(0))
+        }
+
+        fn scan(&mut self, _: &Scanner) -> ScanOutcome {
+            ScanOutcome::Clean
+        }
+
+        fn spam(&mut self, scanner: &Scanner) -> SpamOutcome {
+            self.asked.push(scanner.engine.clone());
+            self.answers
+                .iter()
+                .find(|(name, _)| *name == scanner.engine)
+                .map_or(SpamOutcome::Failed("no answer".into()), |(_, o)| {
+                    o.clone()
+                })
+        }
+    }
+
+    fn judged(score: f64, spam: bool) -> SpamOutcome {
+        SpamOutcome::Judged(SpamJudgement {
+            spam,
+            score,
+            score_text: format!("{score:.1}"),
+            required: 5.0,
+            required_text: "5.0".into(),
+            symbols: vec!["GTUBE".into()],
+            action: None,
+            user: "alice".into(),
+        })
+    }
+
+    fn engine(name: &str, initial: char, on_error: &str) -> Scanner {
+        let text = format!(
+            "protocol: spamd\nendpoints: [tcp:127.0.0.1:1]\non_error: \
+             {on_error}\n"
+        );
+        Scanner {
+            engine: name.into(),
+            initial,
+            full_name: name.into(),
+            definition: EngineDef::parse(&text, "spamd.yaml").expect("def"),
+            origin: Origin { file: "spamscanners".into(), line: 1 },
+        }
+    }
+
+    fn rule(
+        condition: Condition,
+        line: usize,
+        score: Option<&str>,
+        action: Action,
+        quitasap: bool,
+    ) -> FilterRule {
+        FilterRule {
+            condition,
+            action,
+            reactions: Vec::new(),
+            options: FilterOptions {
+                score: score.and_then(Score::parse),
+                quitasap,
+                ..FilterOptions::default()
+            },
+            origin: Origin { file: "filters".into(), line },
+        }
+    }
+
+    /// inspect at the threshold, keep from 10, bounce from 20.
+    fn ladder(engines: Vec<Scanner>) -> Profile {
+        Profile {
+            filters: vec![
+                rule(Condition::SpamMail, 1, None, Action::Inspect, false),
+                rule(Condition::SpamMail, 2, Some("10"), Action::Keep, false),
+                rule(
+                    Condition::SpamMail,
+                    3,
+                    Some("20"),
+                    Action::Bounce,
+                    false,
+                ),
+            ],
+            spamscanners: engines,
+            ..Profile::default()
+        }
+    }
+
+    const RAW: &[u8] = b"From: a@example.net\nSubject: hi\n\nhello\n";
+
+    fn run(
+        profile: &Profile,
+        answers: Vec<(&'static str, SpamOutcome)>,
+    ) -> (Result<Verdict, Error>, Vec<String>) {
+        let message = Message::parse(RAW, &profile.settings.message);
+        let mut fake = Fake { answers, asked: Vec::new() };
+        let verdict =
+            evaluate(&message, profile, &Options::default(), &mut fake);
+        (verdict, fake.asked)
+    }
+
+    #[test]
+    fn gtube_reaches_the_top_rung_and_ham_none() {
+        let profile = ladder(vec![engine("spamd", 'A', "pass")]);
+        let (verdict, asked) =
+            run(&profile, vec![("spamd", judged(1000.0, true))]);
+        let verdict = verdict.expect("verdict");
+        assert_eq!(asked, ["spamd"]);
+        assert_eq!(verdict.disposition, Disposition::Bounce);
+        assert_eq!(verdict.result(), "spammail");
+        let hit = &verdict.hits[0];
+        assert_eq!((hit.action, hit.rule.line), (Action::Bounce, 3));
+        assert_eq!(hit.matches[0].pattern.as_deref(), Some("score=20"));
+        assert_eq!(verdict.reason(), "spammail (score=20)");
+        assert_eq!(verdict.spam_scores(), "1000.0");
+        assert_eq!(verdict.spam[0].rung, "filters:3 bounce");
+        assert_eq!(verdict.spam[0].user, "alice");
+
+        let (verdict, _) = run(&profile, vec![("spamd", judged(12.0, true))]);
+        let verdict = verdict.expect("verdict");
+        assert_eq!(verdict.hits[0].action, Action::Keep);
+
+        let (verdict, _) = run(&profile, vec![("spamd", judged(6.0, true))]);
+        let verdict = verdict.expect("verdict");
+        assert_eq!(verdict.hits[0].action, Action::Inspect);
+        assert_eq!(verdict.disposition, Disposition::Continue);
+
+        let (verdict, _) = run(&profile, vec![("spamd", judged(-0.0, false))]);
+        let verdict = verdict.expect("verdict");
+        assert!(verdict.hits.is_empty());
+        assert_eq!(verdict.spam_scores(), "-0.0");
+        assert_eq!(verdict.spam[0].rung, "");
+        assert!(verdict
+            .evaluations
+            .contains(&(Condition::SpamMail, Evaluation::NotMet)));
+    }
+
+    #[test]
+    fn each_engine_is_judged_and_the_most_severe_line_wins() {
+        let profile = ladder(vec![
+            engine("spamd", 'A', "pass"),
+            engine("rspamd", 'R', "pass"),
+        ]);
+        let (verdict, asked) = run(
+            &profile,
+            vec![("spamd", judged(6.0, true)), ("rspamd", judged(25.0, true))],
+        );
+        let verdict = verdict.expect("verdict");
+        assert_eq!(asked, ["spamd", "rspamd"]);
+        assert_eq!(verdict.hits.len(), 1);
+        assert_eq!(verdict.hits[0].action, Action::Bounce);
+        assert_eq!(verdict.hits[0].matches.len(), 2);
+        assert_eq!(verdict.spam_scores(), "6.0+25.0");
+    }
+
+    #[test]
+    fn failures_follow_the_policy_and_too_large_is_a_note() {
+        let profile = ladder(vec![engine("spamd", 'A', "pass")]);
+        let (verdict, _) =
+            run(&profile, vec![("spamd", SpamOutcome::Failed("down".into()))]);
+        let verdict = verdict.expect("pass delivers");
+        assert!(verdict.hits.is_empty());
+        assert_eq!(verdict.spam_scores(), "");
+        assert_eq!(
+            verdict.warnings,
+            ["spam engine spamd (A) failed: down (on_error pass)"]
+        );
+
+        let profile = ladder(vec![engine("spamd", 'A', "tempfail")]);
+        let (verdict, _) =
+            run(&profile, vec![("spamd", SpamOutcome::Failed("down".into()))]);
+        assert!(matches!(verdict, Err(Error::Scanner { .. })));
+
+        let profile = ladder(vec![engine("spamd", 'A', "block")]);
+        let (verdict, _) =
+            run(&profile, vec![("spamd", SpamOutcome::Failed("down".into()))]);
+        let verdict = verdict.expect("block is met");
+        assert_eq!(verdict.hits[0].rule.line, 1);
+
+        let profile = ladder(vec![engine("spamd", 'A', "tempfail")]);
+        let big = SpamOutcome::TooLarge { size: 600_000, max: 512_000 };
+        let (verdict, _) = run(&profile, vec![("spamd", big)]);
+        let verdict = verdict.expect("too large passes");
+        assert!(verdict.hits.is_empty() && verdict.warnings.is_empty());
+        assert_eq!(
+            verdict.skipped,
+            ["not scanned for spam by spamd (A): 600000 bytes is over \
+              max_size 512000"]
+        );
+    }
+
+    #[test]
+    fn nothing_is_asked_after_quitasap_or_without_an_engine() {
+        let mut profile = ladder(vec![engine("spamd", 'A', "pass")]);
+        profile.filters.push(rule(
+            Condition::Errormail,
+            4,
+            None,
+            Action::Block,
+            true,
+        ));
+        profile.mailheaders.date = true;
+        let (verdict, asked) =
+            run(&profile, vec![("spamd", judged(1000.0, true))]);
+        let verdict = verdict.expect("verdict");
+        assert!(asked.is_empty(), "{asked:?}");
+        assert_eq!(verdict.result(), "errormail");
+
+        let profile = ladder(Vec::new());
+        let (verdict, asked) = run(&profile, Vec::new());
+        assert!(asked.is_empty());
+        assert!(matches!(
+            verdict.expect("verdict").evaluations.last(),
+            Some((Condition::SpamMail, Evaluation::Skipped(_)))
+        ));
+    }
+}
