@@ -31,17 +31,15 @@ a virus.
 */
 
 use std::fmt;
-use std::io::{self, Read};
-use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
-use std::os::unix::io::{AsRawFd, RawFd};
-use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
-use std::sync::mpsc;
-use std::thread;
+use std::io;
 use std::time::{Duration, Instant};
 
 use qmvc_profile::Endpoint;
 
+pub use crate::connect::endpoint_name;
+use crate::connect::{
+    connect, is_timeout, read_reply as read_bounded, send_all, Conn, ReadError,
+};
 use crate::{
     classify, glob_match, one_line, seconds, Answer, Status, Unreachable,
 };
@@ -51,9 +49,6 @@ pub const CHUNK: usize = 64 * 1024;
 
 /// The longest reply read from clamd, in bytes.
 pub const MAX_REPLY: usize = 4096;
-
-/// At most this many addresses of a TCP host name are tried.
-const MAX_ADDRESSES: usize = 8;
 
 /// The name under which clamd's size-limit reply is checked against a
 /// definition's `unscanned` globs.
@@ -108,18 +103,6 @@ impl fmt::Display for Error {
     }
 }
 
-/// An endpoint as the user writes it: `unix:/run/clamav/clamd.ctl`,
-/// `tcp:10.0.0.5:3310`, `tcp:[::1]:3310`.
-pub fn endpoint_name(endpoint: &Endpoint) -> String {
-    match endpoint {
-        Endpoint::Unix(path) => format!("unix:{}", path.display()),
-        Endpoint::Tcp { host, port } if host.contains(':') => {
-            format!("tcp:[{host}]:{port}")
-        }
-        Endpoint::Tcp { host, port } => format!("tcp:{host}:{port}"),
-    }
-}
-
 /// Scans `message` with the first of `endpoints` that gives an answer,
 /// following the rules in the module documentation; names matching an
 /// `unscanned` glob make the answer [`Answer::Unscanned`].
@@ -167,7 +150,8 @@ pub fn instream(
     connect_timeout: Duration,
     timeout: Duration,
 ) -> Result<Reply, Error> {
-    let mut conn = connect(endpoint, connect_timeout)?;
+    let mut conn =
+        connect(endpoint, connect_timeout).map_err(Error::Connect)?;
     let deadline = Instant::now() + timeout;
     let sent = send_stream(&conn, message, deadline);
     match sent {
@@ -345,7 +329,8 @@ fn command(
     connect_timeout: Duration,
     timeout: Duration,
 ) -> Result<String, Error> {
-    let mut conn = connect(endpoint, connect_timeout)?;
+    let mut conn =
+        connect(endpoint, connect_timeout).map_err(Error::Connect)?;
     let deadline = Instant::now() + timeout;
     match send_all(&conn, command, deadline) {
         Ok(()) => {}
@@ -355,129 +340,6 @@ fn command(
         }
     }
     read_reply(&mut conn, deadline, timeout)
-}
-
-/// A connection to a clamd.
-enum Conn {
-    Unix(UnixStream),
-    Tcp(TcpStream),
-}
-
-impl Conn {
-    fn fd(&self) -> RawFd {
-        match self {
-            Conn::Unix(s) => s.as_raw_fd(),
-            Conn::Tcp(s) => s.as_raw_fd(),
-        }
-    }
-
-    fn set_read_timeout(&self, d: Duration) -> io::Result<()> {
-        match self {
-            Conn::Unix(s) => s.set_read_timeout(Some(d)),
-            Conn::Tcp(s) => s.set_read_timeout(Some(d)),
-        }
-    }
-
-    fn set_write_timeout(&self, d: Duration) -> io::Result<()> {
-        match self {
-            Conn::Unix(s) => s.set_write_timeout(Some(d)),
-            Conn::Tcp(s) => s.set_write_timeout(Some(d)),
-        }
-    }
-
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Conn::Unix(s) => s.read(buf),
-            Conn::Tcp(s) => s.read(buf),
-        }
-    }
-}
-
-/// Connects to `endpoint` within `timeout` (per address for TCP).
-fn connect(endpoint: &Endpoint, timeout: Duration) -> Result<Conn, Error> {
-    let timeout = timeout.max(Duration::from_millis(1));
-    match endpoint {
-        Endpoint::Unix(path) => connect_unix(path.clone(), timeout),
-        Endpoint::Tcp { host, port } => {
-            let addresses = resolve(host, *port, timeout)?;
-            let mut failures = Vec::new();
-            for address in addresses.iter().take(MAX_ADDRESSES) {
-                match TcpStream::connect_timeout(address, timeout) {
-                    Ok(stream) => {
-                        // Only what is left; a failure costs nothing.
-                        let _ = stream.set_nodelay(true);
-                        return Ok(Conn::Tcp(stream));
-                    }
-                    Err(e) if is_timeout(&e) => failures.push(format!(
-                        "{address}: timed out after {}",
-                        seconds(timeout)
-                    )),
-                    Err(e) => failures.push(format!("{address}: {e}")),
-                }
-            }
-            if failures.is_empty() {
-                failures.push(format!("{host}: no addresses"));
-            }
-            Err(Error::Connect(failures.join(", ")))
-        }
-    }
-}
-
-/// A unix-socket connect, which can block when clamd's listen queue is
-/// full, run in a thread so that it is bounded by `timeout`. A thread
-/// left behind finishes, or fails, on its own and closes its socket.
-fn connect_unix(path: PathBuf, timeout: Duration) -> Result<Conn, Error> {
-    let (tx, rx) = mpsc::channel();
-    let spawned = thread::Builder::new()
-        .name("clamd-connect".to_string())
-        .spawn(move || {
-            let _ = tx.send(UnixStream::connect(&path));
-        });
-    if let Err(e) = spawned {
-        return Err(Error::Connect(format!("cannot start a thread: {e}")));
-    }
-    match rx.recv_timeout(timeout) {
-        Ok(Ok(stream)) => Ok(Conn::Unix(stream)),
-        Ok(Err(e)) => Err(Error::Connect(e.to_string())),
-        Err(_) => Err(Error::Connect(format!(
-            "timed out after {}",
-            seconds(timeout)
-        ))),
-    }
-}
-
-/// The addresses of `host`: an address literal as it is, a name
-/// resolved in a thread bounded by `timeout`.
-fn resolve(
-    host: &str,
-    port: u16,
-    timeout: Duration,
-) -> Result<Vec<SocketAddr>, Error> {
-    let literal = host.trim_start_matches('[').trim_end_matches(']');
-    if let Ok(ip) = literal.parse::<IpAddr>() {
-        return Ok(vec![SocketAddr::new(ip, port)]);
-    }
-    let (tx, rx) = mpsc::channel();
-    let name = host.to_string();
-    let spawned = thread::Builder::new()
-        .name("clamd-resolve".to_string())
-        .spawn(move || {
-            let found = (name.as_str(), port)
-                .to_socket_addrs()
-                .map(|a| a.take(MAX_ADDRESSES).collect::<Vec<_>>());
-            let _ = tx.send(found);
-        });
-    if let Err(e) = spawned {
-        return Err(Error::Connect(format!("cannot start a thread: {e}")));
-    }
-    match rx.recv_timeout(timeout) {
-        Ok(Ok(addresses)) => Ok(addresses),
-        Ok(Err(e)) => Err(Error::Connect(format!("{host}: {e}"))),
-        Err(_) => Err(Error::Connect(format!(
-            "{host}: name lookup timed out after {}",
-            seconds(timeout)
-        ))),
-    }
 }
 
 /// `zINSTREAM\0`, the message in chunks, and the terminating empty
@@ -497,48 +359,6 @@ fn send_stream(
     send_all(conn, &0u32.to_be_bytes(), deadline)
 }
 
-/// Writes all of `data` before `deadline`, without SIGPIPE.
-fn send_all(
-    conn: &Conn,
-    mut data: &[u8],
-    deadline: Instant,
-) -> io::Result<()> {
-    while !data.is_empty() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(io::ErrorKind::TimedOut.into());
-        }
-        conn.set_write_timeout(left)?;
-        // SAFETY: the pointer and length describe `data`, a live slice;
-        // the descriptor belongs to `conn`, open for this call.
-        let sent = unsafe {
-            libc::send(
-                conn.fd(),
-                data.as_ptr().cast(),
-                data.len(),
-                libc::MSG_NOSIGNAL,
-            )
-        };
-        if sent < 0 {
-            let e = io::Error::last_os_error();
-            match e.kind() {
-                io::ErrorKind::Interrupted => continue,
-                // The write time-out passed: the loop decides.
-                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-                    continue
-                }
-                _ => return Err(e),
-            }
-        }
-        let sent = usize::try_from(sent).unwrap_or(0);
-        if sent == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-        data = data.get(sent..).unwrap_or_default();
-    }
-    Ok(())
-}
-
 /// Reads a reply up to its NUL or the end of the connection. A reply
 /// cut short by a reset still counts: clamd resets the connection when
 /// it closes it with part of the message unread.
@@ -547,42 +367,25 @@ fn read_reply(
     deadline: Instant,
     timeout: Duration,
 ) -> Result<String, Error> {
-    let mut reply = Vec::new();
-    let mut buf = [0u8; 1024];
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(Error::Timeout(timeout));
-        }
-        conn.set_read_timeout(left)
-            .map_err(|e| Error::Broken(format!("socket: {e}")))?;
-        match conn.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                let got = buf.get(..n).unwrap_or_default();
-                if let Some(nul) = got.iter().position(|&b| b == 0) {
-                    reply
-                        .extend_from_slice(got.get(..nul).unwrap_or_default());
-                    break;
-                }
-                reply.extend_from_slice(got);
-                if reply.len() > MAX_REPLY {
-                    let text = String::from_utf8_lossy(&reply);
-                    return Err(Error::Garbled(format!(
-                        "reply longer than {MAX_REPLY} bytes: {}",
-                        one_line(&text, 100)
-                    )));
-                }
+    let mut reply =
+        match read_bounded(conn, deadline, MAX_REPLY, |r| r.contains(&0)) {
+            Ok(reply) => reply,
+            Err(ReadError::Timeout) => return Err(Error::Timeout(timeout)),
+            Err(ReadError::TooLong(reply)) => {
+                let text = String::from_utf8_lossy(&reply);
+                return Err(Error::Garbled(format!(
+                    "reply longer than {MAX_REPLY} bytes: {}",
+                    one_line(&text, 100)
+                )));
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) if is_timeout(&e) => continue,
-            Err(_) if !reply.is_empty() => break,
-            Err(e) => {
+            Err(ReadError::Lost(e)) => {
                 return Err(Error::Broken(format!(
                     "connection lost before a reply: {e}"
                 )))
             }
-        }
+        };
+    if let Some(nul) = reply.iter().position(|&b| b == 0) {
+        reply.truncate(nul);
     }
     if reply.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::Broken(
@@ -590,10 +393,6 @@ fn read_reply(
         ));
     }
     Ok(String::from_utf8_lossy(&reply).into_owned())
-}
-
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
 }
 
 #[cfg(test)]
@@ -655,16 +454,5 @@ mod tests {
             (Some("ClamAV 1.4.6".into()), None, None)
         );
         assert_eq!(parse_version(""), (None, None, None));
-    }
-
-    #[test]
-    fn names() {
-        assert_eq!(
-            endpoint_name(&Endpoint::Unix("/run/clamd.ctl".into())),
-            "unix:/run/clamd.ctl"
-        );
-        let tcp = |h: &str| Endpoint::Tcp { host: h.into(), port: 3310 };
-        assert_eq!(endpoint_name(&tcp("10.0.0.5")), "tcp:10.0.0.5:3310");
-        assert_eq!(endpoint_name(&tcp("::1")), "tcp:[::1]:3310");
     }
 }

@@ -22,9 +22,11 @@ past its time-out.
 
 pub mod clamd;
 pub mod command;
+mod connect;
 pub mod rspamd;
 pub mod spam;
 pub mod spamd;
+mod spamtext;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -1,7 +1,8 @@
 /*!
 A real clamd for tests (feature `testing`): started with a tiny database
 of body signatures, listening on a unix socket and on a loopback TCP
-port, stopped when dropped.
+port, stopped when dropped. A real spamd and rspamd likewise: [`Spamd`],
+[`Rspamd`].
 
 The EICAR test string is built at run time from two halves ([`eicar`]),
 so that no file of the repository, and no binary built from it, holds the
@@ -26,8 +27,14 @@ use std::time::{Duration, Instant};
 use qmvc_profile::{Endpoint, EngineDef, Method, Policy};
 
 mod encode;
+mod spam;
 
 pub use encode::{base64, zip};
+pub use spam::{
+    gtube_message, ham_message, rspamd_available, shared_spamd,
+    spamd_available, Rspamd, Spamd, GTUBE, RSPAMD, RSPAMD_START_TIMEOUT,
+    SPAMD, SPAMD_START_TIMEOUT,
+};
 
 /// Where Debian installs clamd.
 pub const CLAMD: &str = "/usr/sbin/clamd";
@@ -224,27 +231,18 @@ impl Clamd {
     }
 
     /// Polls `PING` until clamd answers, exits, or the start time-out
-    /// passes (then it is killed).
+    /// passes.
     fn wait_ready(&mut self) -> bool {
-        let deadline = Instant::now() + START_TIMEOUT;
         let endpoint = self.endpoint_unix();
-        while Instant::now() < deadline {
-            if let Some(child) = self.child.as_mut() {
-                if !matches!(child.try_wait(), Ok(None)) {
-                    return false;
-                }
-            }
-            let answered = crate::clamd::ping(
+        let ready = wait_ready(&mut self.child, START_TIMEOUT, || {
+            crate::clamd::ping(
                 &endpoint,
                 Duration::from_millis(200),
                 Duration::from_secs(1),
-            );
-            if answered.is_ok() {
-                return true;
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
-        false
+            )
+            .is_ok()
+        });
+        ready == Ready::Up
     }
 
     /// The unix socket.
@@ -287,24 +285,11 @@ impl Clamd {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// Stops clamd: SIGTERM, SIGKILL when it has not ended within 3 s.
+    /// Stops clamd: SIGTERM, SIGKILL when it has not ended within 5 s.
     pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else { return };
-        if let Ok(pid) = libc::pid_t::try_from(child.id()) {
-            // SAFETY: a plain system call on our own, unreaped child.
-            unsafe {
-                libc::kill(pid, libc::SIGTERM);
-            }
+        if let Some(mut child) = self.child.take() {
+            stop_daemon(&mut child);
         }
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
-            if !matches!(child.try_wait(), Ok(None)) {
-                return;
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
     }
 }
 
@@ -312,6 +297,66 @@ impl Drop for Clamd {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// How a daemon's start ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ready {
+    /// It answers.
+    Up,
+    /// It exited, with this code (`None`: killed by a signal).
+    Exited(Option<i32>),
+    /// It did not answer in time, or cannot be watched.
+    TimedOut,
+}
+
+/// Polls `answers` until it says yes, the daemon `child` exits, or
+/// `timeout` passes.
+fn wait_ready(
+    child: &mut Option<Child>,
+    timeout: Duration,
+    answers: impl Fn() -> bool,
+) -> Ready {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Some(child) = child.as_mut() {
+            match child.try_wait() {
+                Ok(None) => {}
+                Ok(Some(status)) => return Ready::Exited(status.code()),
+                Err(_) => return Ready::TimedOut,
+            }
+        }
+        if answers() {
+            return Ready::Up;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    Ready::TimedOut
+}
+
+/// Stops the daemon `child`: SIGTERM, then SIGKILL to it and to the
+/// process group it leads (spamd and rspamd are started in one of their
+/// own) when it has not ended within 5 s.
+fn stop_daemon(child: &mut Child) {
+    let Ok(pid) = libc::pid_t::try_from(child.id()) else { return };
+    // SAFETY: a plain system call on our own, unreaped child.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if !matches!(child.try_wait(), Ok(None)) {
+            return;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    // SAFETY: signals our own child's process group, when it leads one
+    // (otherwise the call fails and does nothing).
+    unsafe {
+        libc::kill(-pid, libc::SIGKILL);
+    }
+    let _ = child.wait();
 }
 
 /// A loopback port nobody listened on a moment ago.
