@@ -224,3 +224,72 @@ fn run(
         Err(Error::Wait(e)) => Err(CommandError::Wait(e)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qmvc_profile::{Origin, Scanner};
+
+    fn scanner(engine: &str, file: &str, yaml: &str) -> Scanner {
+        Scanner {
+            engine: engine.into(),
+            initial: 'X',
+            full_name: engine.into(),
+            definition: EngineDef::parse(yaml, file).expect("definition"),
+            origin: Origin { file: "scanners".into(), line: 1 },
+        }
+    }
+
+    fn system<'a>(
+        answers: &'a Answers,
+        spool: &'a Path,
+        spam_user: Option<&'a str>,
+    ) -> System<'a> {
+        System {
+            message: b"Subject: x\n\nhello\n",
+            spool,
+            injector: Path::new("/nonexistent"),
+            dry_run: true,
+            answers,
+            sender: "",
+            recipients: &[],
+            client_ip: None,
+            spam_user,
+        }
+    }
+
+    #[test]
+    fn answers_are_kept_by_definition_and_spam_answers_by_user() {
+        let spool = std::env::temp_dir();
+        let answers = Answers::default();
+        // Two layers' definitions of the same engine name are asked
+        // each; the same definition once.
+        let av = "protocol: command\ncommand: [/bin/true, '{}']\n";
+        let system_def = scanner("av", "/sys/control/scanners.d/av.yaml", av);
+        let domain_def = scanner("av", "/dom/control/scanners.d/av.yaml", av);
+        let mut probes = system(&answers, &spool, None);
+        for s in [&system_def, &domain_def, &system_def] {
+            assert_eq!(probes.scan(s), ScanOutcome::Clean);
+        }
+        assert_eq!(answers.scans.borrow().len(), 2);
+        // A spam engine: once per distinct user (max_size 1: nothing is
+        // sent, the answer is kept all the same).
+        let spam = scanner(
+            "spamd",
+            "/sys/control/scanners.d/spamd.yaml",
+            "protocol: spamd\nendpoints: [tcp:127.0.0.1:1]\nmax_size: 1\n\
+             user: fallback\n",
+        );
+        for user in [Some("alice"), Some("bob"), Some("alice"), Some("a b")] {
+            let mut probes = system(&answers, &spool, user);
+            assert!(matches!(
+                probes.spam(&spam),
+                SpamOutcome::TooLarge { max: 1, .. }
+            ));
+        }
+        let mut users: Vec<String> =
+            answers.spam.borrow().keys().map(|(_, u)| u.clone()).collect();
+        users.sort();
+        assert_eq!(users, ["alice", "bob", "fallback"]);
+    }
+}
