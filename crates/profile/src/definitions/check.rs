@@ -39,7 +39,7 @@ const PROTOCOLS: [(Protocol, &str); 4] = [
 /// The keys that only some protocols take, and which: one table, so
 /// that a key a protocol does not take is refused naming the ones that
 /// do. `protocol`, `timeout` and `on_error` are for every protocol.
-const PROTOCOL_KEYS: [(&str, &[Protocol]); 13] = [
+const PROTOCOL_KEYS: [(&str, &[Protocol]); 12] = [
     ("endpoints", &[Protocol::Clamd, Protocol::Spamd, Protocol::Rspamd]),
     ("connect_timeout", &[Protocol::Clamd, Protocol::Spamd, Protocol::Rspamd]),
     ("command", &[Protocol::Command]),
@@ -52,16 +52,6 @@ const PROTOCOL_KEYS: [(&str, &[Protocol]); 13] = [
     ("unscanned", &[Protocol::Clamd, Protocol::Command]),
     ("max_size", &[Protocol::Spamd, Protocol::Rspamd]),
     ("user", &[Protocol::Spamd, Protocol::Rspamd]),
-    // Listed for completeness of the table; every protocol takes them.
-    (
-        "timeout",
-        &[
-            Protocol::Clamd,
-            Protocol::Command,
-            Protocol::Spamd,
-            Protocol::Rspamd,
-        ],
-    ),
 ];
 
 /// The name of `protocol`.
