@@ -355,3 +355,37 @@ qmvctest!(rspamd_judges_gtube, |dir: Dir| {
     assert_eq!(spam[0]["spam"].as_bool(), Some(true));
     assert_eq!(line.field(12), spam[0]["score"].as_str().unwrap_or(""));
 });
+
+qmvctest!(in_queue_mode_the_user_is_the_one_recipient, |dir: Dir| {
+    let spamd = spamd!();
+    use_spamd(&dir, spamd, "user: fallback-user\n");
+    dir.filters("spammail ; block ;\n");
+    let queue = env!("CARGO_BIN_EXE_qmvc-queue");
+    let cases: [(&str, &[u8], &str); 2] = [
+        (
+            "queue-one",
+            b"Falice@example.net\0Tbob@example.org\0\0",
+            "bob@example.org",
+        ),
+        (
+            "queue-two",
+            b"Falice@example.net\0Tbob@example.org\0Tcarol@example.org\0\0",
+            "fallback-user",
+        ),
+    ];
+    for (id, envelope, user) in cases {
+        let env = dir.write(&format!("{id}.env"), envelope);
+        let msg = dir.message(&message(id, "Hello."));
+        let out = std::process::Command::new(queue)
+            .env("QMVCHOME", dir.layer(Layer::System))
+            .env_remove("TCPREMOTEIP")
+            .arg("-t")
+            .args([env.as_os_str(), msg.as_os_str()])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{text}");
+        assert!(text.contains(&format!("user {user}")), "{text}");
+        assert!(checked_for(spamd, id, user), "{id}: {}", spamd.log());
+    }
+});
