@@ -40,6 +40,7 @@ pub mod line;
 pub mod lock;
 pub mod read;
 pub mod rep;
+pub mod syslog;
 pub mod time;
 pub mod write;
 

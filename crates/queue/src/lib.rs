@@ -34,6 +34,7 @@ pub mod decision;
 pub mod edge;
 pub mod envelope;
 pub mod groups;
+pub mod spamfields;
 
 use std::path::Path;
 use std::time::Instant;
