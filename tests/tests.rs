@@ -41,6 +41,9 @@ mod reactions;
 mod retry;
 // virusmail: clamd over unix and TCP, command engines, policies, -n, -s.
 mod virus;
+// spammail: a real spamd and rspamd, the ladder, max_size, policies, the
+// user, -t and -s.
+mod spam;
 // Hostile input: time, memory and exit code bounds.
 mod hostile;
 // The shared corpus in LF and CRLF form.

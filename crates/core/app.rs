@@ -213,6 +213,7 @@ fn deliver(
     };
     let warn =
         |what: &dyn fmt::Display| qmvc_process::esay!("qmvc: warning: {what}");
+    let spam_user = envelope::spam_user(options.prepend.as_deref(), envelope);
     let context = Context {
         layers: &layers,
         envelope,
@@ -224,6 +225,7 @@ fn deliver(
         address_vars: &envelope::address_vars(),
         warn: &warn,
         client: None,
+        spam_user: Some(&spam_user),
     };
     let outcome = qmvc_delivery::deliver(&message, &profile, &context)
         .map_err(Failure::Delivery)?;
@@ -281,12 +283,16 @@ fn status(options: &Options) -> u8 {
             return Exit::Defer.code();
         }
     };
-    if profile.scanners.is_empty() {
+    if profile.scanners.is_empty() && profile.spamscanners.is_empty() {
         qmvc_process::say!("no scanner configured (see qmvc-scanners(5))");
         return 0;
     }
     let mut all_answer = true;
-    for scanner in &profile.scanners {
+    // Virus scanners first, then the spam engines of spamscanners.
+    let spam = profile.spamscanners.iter().map(|s| (s, true));
+    for (scanner, is_spam) in
+        profile.scanners.iter().map(|s| (s, false)).chain(spam)
+    {
         let status = qmvc_scanners::status(&scanner.definition);
         let unknown = || "unknown".to_string();
         let reach = match &status.reachable {
@@ -296,15 +302,26 @@ fn status(options: &Options) -> u8 {
                 format!("NOT REACHABLE: {why}")
             }
         };
-        qmvc_process::say!(
-            "{} {} ({}): {reach}; engine {}; signatures {}, {}",
-            scanner.initial,
-            scanner.engine,
-            scanner.full_name,
-            status.engine.unwrap_or_else(unknown),
-            status.signatures.unwrap_or_else(unknown),
-            status.date.unwrap_or_else(unknown),
-        );
+        let engine = status.engine.unwrap_or_else(unknown);
+        if is_spam {
+            // Spam engines have rules, not signatures: the version is
+            // all they tell.
+            qmvc_process::say!(
+                "{} {} ({}): spam engine; {reach}; engine {engine}",
+                scanner.initial,
+                scanner.engine,
+                scanner.full_name,
+            );
+        } else {
+            qmvc_process::say!(
+                "{} {} ({}): {reach}; engine {engine}; signatures {}, {}",
+                scanner.initial,
+                scanner.engine,
+                scanner.full_name,
+                status.signatures.unwrap_or_else(unknown),
+                status.date.unwrap_or_else(unknown),
+            );
+        }
     }
     if all_answer {
         0

@@ -30,6 +30,22 @@ pub fn from_env(prepend: Option<&str>) -> Envelope {
     }
 }
 
+/// The candidate spam user (SPEC 8): the recipient's local part, which
+/// is `USER` (the qmail user whose dot-qmail runs qmvc), or with `-v` the
+/// local part of the original recipient `envelope` holds. Untrusted:
+/// qmvc-profile's `spam_user_ok` decides whether it is sent.
+pub fn spam_user(prepend: Option<&str>, envelope: &Envelope) -> String {
+    match prepend {
+        Some(_) => local_part(&envelope.recipient).to_string(),
+        None => var("USER"),
+    }
+}
+
+/// The local part of `address`: everything before its last `@`.
+fn local_part(address: &str) -> &str {
+    address.rsplit_once('@').map_or(address, |(local, _)| local)
+}
+
 /// What `$LOCAL`, `$EXT`, `$HOST` and `$USER` mean in a guard's address.
 pub fn address_vars() -> AddressVars {
     AddressVars {
@@ -55,7 +71,14 @@ pub fn original_recipient(recipient: &str, prefix: Option<&str>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::original_recipient;
+    use super::{local_part, original_recipient};
+
+    #[test]
+    fn the_local_part_is_before_the_last_at() {
+        assert_eq!(local_part("joe@example.com"), "joe");
+        assert_eq!(local_part("\"a@b\"@example.com"), "\"a@b\"");
+        assert_eq!(local_part("joe"), "joe");
+    }
 
     #[test]
     fn prefix_is_removed_from_the_local_part() {

@@ -39,12 +39,14 @@ pub struct Facts {
 
 impl Facts {
     /// The qmvc.log line of these facts with the verdict's fields
-    /// (`result`, `errormail`, `scanners`).
+    /// (`result`, `errormail`, `scanners`, and `spam`, field 12: the
+    /// spam scores, empty when no spam engine judged the message).
     pub fn record<'a>(
         &'a self,
         result: &'a str,
         errormail: u32,
         scanners: &'a str,
+        spam: &'a str,
     ) -> Record<'a> {
         Record {
             result,
@@ -57,8 +59,7 @@ impl Facts {
             recipient: &self.recipient,
             message_id: &self.message_id,
             subject: &self.subject,
-            // The spam score's place, until issue 13 fills it.
-            spam: "-",
+            spam: if spam.is_empty() { "-" } else { spam },
             client_ip: self.client.as_ref().map_or("-", |c| c.ip.as_str()),
             ..Record::new(&self.time)
         }
@@ -140,6 +141,7 @@ pub fn report(facts: &Facts, verdict: &Verdict) -> Report {
             })
             .collect(),
         client: facts.client.clone(),
+        spam: verdict.spam.clone(),
     }
 }
 
@@ -277,6 +279,34 @@ pub fn text(
     }
     if !verdict.scanners.is_empty() {
         let _ = writeln!(out, "  scanners asked: {}", verdict.scanners);
+    }
+    for s in &verdict.spam {
+        let _ = write!(
+            out,
+            "  spam: {} score {} required {} {}",
+            s.engine,
+            s.score,
+            s.required,
+            if s.spam { "spam" } else { "not spam" }
+        );
+        if !s.engine_action.is_empty() {
+            let _ = write!(out, " action \"{}\"", s.engine_action);
+        }
+        let user = if s.user.is_empty() { "(none)" } else { &s.user };
+        let _ = write!(out, " user {user}");
+        if !s.rung.is_empty() {
+            let _ = write!(out, " -> {}", s.rung);
+        }
+        let _ = writeln!(out);
+        if !s.symbols.is_empty() {
+            let shown: Vec<&str> = s
+                .symbols
+                .iter()
+                .take(rep::MAX_SYMBOLS)
+                .map(String::as_str)
+                .collect();
+            let _ = writeln!(out, "      symbols: {}", shown.join(","));
+        }
     }
     for s in &verdict.skipped {
         let _ = writeln!(out, "  note: {}", s);

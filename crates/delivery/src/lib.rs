@@ -115,6 +115,13 @@ pub struct Context<'a> {
     /// The SMTP client (qmvc-queue); `None` in dot-qmail mode. Shown in
     /// qmvc.log field 13, the qmvc.rep document and `-t`.
     pub client: Option<&'a qmvc_log::rep::Client>,
+    /// Whose preferences the spam engines apply (SPEC 8), as the front
+    /// end sees it: in dot-qmail mode the recipient's local part (`USER`,
+    /// or with `-v` the original recipient's), in queue mode the one
+    /// recipient of a group of one; `None` for the definition's `user`.
+    /// Untrusted: it is checked ([`qmvc_profile::spam_user_ok`]) before
+    /// it is sent, and replaced by the definition's `user` when bad.
+    pub spam_user: Option<&'a str>,
 }
 
 /// What a delivery came to.

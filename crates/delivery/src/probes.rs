@@ -1,7 +1,8 @@
 /*!
 The effects the engine asks for, for real: running badbodytexts commands
-(no shell, message on a pipe, time-out, whole process group killed) and
-asking the virus scanners.
+(no shell, message on a pipe, time-out, whole process group killed),
+asking the virus scanners, and asking the spam engines (after the
+`max_size` check, for the user SPEC 8 names).
 */
 
 use std::cell::RefCell;
@@ -9,9 +10,13 @@ use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::path::Path;
 
-use qmvc_engine::{CommandError, CommandOutcome, Probes, ScanOutcome};
+use qmvc_engine::{
+    CommandError, CommandOutcome, Probes, ScanOutcome, SpamJudgement,
+    SpamOutcome,
+};
 use qmvc_process::{Error, Exit, Spec};
-use qmvc_profile::{CommandRule, Scanner};
+use qmvc_profile::{CommandRule, EngineDef, Method, Scanner};
+use qmvc_scanners::spam::{SpamAnswer, SpamRequest};
 use qmvc_scanners::Answer;
 
 /// Runs commands and scanners for real.
@@ -28,27 +33,60 @@ pub struct System<'a> {
     pub dry_run: bool,
     /// What each engine already said about this message, shared by the
     /// deliveries of one message to several groups (qmvc-queue): each
-    /// scanner runs at most once per message.
+    /// virus scanner runs at most once per message, each spam engine
+    /// once per distinct user.
     pub answers: &'a Answers,
+    /// The envelope sender (rspamd `From:`).
+    pub sender: &'a str,
+    /// The envelope recipients (rspamd `Rcpt:`).
+    pub recipients: &'a [String],
+    /// The SMTP client's address in queue mode (rspamd `IP:`).
+    pub client_ip: Option<&'a str>,
+    /// The delivery's candidate spam user (see
+    /// [`crate::Context::spam_user`]), checked by
+    /// [`EngineDef::spam_user`] before it is sent.
+    pub spam_user: Option<&'a str>,
 }
 
-/// The scanners' answers about one message, by engine name (see
-/// [`crate::deliver_sharing`]). Only one message's deliveries may share
-/// it.
+/// Which definition an answer is from: the engine's name and the file
+/// it is defined in. A domain layer may define an engine of the same
+/// name differently, and its answer must not stand for the other's.
+type DefinitionKey = (String, String);
+
+/// The key of `scanner`'s definition.
+fn definition_key(scanner: &Scanner) -> DefinitionKey {
+    (scanner.engine.clone(), scanner.definition.file.clone())
+}
+
+/// The engines' answers about one message (see
+/// [`crate::deliver_sharing`]): virus scanners' by definition, spam
+/// engines' by definition and user. Only one message's deliveries may
+/// share it.
 #[derive(Debug, Default)]
 pub struct Answers {
-    by_engine: RefCell<HashMap<String, ScanOutcome>>,
+    scans: RefCell<HashMap<DefinitionKey, ScanOutcome>>,
+    spam: RefCell<HashMap<(DefinitionKey, String), SpamOutcome>>,
 }
 
 impl Answers {
-    /// What `engine` said, if it was asked already.
-    fn get(&self, engine: &str) -> Option<ScanOutcome> {
-        self.by_engine.borrow().get(engine).cloned()
+    /// What the engine of `key` said, if it was asked already.
+    fn get(&self, key: &DefinitionKey) -> Option<ScanOutcome> {
+        self.scans.borrow().get(key).cloned()
     }
 
-    /// Notes what `engine` said.
-    fn put(&self, engine: &str, outcome: &ScanOutcome) {
-        self.by_engine.borrow_mut().insert(engine.to_owned(), outcome.clone());
+    /// Notes what the engine of `key` said.
+    fn put(&self, key: DefinitionKey, outcome: &ScanOutcome) {
+        self.scans.borrow_mut().insert(key, outcome.clone());
+    }
+
+    /// What the spam engine of `key` said for `user`, if asked already.
+    fn get_spam(&self, key: &(DefinitionKey, String)) -> Option<SpamOutcome> {
+        self.spam.borrow().get(key).cloned()
+    }
+
+    /// Notes what the spam engine of `key` said for its user.
+    fn put_spam(&self, key: (DefinitionKey, String), outcome: &SpamOutcome) {
+        self.spam.borrow_mut().insert(key, outcome.clone());
     }
 }
 
@@ -64,7 +102,8 @@ impl Probes for System<'_> {
     }
 
     fn scan(&mut self, scanner: &Scanner) -> ScanOutcome {
-        if let Some(known) = self.answers.get(&scanner.engine) {
+        let key = definition_key(scanner);
+        if let Some(known) = self.answers.get(&key) {
             return known;
         }
         // Scanners run in test mode too: asking one has no effect beyond
@@ -79,8 +118,81 @@ impl Probes for System<'_> {
             Answer::Unscanned(why) => ScanOutcome::Unscanned(why),
             Answer::Failed(why) => ScanOutcome::Failed(why),
         };
-        self.answers.put(&scanner.engine, &outcome);
+        self.answers.put(key, &outcome);
         outcome
+    }
+
+    fn spam(&mut self, scanner: &Scanner) -> SpamOutcome {
+        let definition = &scanner.definition;
+        let user = definition.spam_user(self.spam_user);
+        let key = (definition_key(scanner), user.to_owned());
+        if let Some(known) = self.answers.get_spam(&key) {
+            return known;
+        }
+        // Spam engines are asked in test mode too, like virus scanners:
+        // asking has no effect on the message.
+        let outcome = self.ask_spam(definition, user);
+        self.answers.put_spam(key, &outcome);
+        outcome
+    }
+}
+
+impl System<'_> {
+    /// Asks the spam engine of `definition` for `user`, unless the
+    /// message is over its `max_size` (as spamc: then nothing is sent).
+    fn ask_spam(&self, definition: &EngineDef, user: &str) -> SpamOutcome {
+        let size = self.message.len();
+        let over =
+            u64::try_from(size).map_or(true, |n| n > definition.max_size);
+        if over {
+            return SpamOutcome::TooLarge { size, max: definition.max_size };
+        }
+        let request = SpamRequest {
+            message: self.message,
+            user,
+            sender: self.sender,
+            recipients: self.recipients,
+            client_ip: self.client_ip,
+        };
+        let timeout = definition.timeout;
+        let answer = match &definition.method {
+            Method::Spamd { endpoints, connect_timeout } => {
+                qmvc_scanners::spamd::check(
+                    endpoints,
+                    *connect_timeout,
+                    timeout,
+                    &request,
+                )
+            }
+            Method::Rspamd { endpoints, connect_timeout } => {
+                qmvc_scanners::rspamd::check(
+                    endpoints,
+                    *connect_timeout,
+                    timeout,
+                    &request,
+                )
+            }
+            // The profile lets only spam engines into spamscanners.
+            Method::Clamd { .. } | Method::Command { .. } => {
+                SpamAnswer::Failed(format!(
+                    "{} is a virus engine, not a spam engine",
+                    definition.method.protocol()
+                ))
+            }
+        };
+        match answer {
+            SpamAnswer::Judged(v) => SpamOutcome::Judged(SpamJudgement {
+                spam: v.spam,
+                score: v.score,
+                score_text: v.score_text,
+                required: v.required,
+                required_text: v.required_text,
+                symbols: v.symbols,
+                action: v.action,
+                user: user.to_owned(),
+            }),
+            SpamAnswer::Failed(why) => SpamOutcome::Failed(why),
+        }
     }
 }
 
@@ -110,5 +222,74 @@ fn run(
         Err(Error::TimedOut) => Ok(CommandOutcome::TimedOut),
         Err(Error::Spawn(e)) => Err(CommandError::Start(e)),
         Err(Error::Wait(e)) => Err(CommandError::Wait(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qmvc_profile::{Origin, Scanner};
+
+    fn scanner(engine: &str, file: &str, yaml: &str) -> Scanner {
+        Scanner {
+            engine: engine.into(),
+            initial: 'X',
+            full_name: engine.into(),
+            definition: EngineDef::parse(yaml, file).expect("definition"),
+            origin: Origin { file: "scanners".into(), line: 1 },
+        }
+    }
+
+    fn system<'a>(
+        answers: &'a Answers,
+        spool: &'a Path,
+        spam_user: Option<&'a str>,
+    ) -> System<'a> {
+        System {
+            message: b"Subject: x\n\nhello\n",
+            spool,
+            injector: Path::new("/nonexistent"),
+            dry_run: true,
+            answers,
+            sender: "",
+            recipients: &[],
+            client_ip: None,
+            spam_user,
+        }
+    }
+
+    #[test]
+    fn answers_are_kept_by_definition_and_spam_answers_by_user() {
+        let spool = std::env::temp_dir();
+        let answers = Answers::default();
+        // Two layers' definitions of the same engine name are asked
+        // each; the same definition once.
+        let av = "protocol: command\ncommand: [/bin/true, '{}']\n";
+        let system_def = scanner("av", "/sys/control/scanners.d/av.yaml", av);
+        let domain_def = scanner("av", "/dom/control/scanners.d/av.yaml", av);
+        let mut probes = system(&answers, &spool, None);
+        for s in [&system_def, &domain_def, &system_def] {
+            assert_eq!(probes.scan(s), ScanOutcome::Clean);
+        }
+        assert_eq!(answers.scans.borrow().len(), 2);
+        // A spam engine: once per distinct user (max_size 1: nothing is
+        // sent, the answer is kept all the same).
+        let spam = scanner(
+            "spamd",
+            "/sys/control/scanners.d/spamd.yaml",
+            "protocol: spamd\nendpoints: [tcp:127.0.0.1:1]\nmax_size: 1\n\
+             user: fallback\n",
+        );
+        for user in [Some("alice"), Some("bob"), Some("alice"), Some("a b")] {
+            let mut probes = system(&answers, &spool, user);
+            assert!(matches!(
+                probes.spam(&spam),
+                SpamOutcome::TooLarge { max: 1, .. }
+            ));
+        }
+        let mut users: Vec<String> =
+            answers.spam.borrow().keys().map(|(_, u)| u.clone()).collect();
+        users.sort();
+        assert_eq!(users, ["alice", "bob", "fallback"]);
     }
 }

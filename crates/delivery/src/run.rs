@@ -46,12 +46,25 @@ pub fn deliver_sharing(
     answers: &Answers,
 ) -> Result<Outcome, Error> {
     let dry_run = context.mode == Mode::DryRun;
+    // The envelope recipients: one in dot-qmail mode, the group's
+    // (joined by commas in the envelope) in queue mode.
+    let recipients: Vec<String> = context
+        .envelope
+        .recipient
+        .split(',')
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned)
+        .collect();
     let mut probes = System {
         message: context.raw,
         spool: context.spool,
         injector: &profile.reactions.injector,
         dry_run,
         answers,
+        sender: &context.envelope.sender,
+        recipients: &recipients,
+        client_ip: context.client.map(|c| c.ip.as_str()),
+        spam_user: context.spam_user,
     };
     let options = Options { noscan: context.noscan };
     let mut facts = Facts {
@@ -255,11 +268,16 @@ fn write_log(
     facts: &Facts,
     verdict: Option<&Verdict>,
 ) -> Result<(), qmvc_log::Error> {
-    let (result, errormail, scanners) = match verdict {
-        Some(v) => (v.result(), u32::from(v.errormail), v.scanners.as_str()),
-        None => ("-".to_string(), 0, ""),
+    let (result, errormail, scanners, spam) = match verdict {
+        Some(v) => (
+            v.result(),
+            u32::from(v.errormail),
+            v.scanners.as_str(),
+            v.spam_scores(),
+        ),
+        None => ("-".to_string(), 0, "", String::new()),
     };
-    let record = facts.record(&result, errormail, scanners);
+    let record = facts.record(&result, errormail, scanners, &spam);
     append(profile, context.layers, &record, context.warn)
 }
 
@@ -295,10 +313,12 @@ pub fn log_line(
 ) -> Result<(), qmvc_log::Error> {
     let verdict = &outcome.verdict;
     let result = verdict.result();
+    let spam = verdict.spam_scores();
     let record = outcome.facts.record(
         &result,
         u32::from(verdict.errormail),
         verdict.scanners.as_str(),
+        &spam,
     );
     append(profile, layers, &record, warn)
 }

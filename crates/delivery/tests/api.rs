@@ -49,6 +49,7 @@ fn run(layers: &Layers, mode: Mode, raw: &[u8]) -> qmvc_delivery::Outcome {
         address_vars: &AddressVars::default(),
         warn: &warn,
         client: None,
+        spam_user: None,
     };
     deliver(&message, &profile, &context).unwrap()
 }

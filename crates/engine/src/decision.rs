@@ -12,6 +12,7 @@ use crate::conditions;
 use crate::content::Content;
 use crate::error::Error;
 use crate::probes::Probes;
+use crate::spam;
 use crate::verdict::{
     Disposition, Evaluation, Hit, Match, ReactionPlan, ReactionStatus, Verdict,
 };
@@ -48,6 +49,7 @@ pub fn evaluate(
         skipped: Vec::new(),
         warnings: Vec::new(),
         disposition: Disposition::Continue,
+        spam: Vec::new(),
     };
     if message.too_large {
         verdict.skipped.push(format!(
@@ -90,8 +92,44 @@ pub fn evaluate(
                 }
                 continue;
             }
+            Condition::SpamMail => {
+                // Last in the order: the most costly question, asked only
+                // when nothing before stopped the evaluation.
+                if profile.spamscanners.is_empty() {
+                    let why = "not evaluated: no spam engine configured \
+                               (spamscanners)"
+                        .to_string();
+                    verdict
+                        .evaluations
+                        .push((condition, Evaluation::Skipped(why)));
+                    continue;
+                }
+                let Some((winner, matches)) =
+                    spam::spammail(profile, probes, &mut verdict)?
+                else {
+                    verdict.evaluations.push((condition, Evaluation::NotMet));
+                    continue;
+                };
+                verdict.evaluations.push((condition, Evaluation::Met));
+                verdict.hits.push(Hit {
+                    condition,
+                    action: winner.action,
+                    rule: winner.origin.clone(),
+                    matches,
+                    reactions: Vec::new(),
+                    unlisted: 0,
+                    via_command: false,
+                });
+                continue;
+            }
             Condition::BadSubject => conditions::badsubject(message, profile),
-            _ if message.too_large && condition != Condition::VirusMail => {
+            // The engines have limits of their own (max_size for spam).
+            _ if message.too_large
+                && !matches!(
+                    condition,
+                    Condition::VirusMail | Condition::SpamMail
+                ) =>
+            {
                 let why = "not evaluated: message over scansize".to_string();
                 verdict
                     .evaluations

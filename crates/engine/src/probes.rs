@@ -30,6 +30,46 @@ pub enum ScanOutcome {
     Failed(String),
 }
 
+/// What one spam engine judged (its words, and whom it was asked for).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpamJudgement {
+    /// Whether the engine calls it spam (spamd `Spam: True`; rspamd
+    /// `add header`, `rewrite subject` or `reject`).
+    pub spam: bool,
+    /// The score.
+    pub score: f64,
+    /// The score as the engine gave it (`1000.0`, `-0.0`).
+    pub score_text: String,
+    /// The engine's threshold (spamd's required score, rspamd's
+    /// `required_score`).
+    pub required: f64,
+    /// The threshold as the engine gave it.
+    pub required_text: String,
+    /// The names of the rules that hit.
+    pub symbols: Vec<String>,
+    /// rspamd's action; `None` for spamd.
+    pub action: Option<String>,
+    /// The user the engine was asked for (empty: none).
+    pub user: String,
+}
+
+/// What asking one spam engine came to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SpamOutcome {
+    /// The engine judged the message.
+    Judged(SpamJudgement),
+    /// The message is larger than the definition's `max_size`: it was
+    /// not sent (not an error: it is logged as not scanned for spam).
+    TooLarge {
+        /// The message's size in bytes.
+        size: usize,
+        /// The definition's `max_size`.
+        max: u64,
+    },
+    /// The engine could not be asked, failed or timed out: why.
+    Failed(String),
+}
+
 /// Why a badbodytexts command has no outcome (not the message's fault:
 /// the delivery is deferred).
 #[derive(Debug)]
@@ -61,4 +101,8 @@ pub trait Probes {
 
     /// Asks `scanner` about the message.
     fn scan(&mut self, scanner: &Scanner) -> ScanOutcome;
+
+    /// Asks the spam engine `scanner` (a line of `spamscanners`) about
+    /// the message, for the delivery's user.
+    fn spam(&mut self, scanner: &Scanner) -> SpamOutcome;
 }

@@ -136,7 +136,13 @@ pub struct Verdict {
     pub warnings: Vec<String>,
     /// The exit disposition: the most severe of the actions.
     pub disposition: Disposition,
+    /// What each spam engine that judged the message said, in the order
+    /// of `spamscanners`: qmvc.rep, `qmvc -t`, qmvc.log field 12.
+    pub spam: Vec<Spam>,
 }
+
+/// What one spam engine said: the one type qmvc.rep writes and reads.
+pub use qmvc_log::rep::Spam;
 
 impl Verdict {
     /// The log's result field: `clear`, or the met conditions joined
@@ -185,6 +191,15 @@ impl Verdict {
             _ => 1,
         };
         keeps().map(|h| h.condition).min_by_key(|c| rank(*c))
+    }
+
+    /// qmvc.log field 12: the score of each spam engine that judged the
+    /// message, as it gave it, joined by `+` in the order of
+    /// `spamscanners`; empty when none did (written `-`).
+    pub fn spam_scores(&self) -> String {
+        let scores: Vec<&str> =
+            self.spam.iter().map(|s| s.score.as_str()).collect();
+        scores.join("+")
     }
 
     /// A one-line reason for a bounce, from the first bouncing hit.

@@ -47,8 +47,9 @@ pub struct Record<'a> {
     pub message_id: &'a str,
     /// Field 11: the Subject.
     pub subject: &'a str,
-    /// Field 12: reserved for the spam score (issue 13); written `-`
-    /// for now, empty when an older line has no such field.
+    /// Field 12: the spam score of each spam engine that judged the
+    /// message, as it gave it, joined by `+`; `-` when none did, empty
+    /// when an older line has no such field.
     pub spam: &'a str,
     /// Field 13: the SMTP client's IP address in queue mode
     /// (`TCPREMOTEIP`); `-` in dot-qmail mode, empty on an older line.

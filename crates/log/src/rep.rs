@@ -74,6 +74,68 @@ pub struct Report {
     /// The SMTP client, in queue mode only (left out otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client: Option<Client>,
+    /// What each spam engine that judged the message said, in the order
+    /// of `spamscanners` (left out when none did).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub spam: Vec<Spam>,
+}
+
+/// What one spam engine said about the message (spammail, SPEC 8). The
+/// engine's words are untrusted text: capped when written.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Spam {
+    /// The engine and its initial, as `spamd (A)`.
+    #[serde(deserialize_with = "scalar", serialize_with = "capped")]
+    pub engine: String,
+    /// The score as the engine gave it (`1000.0`, `-0.0`).
+    #[serde(deserialize_with = "scalar", serialize_with = "capped")]
+    pub score: String,
+    /// The engine's threshold as it gave it (spamd's required score,
+    /// rspamd's reject score).
+    #[serde(deserialize_with = "scalar", serialize_with = "capped")]
+    pub required: String,
+    /// Whether the engine calls it spam.
+    pub spam: bool,
+    /// The user the engine was asked for (empty: none).
+    #[serde(deserialize_with = "scalar", serialize_with = "capped")]
+    pub user: String,
+    /// rspamd's action (`add header`, `reject`, ...); empty for spamd.
+    #[serde(
+        deserialize_with = "scalar",
+        serialize_with = "capped",
+        skip_serializing_if = "str::is_empty"
+    )]
+    pub engine_action: String,
+    /// The names of the rules that hit (left out when none).
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "capped_symbols"
+    )]
+    pub symbols: Vec<String>,
+    /// The spammail line it reached, `FILE:LINE` with its action (e.g.
+    /// `filters:3 keep`); empty when it reached none.
+    #[serde(
+        deserialize_with = "scalar",
+        serialize_with = "capped",
+        skip_serializing_if = "str::is_empty"
+    )]
+    pub rung: String,
+}
+
+/// Most symbols one [`Spam`] lists: SpamAssassin can name hundreds.
+pub const MAX_SYMBOLS: usize = 100;
+
+/// The longest symbol written, in bytes.
+const SYMBOL_MAX: usize = 128;
+
+fn capped_symbols<S: Serializer>(
+    values: &[String],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(
+        values.iter().take(MAX_SYMBOLS).map(|v| cap_at(v, SYMBOL_MAX)),
+    )
 }
 
 /// What qmail-smtpd's environment says about the SMTP client (queue
@@ -568,5 +630,26 @@ result: badsubject
         assert!(text.contains("ip: 192.0.2.7\n"), "{text}");
         let (got, _) = read(&text);
         assert_eq!(got[0].client.as_ref(), Some(&client));
+    }
+
+    #[test]
+    fn spam_results_read_back() {
+        let spam = Spam {
+            engine: "spamd (A)".into(),
+            score: "-0.0".into(),
+            required: "5.0".into(),
+            spam: false,
+            user: "alice".into(),
+            engine_action: String::new(),
+            symbols: vec!["GTUBE".into(), "NO_RELAYS".into()],
+            rung: "filters:3 inspect".into(),
+        };
+        let report = Report { spam: vec![spam.clone()], ..Report::default() };
+        let text = report.document();
+        assert!(text.contains("score: '-0.0'\n"), "{text}");
+        assert!(!text.contains("engine_action"), "{text}");
+        let (got, _) = read(&text);
+        assert_eq!(got[0].spam, vec![spam]);
+        assert!(!Report::default().document().contains("spam"));
     }
 }

@@ -252,6 +252,17 @@ registry! {
         Parse::Layered(scanners::load),
         Some(scanners::lint_shipped),
     ),
+    /// `spamscanners`: the spam engines of spammail, each defined in
+    /// `scanners.d/ENGINE.yaml` (spamd or rspamd: no command is run).
+    SpamScanners => row(
+        "spamscanners",
+        "spam engines, see qmvc-scanners(5)",
+        include_str!("../../../control-defaults/spamscanners"),
+        false,
+        Needed::By(Condition::SpamMail),
+        Parse::Layered(scanners::load_spam),
+        None,
+    ),
     /// `injector`: the program that sends notifications.
     Injector => row(
         "injector",

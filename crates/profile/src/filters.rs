@@ -23,10 +23,13 @@ pub enum Condition {
     BadLoaderType,
     /// A virus scanner finds something.
     VirusMail,
+    /// A spam engine's verdict or score reaches a `spammail` line
+    /// (SPEC 8): evaluated last, since asking a spam engine costs most.
+    SpamMail,
 }
 
 /// Every condition in evaluation order.
-pub const CONDITIONS: [Condition; 7] = [
+pub const CONDITIONS: [Condition; 8] = [
     Condition::Errormail,
     Condition::BadSubject,
     Condition::BadBodyText,
@@ -34,6 +37,7 @@ pub const CONDITIONS: [Condition; 7] = [
     Condition::BadMimeType,
     Condition::BadLoaderType,
     Condition::VirusMail,
+    Condition::SpamMail,
 ];
 
 impl Condition {
@@ -47,6 +51,7 @@ impl Condition {
             Condition::BadMimeType => "badmimetype",
             Condition::BadLoaderType => "badloadertype",
             Condition::VirusMail => "virusmail",
+            Condition::SpamMail => "spammail",
         }
     }
 }
@@ -122,6 +127,83 @@ pub struct FilterOptions {
     /// errormail only (`bits=N`): the line applies only when the code
     /// has one of these bits; `None` for any non-zero code.
     pub bits: Option<u16>,
+    /// spammail only (`score=N`): the line applies when the score is at
+    /// least N, spam verdict or not; `None`: when the engine says spam
+    /// (the line then ranks at the engine's threshold).
+    pub score: Option<Score>,
+}
+
+/// The `N` of `score=N`: a decimal number with at most three places,
+/// negative or not (`7.5`, `-1`, `20`), kept exactly in thousandths so
+/// that lines compare and print as written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Score(i64);
+
+/// The largest `score=N` in magnitude: far beyond any engine's scale
+/// (GTUBE is 1000 in SpamAssassin).
+const MAX_SCORE: i64 = 1_000_000;
+
+impl Score {
+    /// The score in thousandths of a point.
+    pub fn thousandths(self) -> i64 {
+        self.0
+    }
+
+    /// The score as a number, to compare with an engine's.
+    pub fn value(self) -> f64 {
+        // Exact: |thousandths| is at most 10^9, well inside f64's 2^53,
+        // and the division is correctly rounded, as parsing "7.5" is.
+        #[allow(clippy::cast_precision_loss)]
+        let n = self.0 as f64;
+        n / 1000.0
+    }
+
+    /// Parses `N`: an optional sign, digits, and optionally a point and
+    /// one to three digits.
+    pub fn parse(text: &str) -> Option<Score> {
+        let (negative, unsigned) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text.strip_prefix('+').unwrap_or(text)),
+        };
+        let (whole, fraction) = match unsigned.split_once('.') {
+            Some((whole, fraction)) => (whole, fraction),
+            None => (unsigned, ""),
+        };
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty()
+            || !digits(whole)
+            || !digits(fraction)
+            || fraction.len() > 3
+            || (unsigned.contains('.') && fraction.is_empty())
+            || whole.len() > 7
+        {
+            return None;
+        }
+        let whole: i64 = whole.parse().ok()?;
+        let mut thousandths: i64 = 0;
+        for (place, b) in fraction.bytes().enumerate() {
+            let digit = i64::from(b - b'0');
+            thousandths += digit * [100, 10, 1].get(place).copied()?;
+        }
+        let magnitude = whole.checked_mul(1000)?.checked_add(thousandths)?;
+        if magnitude > MAX_SCORE * 1000 {
+            return None;
+        }
+        Some(Score(if negative { -magnitude } else { magnitude }))
+    }
+}
+
+impl std::fmt::Display for Score {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let magnitude = self.0.unsigned_abs();
+        let (whole, fraction) = (magnitude / 1000, magnitude % 1000);
+        if fraction == 0 {
+            return write!(f, "{sign}{whole}");
+        }
+        let places = format!("{fraction:03}");
+        write!(f, "{sign}{whole}.{}", places.trim_end_matches('0'))
+    }
 }
 
 impl FilterOptions {
@@ -148,7 +230,7 @@ pub struct FilterRule {
 
 /// The conditions a `filters` line may name, for messages.
 const CONDITION_WORDS: &str = "errormail, badsubject, badbodytext, \
-     badfilename, badmimetype, badloadertype, virusmail, badmail";
+     badfilename, badmimetype, badloadertype, virusmail, spammail, badmail";
 
 /// The conditions `badmail` stands for.
 const BADMAIL: [Condition; 5] = [
@@ -164,12 +246,38 @@ const BADMAIL: [Condition; 5] = [
 /// that a typo in an option never switches a blocking condition off. The
 /// first line for a condition wins; lint reports the others. errormail
 /// may have several lines (each for the bits of its `bits=` option):
-/// every one that applies is carried out.
+/// every one that applies is carried out. spammail may have several
+/// lines, one per `score=` (and one without): they form a ladder, of
+/// which one line is carried out (SPEC 8).
 pub(crate) fn parse(text: &str, sink: &mut Sink<'_>) -> Vec<FilterRule> {
     let mut rules: Vec<FilterRule> = Vec::new();
     for (line, entry) in entries(text) {
         let Some(new) = parse_line(line, entry, sink) else { continue };
         for rule in new {
+            if rule.condition == Condition::SpamMail {
+                let same = rules.iter().find(|r| {
+                    r.condition == Condition::SpamMail
+                        && r.options.score == rule.options.score
+                });
+                if let Some(first) = same {
+                    let at = first.origin.line;
+                    let rung = match rule.options.score {
+                        Some(n) => format!("score={n}"),
+                        None => "no score=".to_owned(),
+                    };
+                    sink.lint_report(
+                        line,
+                        format!(
+                            "a second spammail line with {rung}; only the \
+                             first one (line {at}) counts: remove this one \
+                             or give it another score="
+                        ),
+                    );
+                    continue;
+                }
+                rules.push(rule);
+                continue;
+            }
             let first = rules.iter().find(|r| r.condition == rule.condition);
             let first =
                 first.filter(|_| rule.condition != Condition::Errormail);
@@ -240,6 +348,16 @@ fn parse_line(
             ),
         );
         options.bits = None;
+    }
+    if options.score.is_some() && !conditions.contains(&Condition::SpamMail) {
+        sink.report(
+            line,
+            format!(
+                "option score is only for spammail, not {condition}; \
+                 remove it"
+            ),
+        );
+        options.score = None;
     }
     let origin = sink.origin(line);
     Some(
@@ -439,6 +557,25 @@ fn parse_options(
                     ),
                 }
             }
+            ("score", value) => {
+                let value = value.unwrap_or("");
+                match Score::parse(value) {
+                    Some(_) if options.score.is_some() => sink.report(
+                        line,
+                        "option score given twice; keep one".to_owned(),
+                    ),
+                    Some(score) => options.score = Some(score),
+                    None => sink.report(
+                        line,
+                        format!(
+                            "bad option score=\"{value}\": not a decimal \
+                             number (expected score=N with at most three \
+                             decimal places, e.g. score=10, score=7.5 or \
+                             score=-1)"
+                        ),
+                    ),
+                }
+            }
             ("lang", value) => {
                 let value = value.unwrap_or("");
                 match check_lang(value) {
@@ -461,7 +598,7 @@ fn parse_options(
                 line,
                 format!(
                     "unknown option \"{item}\" (expected quitasap, \
-                     goodmail, virussender, lang=LL, bits=N)"
+                     goodmail, virussender, lang=LL, bits=N, score=N)"
                 ),
             ),
         }

@@ -57,7 +57,7 @@ pub use controls::{Control, CONTROLS};
 pub use definitions::BUILT_IN_ENGINES;
 pub use error::Error;
 pub use filters::{
-    Action, Condition, FilterOptions, FilterRule, Reaction, CONDITIONS,
+    Action, Condition, FilterOptions, FilterRule, Reaction, Score, CONDITIONS,
 };
 pub use layers::{system_home, Layer, Layers, Source, DEFAULT_SYSTEM_HOME};
 pub use limits::Settings;
@@ -67,7 +67,10 @@ pub use patterns::{
     TypeGlob,
 };
 pub use queue::{CustomError, QueueSettings, QMVC_QUEUE};
-pub use scanners::{Endpoint, EngineDef, Method, Policy, Scanner, Target};
+pub use scanners::{
+    spam_user_ok, Endpoint, EngineDef, Method, Policy, Scanner, Target,
+    MAX_SPAM_USER,
+};
 
 /// Where a value came from: a control file and a line in it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -166,6 +169,9 @@ pub struct Profile {
     pub noscantypes: Vec<TypeGlob>,
     /// The virus scanners in the order they run (at most four).
     pub scanners: Vec<Scanner>,
+    /// The spam engines of `spamscanners`, in the order they are asked
+    /// (at most four).
+    pub spamscanners: Vec<Scanner>,
     /// Resource bounds and time-outs from `limits`.
     pub settings: Settings,
     /// `injector`, `guard` and `language`, for the Reactions.
@@ -200,7 +206,7 @@ impl Profile {
     }
 
     /// Every filter line for `condition`, in file order: several only
-    /// for errormail.
+    /// for errormail (one per `bits=`) and spammail (one per `score=`).
     pub fn rules(
         &self,
         condition: Condition,

@@ -87,6 +87,56 @@ pub enum Method {
         /// first capture group of a matching line is a virus name.
         virus: Option<regex::Regex>,
     },
+    /// SpamAssassin's spamd: SPAMC/1.5 to the first endpoint that
+    /// accepts a connection (a spam engine: `spamscanners` only).
+    Spamd {
+        /// Endpoints, tried in order.
+        endpoints: Vec<Endpoint>,
+        /// How long a connection attempt to one endpoint may take.
+        connect_timeout: Duration,
+    },
+    /// rspamd: `POST /checkv2` to the first endpoint that accepts a
+    /// connection (a spam engine: `spamscanners` only).
+    Rspamd {
+        /// Endpoints, tried in order.
+        endpoints: Vec<Endpoint>,
+        /// How long a connection attempt to one endpoint may take.
+        connect_timeout: Duration,
+    },
+}
+
+impl Method {
+    /// Whether this is a spam engine (`spamscanners`, the condition
+    /// spammail) rather than a virus engine (`scanners`, virusmail).
+    pub fn is_spam(&self) -> bool {
+        matches!(self, Method::Spamd { .. } | Method::Rspamd { .. })
+    }
+
+    /// The `protocol:` keyword of the definition.
+    pub fn protocol(&self) -> &'static str {
+        match self {
+            Method::Clamd { .. } => "clamd",
+            Method::Command { .. } => "command",
+            Method::Spamd { .. } => "spamd",
+            Method::Rspamd { .. } => "rspamd",
+        }
+    }
+}
+
+/// The longest spam user (SPEC 8).
+pub const MAX_SPAM_USER: usize = 64;
+
+/// Whether `user` may be sent to a spam engine as its user (spamd and
+/// rspamd `User:`): only `A-Za-z0-9.+_@-`, at most 64 bytes (SPEC 8).
+/// The one owner of that rule: the name is attacker-influenced (a local
+/// part, a recipient address), and a CR or LF in it could truncate what
+/// spamd scans. The empty name (no user) passes.
+pub fn spam_user_ok(user: &str) -> bool {
+    user.len() <= MAX_SPAM_USER
+        && user.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(b, b'.' | b'+' | b'_' | b'@' | b'-')
+        })
 }
 
 /// An engine definition, `scanners.d/ENGINE.yaml`.
@@ -109,9 +159,28 @@ pub struct EngineDef {
     pub version: Option<Vec<String>>,
     /// The definition file, as shown to the user.
     pub file: String,
+    /// Spam engines: the largest message sent, in bytes; a larger one is
+    /// not scanned for spam (as spamc, 512000 by default).
+    pub max_size: u64,
+    /// Spam engines: the user sent when the delivery has no usable one
+    /// of its own (see [`EngineDef::spam_user`]); empty for none.
+    pub user: String,
 }
 
-/// A line of `scanners`.
+impl EngineDef {
+    /// The user to send to this spam engine for the delivery's
+    /// `candidate` (the recipient's local part, or the one recipient of a
+    /// queue-mode group): the candidate when [`spam_user_ok`] accepts it
+    /// and it is not empty, else the definition's `user`.
+    pub fn spam_user<'a>(&'a self, candidate: Option<&'a str>) -> &'a str {
+        match candidate {
+            Some(user) if !user.is_empty() && spam_user_ok(user) => user,
+            _ => &self.user,
+        }
+    }
+}
+
+/// A line of `scanners` or `spamscanners`.
 #[derive(Clone, Debug)]
 pub struct Scanner {
     /// The engine name: its definition is `scanners.d/ENGINE.yaml`.
@@ -255,15 +324,55 @@ enum Definition {
 }
 
 /// Parses `scanners` from `source` and reads the definition of each
-/// engine it names into the profile.
+/// engine it names into the profile: virus engines only.
 pub(crate) fn load(cx: &mut Load<'_>, source: &Source) -> Result<(), Error> {
+    load_kind(cx, source, false)
+}
+
+/// Parses `spamscanners` from `source` and reads the definition of each
+/// engine it names into the profile: spam engines only.
+pub(crate) fn load_spam(
+    cx: &mut Load<'_>,
+    source: &Source,
+) -> Result<(), Error> {
+    load_kind(cx, source, true)
+}
+
+/// Parses `scanners` (`spam` false) or `spamscanners` (`spam` true) and
+/// reads the definition of each engine it names. An engine of the other
+/// kind is reported at its line and left out: a spam engine cannot say
+/// "virus", nor a virus engine give a score.
+fn load_kind(
+    cx: &mut Load<'_>,
+    source: &Source,
+    spam: bool,
+) -> Result<(), Error> {
     let lines = parse(&source.text, &mut cx.sink(&source.file));
     for line in lines {
         cx.named_engines.push(line.engine.clone());
         let programs = cx.lint;
         match definition(cx, &line.engine, programs)? {
+            Definition::Good(definition)
+                if definition.method.is_spam() != spam =>
+            {
+                let (kind, file) = if spam {
+                    ("a virus engine", "scanners")
+                } else {
+                    ("a spam engine", "spamscanners")
+                };
+                cx.sink(&source.file).report(
+                    line.line,
+                    format!(
+                        "engine {} is {kind} (protocol: {}, {}); list it \
+                         in {file} instead",
+                        line.engine,
+                        definition.method.protocol(),
+                        definition.file
+                    ),
+                );
+            }
             Definition::Good(definition) => {
-                cx.profile.scanners.push(Scanner {
+                let scanner = Scanner {
                     engine: line.engine,
                     initial: line.initial,
                     full_name: line.full_name,
@@ -272,7 +381,12 @@ pub(crate) fn load(cx: &mut Load<'_>, source: &Source) -> Result<(), Error> {
                         file: source.file.clone(),
                         line: line.line,
                     },
-                })
+                };
+                if spam {
+                    cx.profile.spamscanners.push(scanner);
+                } else {
+                    cx.profile.scanners.push(scanner);
+                }
             }
             Definition::Broken => {}
             Definition::Missing => cx.sink(&source.file).report(

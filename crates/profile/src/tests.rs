@@ -5,6 +5,7 @@ and the engine definitions are tested in [`scanners`].
 */
 
 mod scanners;
+mod spam;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -100,9 +101,11 @@ fn built_in_defaults_have_no_problems() {
     assert_eq!(problems, Vec::<String>::new());
     let conditions: Vec<_> =
         profile.filters.iter().map(|r| r.condition).collect();
-    // Two errormail lines: inspect, and keep for bit 256 (limits).
+    // Two errormail lines: inspect, and keep for bit 256 (limits); no
+    // spammail line (no spam engine ships active).
     let mut expected = crate::CONDITIONS.to_vec();
     expected.insert(0, Condition::Errormail);
+    expected.retain(|&c| c != Condition::SpamMail);
     assert_eq!(conditions, expected);
     let limits = profile.filters.get(1).expect("second errormail line");
     assert_eq!(
@@ -440,6 +443,7 @@ fn filters_good_lines() {
             lang: Some("de-CH".into()),
             virussender: false,
             bits: None,
+            score: None,
         }
     );
     let rule = profile.rule(Condition::BadBodyText).expect("rule");
@@ -492,14 +496,14 @@ fn filters_bad_lines() {
         at(
             &file,
             &[
-                (1, "unknown condition \"errormal\" (expected errormail, badsubject, badbodytext, badfilename, badmimetype, badloadertype, virusmail, badmail)"),
+                (1, "unknown condition \"errormal\" (expected errormail, badsubject, badbodytext, badfilename, badmimetype, badloadertype, virusmail, spammail, badmail)"),
                 (2, "unknown action \"blok\" (expected block, keep, trash, bounce, inspect)"),
-                (3, "missing condition; a line starts with one of errormail, badsubject, badbodytext, badfilename, badmimetype, badloadertype, virusmail, badmail"),
+                (3, "missing condition; a line starts with one of errormail, badsubject, badbodytext, badfilename, badmimetype, badloadertype, virusmail, spammail, badmail"),
                 (4, "too many fields (expected Condition ; Action ; Reaction(s) ; Option(s) ;); separate several reactions or options with ','"),
                 (5, "reactions are only allowed with block and keep, not with bounce; remove the reactions or change the action"),
                 (6, "bad address \"\" for informguard: the address is missing (expected informguard=LOCAL@DOMAIN)"),
                 (7, "bad language \"x\" (expected lang=LL, 2 to 8 letters with an optional region, e.g. lang=en or lang=de-CH)"),
-                (7, "unknown option \"fast\" (expected quitasap, goodmail, virussender, lang=LL, bits=N)"),
+                (7, "unknown option \"fast\" (expected quitasap, goodmail, virussender, lang=LL, bits=N, score=N)"),
                 (7, "option goodmail is only for badbodytext, not errormail; remove it"),
                 (8, "reaction notifyrecipient takes no address; remove \"=...\""),
                 (8, "unknown reaction \"tellme\" (expected notifyrecipient, notifysender, informguard=ADDRESS, forwardguard=ADDRESS)"),

@@ -318,6 +318,10 @@ fn judge(what: &Judging<'_>) -> Vec<Judged> {
             address_vars: &vars,
             warn: &warn,
             client: client.as_ref(),
+            // SPEC 8: the full recipient of a one-recipient group; a
+            // larger group gets the definition's user.
+            spam_user: (group.members.len() == 1)
+                .then_some(envelope.recipient.as_str()),
         };
         let one = match qmvc_delivery::deliver_sharing(
             message, profile, &context, &answers,

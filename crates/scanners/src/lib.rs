@@ -76,6 +76,14 @@ pub fn scan(definition: &EngineDef, message: &[u8], spool: &Path) -> Answer {
                 spool,
             )
         }
+        // Spam engines judge, they find no virus: they are asked
+        // through spamd::check and rspamd::check (the spammail probe).
+        Method::Spamd { .. } | Method::Rspamd { .. } => {
+            Answer::Failed(format!(
+                "{} is a spam engine: list it in spamscanners, not scanners",
+                definition.method.protocol()
+            ))
+        }
     }
 }
 
@@ -135,6 +143,16 @@ pub fn status(definition: &EngineDef) -> Status {
         Method::Command { argv, .. } => {
             command::status(argv, definition.version.as_deref())
         }
+        Method::Spamd { endpoints, connect_timeout } => spamd::status(
+            endpoints,
+            *connect_timeout,
+            definition.timeout.min(STATUS_TIMEOUT),
+        ),
+        Method::Rspamd { endpoints, connect_timeout } => rspamd::status(
+            endpoints,
+            *connect_timeout,
+            definition.timeout.min(STATUS_TIMEOUT),
+        ),
     }
 }
 

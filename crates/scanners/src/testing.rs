@@ -87,6 +87,8 @@ pub fn engine_def(method: Method) -> EngineDef {
         unscanned: default_unscanned(),
         version: None,
         file: "test.yaml".to_string(),
+        max_size: 512_000,
+        user: String::new(),
     }
 }
 

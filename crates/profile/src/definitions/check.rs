@@ -15,15 +15,49 @@ use super::endpoint::{parse_endpoint, ENDPOINTS};
 use super::schema::{Item, RawDefinition};
 use crate::command::find_program;
 use crate::lines::Sink;
+use crate::scanners::spam_user_ok;
 use crate::text::{brief, DFA_SIZE_LIMIT, REGEX_SIZE_LIMIT};
-use crate::{EngineDef, Method, Policy, Target};
+use crate::{Endpoint, EngineDef, Method, Policy, Target, MAX_SPAM_USER};
 
-/// The keys only a clamd definition may have.
-const CLAMD_KEYS: [&str; 2] = ["endpoints", "connect_timeout"];
+/// The protocols of a definition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Protocol {
+    Clamd,
+    Command,
+    Spamd,
+    Rspamd,
+}
 
-/// The keys only a command definition may have.
-const COMMAND_KEYS: [&str; 6] =
-    ["command", "target", "clean", "infected", "virus", "version"];
+/// Every protocol, for messages and look-up.
+const PROTOCOLS: [(Protocol, &str); 4] = [
+    (Protocol::Clamd, "clamd"),
+    (Protocol::Command, "command"),
+    (Protocol::Spamd, "spamd"),
+    (Protocol::Rspamd, "rspamd"),
+];
+
+/// The keys that only some protocols take, and which: one table, so
+/// that a key a protocol does not take is refused naming the ones that
+/// do. `protocol`, `timeout` and `on_error` are for every protocol.
+const PROTOCOL_KEYS: [(&str, &[Protocol]); 12] = [
+    ("endpoints", &[Protocol::Clamd, Protocol::Spamd, Protocol::Rspamd]),
+    ("connect_timeout", &[Protocol::Clamd, Protocol::Spamd, Protocol::Rspamd]),
+    ("command", &[Protocol::Command]),
+    ("target", &[Protocol::Command]),
+    ("clean", &[Protocol::Command]),
+    ("infected", &[Protocol::Command]),
+    ("virus", &[Protocol::Command]),
+    ("version", &[Protocol::Command]),
+    ("on_unscanned", &[Protocol::Clamd, Protocol::Command]),
+    ("unscanned", &[Protocol::Clamd, Protocol::Command]),
+    ("max_size", &[Protocol::Spamd, Protocol::Rspamd]),
+    ("user", &[Protocol::Spamd, Protocol::Rspamd]),
+];
+
+/// The name of `protocol`.
+fn protocol_name(protocol: Protocol) -> &'static str {
+    PROTOCOLS.iter().find(|(p, _)| *p == protocol).map_or("", |(_, n)| n)
+}
 
 /// The longest time-out, in seconds: an hour.
 const MAX_SECONDS: u64 = 3600;
@@ -34,7 +68,12 @@ const PLACEHOLDER: &str = "{}";
 /// Defaults (see qmvc-scanners(5)).
 const CLAMD_TIMEOUT: u64 = 60;
 const COMMAND_TIMEOUT: u64 = 120;
+const SPAM_TIMEOUT: u64 = 30;
 const CONNECT_TIMEOUT: u64 = 5;
+/// As spamc's `-s`: 500 KB.
+const SPAM_MAX_SIZE: u64 = 512_000;
+/// The largest `max_size`: 100 MB, beyond any message qmail takes.
+const MAX_MAX_SIZE: u64 = 100_000_000;
 const CLAMD_UNSCANNED: [&str; 2] =
     ["Heuristics.Limits.Exceeded*", "Heuristics.Encrypted.*"];
 
@@ -98,73 +137,114 @@ impl Check<'_, '_> {
         raw: RawDefinition,
         programs: bool,
     ) -> Option<EngineDef> {
-        let Some(protocol) = raw.protocol.as_deref() else {
+        let Some(written) = raw.protocol.as_deref() else {
             self.sink.report(
                 0,
-                "missing protocol (expected protocol: clamd or protocol: \
-                 command; see qmvc-scanners(5))",
+                "missing protocol (expected protocol: clamd, command, spamd \
+                 or rspamd; see qmvc-scanners(5))",
             );
             self.ok = false;
             return None;
         };
-        let clamd = if protocol.eq_ignore_ascii_case("clamd") {
-            true
-        } else if protocol.eq_ignore_ascii_case("command") {
-            false
-        } else {
+        let found =
+            PROTOCOLS.iter().find(|(_, n)| n.eq_ignore_ascii_case(written));
+        let Some(&(protocol, _)) = found else {
             self.fail(
                 "protocol",
                 format!(
-                    "unknown protocol \"{protocol}\" (expected clamd or \
-                     command)"
+                    "unknown protocol \"{written}\" (expected clamd, \
+                     command, spamd or rspamd)"
                 ),
             );
             return None;
         };
-        let (foreign, other): (&[&str], &str) = if clamd {
-            (&COMMAND_KEYS, "command")
-        } else {
-            (&CLAMD_KEYS, "clamd")
-        };
-        for &key in foreign {
-            if raw.has(key) {
-                let why = if key == "version" {
-                    " (clamd is asked with VERSION)"
+        for (key, takers) in PROTOCOL_KEYS {
+            if raw.has(key) && !takers.contains(&protocol) {
+                let names: Vec<&str> =
+                    takers.iter().map(|&p| protocol_name(p)).collect();
+                let why = if key == "version" && protocol != Protocol::Command
+                {
+                    format!(
+                        " ({} is asked for its version itself)",
+                        protocol_name(protocol)
+                    )
                 } else {
-                    ""
+                    String::new()
+                };
+                // "a", "a or b", "a, b or c".
+                let names = match names.split_last() {
+                    Some((last, [])) => (*last).to_owned(),
+                    Some((last, rest)) => {
+                        format!("{} or {last}", rest.join(", "))
+                    }
+                    None => String::new(),
                 };
                 self.fail(
                     key,
                     format!(
-                        "{key} is only for protocol: {other}{why}; remove it"
+                        "{key} is only for protocol: {names}{why}, not {}; \
+                         remove it",
+                        protocol_name(protocol)
                     ),
                 );
             }
         }
-        let default = if clamd { CLAMD_TIMEOUT } else { COMMAND_TIMEOUT };
+        let spam = matches!(protocol, Protocol::Spamd | Protocol::Rspamd);
+        let default = match protocol {
+            Protocol::Clamd => CLAMD_TIMEOUT,
+            Protocol::Command => COMMAND_TIMEOUT,
+            Protocol::Spamd | Protocol::Rspamd => SPAM_TIMEOUT,
+        };
         let timeout = self.seconds("timeout", raw.timeout, default);
-        let on_error = self.policy("on_error", raw.on_error.as_deref());
-        let on_unscanned =
-            self.policy("on_unscanned", raw.on_unscanned.as_deref());
+        // Mail flows when a spam engine is down (SPEC 8); a virus engine
+        // that is down defers it.
+        let on_error = self.policy(
+            "on_error",
+            raw.on_error.as_deref(),
+            if spam { Policy::Pass } else { Policy::Tempfail },
+        );
+        let on_unscanned = self.policy(
+            "on_unscanned",
+            raw.on_unscanned.as_deref(),
+            Policy::Pass,
+        );
         let unscanned = match raw.unscanned {
             Some(globs) => self.unscanned(globs),
-            None if clamd => {
+            None if protocol == Protocol::Clamd => {
                 CLAMD_UNSCANNED.iter().map(|&g| g.to_owned()).collect()
             }
             None => Vec::new(),
         };
-        let (method, version) = if clamd {
-            (self.clamd(raw.endpoints, raw.connect_timeout), None)
-        } else {
-            let method = self.command(
-                raw.command,
-                raw.target.as_deref(),
-                raw.clean,
-                raw.infected,
-                raw.virus.as_deref(),
-                programs,
-            );
-            (method, self.version(raw.version, programs))
+        let max_size = self.max_size(raw.max_size);
+        let user = self.user(raw.user);
+        let (method, version) = match protocol {
+            Protocol::Clamd | Protocol::Spamd | Protocol::Rspamd => {
+                let name = protocol_name(protocol);
+                let reach =
+                    self.endpoints(name, raw.endpoints, raw.connect_timeout);
+                let method =
+                    reach.map(|(endpoints, connect_timeout)| match protocol {
+                        Protocol::Spamd => {
+                            Method::Spamd { endpoints, connect_timeout }
+                        }
+                        Protocol::Rspamd => {
+                            Method::Rspamd { endpoints, connect_timeout }
+                        }
+                        _ => Method::Clamd { endpoints, connect_timeout },
+                    });
+                (method, None)
+            }
+            Protocol::Command => {
+                let method = self.command(
+                    raw.command,
+                    raw.target.as_deref(),
+                    raw.clean,
+                    raw.infected,
+                    raw.virus.as_deref(),
+                    programs,
+                );
+                (method, self.version(raw.version, programs))
+            }
         };
         let method = method?;
         Some(EngineDef {
@@ -175,7 +255,41 @@ impl Check<'_, '_> {
             unscanned,
             version,
             file: self.sink.origin(0).file,
+            max_size,
+            user,
         })
+    }
+
+    /// `max_size`: 1 byte to 100 MB, 512000 by default.
+    fn max_size(&mut self, value: Option<u64>) -> u64 {
+        let size = value.unwrap_or(SPAM_MAX_SIZE);
+        if !(1..=MAX_MAX_SIZE).contains(&size) {
+            self.fail(
+                "max_size",
+                format!(
+                    "max_size must be from 1 to {MAX_MAX_SIZE} bytes; remove \
+                     the line for the default ({SPAM_MAX_SIZE}, as spamc)"
+                ),
+            );
+            return SPAM_MAX_SIZE;
+        }
+        size
+    }
+
+    /// `user`: a name the spam user rule accepts (it is sent as is).
+    fn user(&mut self, value: Option<String>) -> String {
+        let user = value.unwrap_or_default();
+        if !spam_user_ok(&user) {
+            self.fail(
+                "user",
+                format!(
+                    "bad user \"{user}\" (expected at most {MAX_SPAM_USER} \
+                     of A-Z a-z 0-9 . + _ @ -, e.g. user: spamd)"
+                ),
+            );
+            return String::new();
+        }
+        user
     }
 
     /// A number of seconds, 1 to an hour.
@@ -199,11 +313,13 @@ impl Check<'_, '_> {
         Duration::from_secs(seconds)
     }
 
-    /// A policy; `tempfail` for `on_error` by default, `pass` for
-    /// `on_unscanned`.
-    fn policy(&mut self, key: &str, value: Option<&str>) -> Policy {
-        let default =
-            if key == "on_error" { Policy::Tempfail } else { Policy::Pass };
+    /// A policy, `default` when not given.
+    fn policy(
+        &mut self,
+        key: &str,
+        value: Option<&str>,
+        default: Policy,
+    ) -> Policy {
         let Some(word) = value else { return default };
         policy(word).unwrap_or_else(|| {
             self.fail(
@@ -232,12 +348,14 @@ impl Check<'_, '_> {
         globs
     }
 
-    /// The clamd method.
-    fn clamd(
+    /// The endpoints and connect time-out of protocol `name` (clamd,
+    /// spamd, rspamd).
+    fn endpoints(
         &mut self,
+        name: &str,
         endpoints: Option<Vec<Item<String>>>,
         connect_timeout: Option<u64>,
-    ) -> Option<Method> {
+    ) -> Option<(Vec<Endpoint>, Duration)> {
         let connect_timeout =
             self.seconds("connect_timeout", connect_timeout, CONNECT_TIMEOUT);
         let written = endpoints.unwrap_or_default();
@@ -245,7 +363,7 @@ impl Check<'_, '_> {
             self.fail(
                 "endpoints",
                 format!(
-                    "clamd needs endpoints, a list of where clamd listens \
+                    "{name} needs endpoints, a list of where {name} listens \
                      ({ENDPOINTS})"
                 ),
             );
@@ -258,7 +376,7 @@ impl Check<'_, '_> {
                 Err(e) => self.fail_at(item.line, e.to_string()),
             }
         }
-        Some(Method::Clamd { endpoints, connect_timeout })
+        Some((endpoints, connect_timeout))
     }
 
     /// The command method (without `version`).

@@ -24,7 +24,7 @@ enum Kind {
 }
 
 /// Every key and its type, in the order of qmvc-scanners(5).
-const SCHEMA: [(&str, Kind); 13] = [
+const SCHEMA: [(&str, Kind); 15] = [
     ("protocol", Kind::Text),
     ("endpoints", Kind::Texts),
     ("connect_timeout", Kind::Number),
@@ -38,6 +38,8 @@ const SCHEMA: [(&str, Kind); 13] = [
     ("on_unscanned", Kind::Text),
     ("unscanned", Kind::Texts),
     ("version", Kind::Texts),
+    ("max_size", Kind::Number),
+    ("user", Kind::Text),
 ];
 
 /// Every key, for messages.
@@ -79,6 +81,8 @@ pub(super) struct RawDefinition {
     pub(super) on_unscanned: Option<String>,
     pub(super) unscanned: Option<Vec<Item<String>>>,
     pub(super) version: Option<Vec<Item<String>>>,
+    pub(super) max_size: Option<u64>,
+    pub(super) user: Option<String>,
     /// The line of each key that has a value.
     lines: Vec<(&'static str, usize)>,
 }
@@ -113,6 +117,8 @@ impl RawDefinition {
             ("on_unscanned", Typed::Text(v)) => self.on_unscanned = Some(v),
             ("unscanned", Typed::Texts(v)) => self.unscanned = Some(v),
             ("version", Typed::Texts(v)) => self.version = Some(v),
+            ("max_size", Typed::Number(v)) => self.max_size = Some(v),
+            ("user", Typed::Text(v)) => self.user = Some(v),
             // SCHEMA and this match list the same keys and types.
             _ => {}
         }

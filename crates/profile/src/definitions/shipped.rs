@@ -52,6 +52,14 @@ pub const BUILT_IN_ENGINES: &[(&str, &str)] = &[
         "kaspersky",
         include_str!("../../../../control-defaults/scanners.d/kaspersky.yaml"),
     ),
+    (
+        "spamd",
+        include_str!("../../../../control-defaults/scanners.d/spamd.yaml"),
+    ),
+    (
+        "rspamd",
+        include_str!("../../../../control-defaults/scanners.d/rspamd.yaml"),
+    ),
 ];
 
 /// The built-in definition of `engine`, if one ships.

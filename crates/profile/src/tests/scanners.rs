@@ -198,7 +198,7 @@ fn a_scanner_without_definition_is_a_problem() {
             "no definition for engine nonesuch: write one to \
              control/scanners.d/nonesuch.yaml (see qmvc-scanners(5); \
              shipped: clamd, clamdscan, clamscan, sophos, fsecure, mcafee, \
-             eset, drweb, avast, bitdefender, kaspersky)",
+             eset, drweb, avast, bitdefender, kaspersky, spamd, rspamd)",
         )],
     );
     let (profile, problems) = fixture.lint();
@@ -226,7 +226,10 @@ fn built_in_scanners_has_no_active_line() {
         .filter(|l| l.contains(';') && !l.starts_with(' '))
         .map(|l| format!("{l}\n"))
         .collect();
-    assert_eq!(examples.lines().count(), BUILT_IN_ENGINES.len());
+    // The spam engines are listed in spamscanners instead.
+    let virus_engines =
+        BUILT_IN_ENGINES.iter().filter(|(n, _)| !n.contains("spam")).count();
+    assert_eq!(examples.lines().count(), virus_engines);
     for example in examples.lines() {
         let mut problems = Vec::new();
         let mut sink = Sink::new("scanners", &mut problems, true);
@@ -295,7 +298,7 @@ fn lint_checks_every_shipped_definition_named_or_not() {
         problems,
         at(
             &file,
-            &[(1, "unknown protocol \"x\" (expected clamd or command)")]
+            &[(1, "unknown protocol \"x\" (expected clamd, command, spamd or rspamd)")]
         )
     );
     // A delivery reads no definition it does not need.
@@ -517,7 +520,7 @@ fn command_defaults() {
 fn unknown_keys_and_yaml_errors_have_their_line() {
     let keys = "protocol, endpoints, connect_timeout, command, target, \
                 clean, infected, virus, timeout, on_error, on_unscanned, \
-                unscanned, version";
+                unscanned, version, max_size, user";
     assert_eq!(
         problems_of("protocol: clamd\nendpoints: [unix:/x]\nport: 3310\n"),
         [line(3, &format!("unknown key \"port\" (expected {keys})"))]
@@ -582,8 +585,8 @@ fn unknown_keys_and_yaml_errors_have_their_line() {
     );
     assert!(problems_of("protocol: clamd\nendpoints: ['tcp:[::1]:1']\n")
         .is_empty());
-    let missing = "missing protocol (expected protocol: clamd or protocol: \
-                   command; see qmvc-scanners(5))";
+    let missing = "missing protocol (expected protocol: clamd, command, \
+                   spamd or rspamd; see qmvc-scanners(5))";
     assert_eq!(problems_of(""), [line(0, missing)]);
     assert_eq!(problems_of("# only a comment\n"), [line(0, missing)]);
     assert_eq!(problems_of("timeout: 5\n"), [line(0, missing)]);
@@ -593,7 +596,7 @@ fn unknown_keys_and_yaml_errors_have_their_line() {
 fn bad_values_are_reported_at_their_key() {
     assert_eq!(
         problems_of("timeout: 5\nprotocol: icap\n"),
-        [line(2, "unknown protocol \"icap\" (expected clamd or command)")]
+        [line(2, "unknown protocol \"icap\" (expected clamd, command, spamd or rspamd)")]
     );
     assert_eq!(
         problems_of(&format!(
@@ -615,12 +618,12 @@ fn bad_values_are_reported_at_their_key() {
              version: [a]\n"
         ),
         [
-            line(3, "command is only for protocol: command; remove it"),
-            line(4, "target is only for protocol: command; remove it"),
-            line(5, "clean is only for protocol: command; remove it"),
-            line(6, "infected is only for protocol: command; remove it"),
-            line(7, "virus is only for protocol: command; remove it"),
-            line(8, "version is only for protocol: command (clamd is asked with VERSION); remove it"),
+            line(3, "command is only for protocol: command, not clamd; remove it"),
+            line(4, "target is only for protocol: command, not clamd; remove it"),
+            line(5, "clean is only for protocol: command, not clamd; remove it"),
+            line(6, "infected is only for protocol: command, not clamd; remove it"),
+            line(7, "virus is only for protocol: command, not clamd; remove it"),
+            line(8, "version is only for protocol: command (clamd is asked for its version itself), not clamd; remove it"),
         ]
     );
     assert_eq!(
@@ -629,8 +632,8 @@ fn bad_values_are_reported_at_their_key() {
              endpoints: [unix:/x]\nconnect_timeout: 1\n"
         ),
         [
-            line(3, "endpoints is only for protocol: clamd; remove it"),
-            line(4, "connect_timeout is only for protocol: clamd; remove it"),
+            line(3, "endpoints is only for protocol: clamd, spamd or rspamd, not command; remove it"),
+            line(4, "connect_timeout is only for protocol: clamd, spamd or rspamd, not command; remove it"),
         ]
     );
 }
@@ -807,11 +810,12 @@ fn every_shipped_definition_parses_without_problems() {
         let definition = EngineDef::parse(text, &file)
             .unwrap_or_else(|p| panic!("{engine}: {p:?}"));
         assert_eq!(definition.file, file);
-        let clamav = ["clamd", "clamdscan", "clamscan"].contains(&engine);
+        let tested = ["clamd", "clamdscan", "clamscan", "spamd", "rspamd"]
+            .contains(&engine);
         assert_eq!(
             text.starts_with("# UNVERIFIED: not tested against a real engine"),
-            !clamav,
-            "{engine}: only the ClamAV definitions are tested"
+            !tested,
+            "{engine}: only the ClamAV and spam definitions are tested"
         );
         assert!(text.contains("qmvc-scanners(5)"), "{engine}");
         match &definition.method {
@@ -819,8 +823,16 @@ fn every_shipped_definition_parses_without_problems() {
             Method::Command { argv, .. } => {
                 assert!(argv[0].starts_with('/'), "{engine}: absolute path");
             }
+            Method::Spamd { .. } => assert_eq!(engine, "spamd"),
+            Method::Rspamd { .. } => assert_eq!(engine, "rspamd"),
         }
-        assert_eq!(definition.on_error, Policy::Tempfail, "{engine}");
+        // Mail flows when a spam engine is down (SPEC 8).
+        let on_error = if definition.method.is_spam() {
+            Policy::Pass
+        } else {
+            Policy::Tempfail
+        };
+        assert_eq!(definition.on_error, on_error, "{engine}");
         assert_eq!(definition.on_unscanned, Policy::Pass, "{engine}");
     }
     let mut names: Vec<_> = BUILT_IN_ENGINES.iter().map(|(n, _)| *n).collect();
@@ -970,7 +982,7 @@ fn shipped_virus_expressions_find_the_documented_lines() {
 fn definition_messages_are_our_own_and_name_the_line() {
     let keys = "protocol, endpoints, connect_timeout, command, target, \
                 clean, infected, virus, timeout, on_error, on_unscanned, \
-                unscanned, version";
+                unscanned, version, max_size, user";
     assert_eq!(
         problems_of(&format!("# c\n{CLAMD}timout: 5\n")),
         [line(4, &format!("unknown key \"timout\" (expected {keys})"))]
