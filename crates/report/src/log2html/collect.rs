@@ -74,6 +74,9 @@ impl Scan {
 #[derive(Debug)]
 pub(super) struct DayState {
     pub(super) counts: DayCounts,
+    /// Messages that met spammail (whatever else they met): not a class
+    /// of their own in the month databases, a card of the day.
+    pub(super) spam: u64,
     /// Bytes in all.
     pub(super) size: u64,
     /// Per hour, a count per [`super::SERIES`].
@@ -104,6 +107,7 @@ impl DayState {
     fn new() -> DayState {
         DayState {
             counts: DayCounts::default(),
+            spam: 0,
             size: 0,
             hours: [[0; 5]; 24],
             results: Top::new(),
@@ -146,6 +150,9 @@ impl DayState {
         }
         for condition in r.conditions() {
             self.conditions.add(condition);
+            if condition == "spammail" {
+                self.spam += 1;
+            }
         }
         self.senders.add(r.sender);
         self.recipients.add(r.recipient);

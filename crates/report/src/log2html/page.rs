@@ -155,6 +155,9 @@ fn cards(out: &mut String, state: &DayState) {
         (c.virus.to_string(), "virusmail"),
         (c.error.to_string(), "errormail"),
     ];
+    if state.spam > 0 {
+        cards.push((state.spam.to_string(), "spammail"));
+    }
     if c.other > 0 {
         cards.push((c.other.to_string(), "other"));
     }
@@ -302,6 +305,29 @@ mod tests {
         assert!(text.contains("href=\"x_qmvclog-2026-11-21.html\""));
         assert!(text.contains("href=\"x_virulator-2026-11-22.html\""));
         assert!(text.ends_with("</html>\n"));
+    }
+
+    #[test]
+    fn spam_scores_and_the_spammail_card() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spool = Spool::new(dir.path()).unwrap();
+        let mut scan = Scan::new(Days::All, None);
+        let spam = "2026-11-22T01:02:03+01:00\tspammail\t0\tkeep\t-\t0.1\t\
+                    10\ts@x\tr@y\t<1@x>\thi\t<b>7.5\t-\n";
+        let ham = "2026-11-22T01:02:04+01:00\tclear\t0\tpass\t-\t0.1\t\
+                   10\ts@x\tr@y\t<2@x>\thi\t-\t-\n";
+        scan.line(spam, &mut spool).unwrap();
+        scan.line(ham, &mut spool).unwrap();
+        let state = scan.days.pop_first().unwrap().1;
+        assert_eq!(state.spam, 1);
+        let path = dir.path().join("page.html");
+        let page = Page { day: day("2026-11-22"), prefix: "x_", damaged: 0 };
+        page.write(&path, "t", &state, &mut spool).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("<th class=\"n\">spam score</th>"), "{text}");
+        assert!(text.contains("<td class=\"n\">&lt;b&gt;7.5</td>"), "{text}");
+        assert!(text.contains("<td class=\"n\"></td><td>s@x</td>"));
+        assert!(text.contains("spammail"));
     }
 
     #[test]

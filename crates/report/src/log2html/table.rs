@@ -96,7 +96,7 @@ impl Rows {
 }
 
 /// The columns of the full table.
-pub(super) const COLUMNS: [(&str, &str); 11] = [
+pub(super) const COLUMNS: [(&str, &str); 12] = [
     ("time", ""),
     ("result", ""),
     ("action", ""),
@@ -104,11 +104,22 @@ pub(super) const COLUMNS: [(&str, &str); 11] = [
     ("scanners", ""),
     ("seconds", " class=\"n\""),
     ("size", " class=\"n\""),
+    ("spam score", " class=\"n\""),
     ("sender", ""),
     ("recipient", ""),
     ("Message-ID", ""),
     ("Subject", " class=\"w\""),
 ];
+
+/// Field 12 as the table shows it: empty when no spam engine judged the
+/// message (`-`, or a line written before the field existed).
+fn spam_score(field: &str) -> &str {
+    if field == "-" {
+        ""
+    } else {
+        field
+    }
+}
 
 /// One row of the full table, every value escaped.
 fn write_row(out: &mut Vec<u8>, r: &Record) {
@@ -117,7 +128,8 @@ fn write_row(out: &mut Vec<u8>, r: &Record) {
         out,
         "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td>\
          <td>{}</td><td class=\"n\">{:.3}</td><td class=\"n\">{}</td>\
-         <td>{}</td><td>{}</td><td>{}</td><td class=\"w\">{}</td></tr>",
+         <td class=\"n\">{}</td><td>{}</td><td>{}</td><td>{}</td>\
+         <td class=\"w\">{}</td></tr>",
         html::esc(time),
         html::esc(r.result),
         html::esc(r.action),
@@ -125,6 +137,7 @@ fn write_row(out: &mut Vec<u8>, r: &Record) {
         html::esc(r.scanners),
         r.seconds,
         r.size,
+        html::esc(spam_score(r.spam)),
         html::esc(r.sender),
         html::esc(r.recipient),
         html::esc(r.message_id),

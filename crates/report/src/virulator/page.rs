@@ -8,7 +8,7 @@ value from a report reaches the page through [`html::esc`] (by way of
 use std::fmt::Write as _;
 
 use super::scanners::{self, Status};
-use super::tally::{Badmails, DayTally, Viruses};
+use super::tally::{Badmails, DayTally, Spams, Viruses};
 use crate::cli::Domain;
 use crate::dates::{self, Day, Month};
 use crate::html::{self, esc};
@@ -69,6 +69,9 @@ pub fn render(context: &Context<'_>, day: Day, tally: &DayTally) -> String {
     }
     viruses(&mut out, &tally.viruses, context.top);
     badmails(&mut out, &tally.bad, context.top);
+    if tally.spammails > 0 {
+        spam(&mut out, &tally.spam, context.top);
+    }
     if let Some(status) = context.scanners {
         scanners::section(&mut out, status);
     }
@@ -80,6 +83,7 @@ fn cards(out: &mut String, tally: &DayTally) {
     let cards = [
         (tally.virusmails, "virusmails"),
         (tally.badmails, "badmails (not virus)"),
+        (tally.spammails, "spammails"),
         (tally.reports, "reports in all"),
     ];
     html::cards(out, &cards.map(|(n, label)| (n.to_string(), label)));
@@ -112,6 +116,18 @@ fn viruses(out: &mut String, v: &Viruses, n: usize) {
         };
         table(out, &heading, "virus", names, n);
     }
+    out.push_str("</div>\n");
+}
+
+fn spam(out: &mut String, s: &Spams, n: usize) {
+    out.push_str(
+        "<h2>Spammails</h2>\n<p class=\"note\">Messages that met \
+         spammail: what the spam engines said.</p>\n<div class=\"grid\">\n",
+    );
+    table(out, "Top senders", "sender", &s.senders, n);
+    table(out, "Top recipients", "recipient", &s.recipients, n);
+    table(out, "Rules that hit", "rule", &s.symbols, n);
+    table(out, "Scores", "engine: score", &s.scores, n);
     out.push_str("</div>\n");
 }
 

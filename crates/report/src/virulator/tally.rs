@@ -66,6 +66,21 @@ pub struct Badmails {
     pub subjects: Top,
 }
 
+/// The spammails of a day (whatever else they were): what the spam
+/// engines said.
+#[derive(Clone, Debug, Default)]
+pub struct Spams {
+    /// Envelope senders, the null sender as `<>`.
+    pub senders: Top,
+    /// Original recipients.
+    pub recipients: Top,
+    /// The rules that hit (SpamAssassin's and rspamd's symbols), once
+    /// per message.
+    pub symbols: Top,
+    /// The scores, by engine: `spamd (A): 1000.0`.
+    pub scores: Top,
+}
+
 /// One day of qmvc.rep.
 #[derive(Clone, Debug, Default)]
 pub struct DayTally {
@@ -75,6 +90,10 @@ pub struct DayTally {
     pub virusmails: u64,
     /// Badmails that were not virusmails.
     pub badmails: u64,
+    /// Spammails (whatever else they were).
+    pub spammails: u64,
+    /// The spammails' lists.
+    pub spam: Spams,
     /// The virusmails' lists.
     pub viruses: Viruses,
     /// The badmails' lists.
@@ -158,6 +177,10 @@ impl DayTally {
             self.badmails += 1;
             self.bad.add(report);
         }
+        if report.conditions().any(is_spam) {
+            self.spammails += 1;
+            self.spam.add(report);
+        }
     }
 }
 
@@ -188,6 +211,10 @@ fn add_once<'v>(top: &mut Top, values: impl Iterator<Item = &'v str>) {
 
 fn is_virus(condition: &str) -> bool {
     condition == "virusmail"
+}
+
+fn is_spam(condition: &str) -> bool {
+    condition == "spammail"
 }
 
 fn is_bad(condition: &str) -> bool {
@@ -230,6 +257,27 @@ impl Viruses {
             OTHER_SCANNERS
         };
         self.scanners.entry(name.to_string()).or_default()
+    }
+}
+
+impl Spams {
+    fn add(&mut self, report: &Report) {
+        self.senders.add(sender(report));
+        self.recipients.add(&report.recipient);
+        add_once(
+            &mut self.symbols,
+            report
+                .spam
+                .iter()
+                .flat_map(|s| s.symbols.iter().map(String::as_str)),
+        );
+        let scores: Vec<String> = report
+            .spam
+            .iter()
+            .filter(|s| s.spam || !s.rung.is_empty())
+            .map(|s| format!("{}: {}", s.engine, s.score))
+            .collect();
+        add_once(&mut self.scores, scores.iter().map(String::as_str));
     }
 }
 
@@ -341,6 +389,48 @@ sender: undated@example.net
 
     fn day(text: &str) -> Day {
         crate::dates::parse_day(text).unwrap()
+    }
+
+    #[test]
+    fn spammails_are_counted_with_their_rules_and_scores() {
+        let rep = "---
+time: 2026-11-22T10:00:00+01:00
+result: spammail
+sender: ''
+recipient: joe@example.com
+spam:
+- engine: spamd (A)
+  score: '1000.0'
+  required: '5.0'
+  spam: true
+  symbols: [GTUBE, GTUBE, NO_RELAYS]
+  rung: filters:3 keep
+---
+time: 2026-11-22T11:00:00+01:00
+result: clear
+spam:
+- engine: spamd (A)
+  score: '-0.0'
+  required: '5.0'
+  spam: false
+  symbols: [NO_RELAYS]
+";
+        let mut tally = Tally::default();
+        rep::for_each(&mut rep.as_bytes(), Path::new("r"), |r| {
+            tally.add(&r, Days::All)
+        })
+        .unwrap();
+        let d = &tally.days[&day("2026-11-22")];
+        assert_eq!((d.reports, d.spammails, d.badmails), (2, 1, 0));
+        assert_eq!(d.spam.senders.top(5), [("<>".to_string(), 1)]);
+        assert_eq!(
+            d.spam.symbols.top(5),
+            [("GTUBE".to_string(), 1), ("NO_RELAYS".to_string(), 1)]
+        );
+        assert_eq!(
+            d.spam.scores.top(5),
+            [("spamd (A): 1000.0".to_string(), 1)]
+        );
     }
 
     #[test]
