@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::mail::{crlf, Mail, Part};
+use qmvc_profile::Endpoint;
+
 use crate::util::{run_child, Dir, Layer};
 
 const QMVC_QUEUE: &str = env!("CARGO_BIN_EXE_qmvc-queue");
@@ -1213,4 +1215,189 @@ fn through_qmail_inject_a_refusal_is_exit_100_and_no_notification_loops() {
     let env = String::from_utf8_lossy(&envs[0]).into_owned();
     assert!(env.contains("Tguard@example.org\0"), "{env:?}");
     assert_eq!(dir.log(Layer::System).len(), 1);
+}
+
+/// The shared test spamd as the system layer's only spam engine, asked
+/// for `spammail ; inspect`: every message is queued, spam or not.
+fn spamd_inspects(dir: &Dir) -> Option<()> {
+    if !qmvc_scanners::testing::spamd_available() {
+        crate::util::missing("spamd (spamassassin, spamd)");
+        return None;
+    }
+    let spamd = qmvc_scanners::testing::shared_spamd();
+    let Endpoint::Unix(socket) = spamd.endpoint_unix() else { return None };
+    dir.control(
+        Layer::System,
+        "scanners.d/spamd.yaml",
+        &format!(
+            "protocol: spamd\nendpoints: [\"unix:{}\"]\ntimeout: 30\n",
+            socket.display()
+        ),
+    );
+    dir.control(Layer::System, "spamscanners", "spamd ; A ; SpamAssassin ;\n");
+    dir.filters("spammail ; inspect ; ; ;\n");
+    Some(())
+}
+
+/// `message` with forged spam fields on top (one folded with a TAB, as
+/// spamd folds its own).
+fn forged(message: &[u8]) -> Vec<u8> {
+    let mut out = b"X-Spam-Status: No, score=-9.9 required=5.0\n\
+                    \ttests=FORGED_CONTINUATION autolearn=no\n\
+                    x-spam-flag: NO\nX-Spam-Score: -9.9\n"
+        .to_vec();
+    out.extend_from_slice(message);
+    out
+}
+
+#[test]
+fn queued_spam_carries_our_spam_fields_and_never_the_senders() {
+    let Some(smtpd) = smtpd() else { return };
+    let dir = Dir::new("queue-spam-fields");
+    if spamd_inspects(&dir).is_none() {
+        return;
+    }
+    let records = recorder(&dir, 0);
+    let gtube = forged(&qmvc_scanners::testing::gtube_message());
+    let reply = session(
+        &dir,
+        &smtpd,
+        "s@example.net",
+        &["bob@example.org"],
+        &gtube,
+        IP,
+    );
+    assert!(reply.starts_with("250 ok"), "{reply}");
+    let ham = forged(&qmvc_scanners::testing::ham_message());
+    let reply =
+        session(&dir, &smtpd, "c@example.net", &["bob@example.org"], &ham, IP);
+    assert!(reply.starts_with("250 ok"), "{reply}");
+    let runs = recorded(&records);
+    assert_eq!(runs.len(), 2);
+    let texts: Vec<String> = runs
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.msg).into_owned())
+        .collect();
+    let (spam, ham) = if texts[0].contains("GTUBE") {
+        (&texts[0], &texts[1])
+    } else {
+        (&texts[1], &texts[0])
+    };
+    for text in [spam, ham] {
+        assert!(!text.contains("-9.9"), "a forged field is left:\n{text}");
+        assert!(!text.contains("FORGED_CONTINUATION"), "{text}");
+        assert!(!text.contains("X-Spam-Flag: NO"), "{text}");
+        assert!(!text.contains("x-spam-flag"), "{text}");
+        assert_eq!(text.matches("X-Spam-Status: ").count(), 1, "{text}");
+        assert_eq!(text.matches("X-Spam-Score: ").count(), 1, "{text}");
+    }
+    let head = spam.split("\r\n\r\n").next().unwrap_or(spam);
+    let head = head.split("\n\n").next().unwrap_or(head);
+    assert!(head.starts_with("X-Qmvc: spammail; -; "), "{spam}");
+    assert!(
+        head.contains("\nX-Spam-Flag: YES\nX-Spam-Score: 10"),
+        "GTUBE scores 1000 and more: {spam}"
+    );
+    assert!(head.contains("\nX-Spam-Status: Yes, score=10"), "{spam}");
+    assert!(head.contains(" required=5.0\n\ttests=GTUBE,"), "{spam}");
+    assert!(head.contains("GTUBE"), "{spam}");
+    assert!(!ham.contains("X-Spam-Flag"), "{ham}");
+    assert!(ham.contains("X-Spam-Status: No, score="), "{ham}");
+    // The queued copies are the messages but for the fields.
+    let body = |t: &str| t.split("Subject:").nth(1).map(str::to_owned);
+    assert!(body(spam).is_some_and(|b| b.contains("XJS*C4JDBQADN1")));
+}
+
+#[test]
+fn without_spam_engines_the_senders_fields_stay() {
+    let Some(smtpd) = smtpd() else { return };
+    let dir = Dir::new("queue-spam-fields-none");
+    let records = recorder(&dir, 0);
+    let mail = forged(&Mail::new().subject("hi").text("hello\n").bytes());
+    let reply = session(
+        &dir,
+        &smtpd,
+        "s@example.net",
+        &["bob@example.org"],
+        &mail,
+        IP,
+    );
+    assert!(reply.starts_with("250 ok"), "{reply}");
+    let text =
+        String::from_utf8_lossy(&recorded(&records)[0].msg).into_owned();
+    assert!(text.contains("X-Spam-Score: -9.9"), "{text}");
+}
+
+/// A real clamd in `dir`, or `None` (loudly; a failure under `CI=true`).
+fn clamd_in(dir: &Dir) -> Option<qmvc_scanners::testing::Clamd> {
+    if !crate::util::have_clamd() {
+        return None;
+    }
+    let home = dir.path("clamd");
+    fs::create_dir_all(&home).unwrap();
+    Some(qmvc_scanners::testing::Clamd::start(&home, &[]))
+}
+
+#[test]
+fn a_virus_is_refused_at_smtp_time_and_clamd_asked_once() {
+    let Some(smtpd) = smtpd() else { return };
+    let dir = Dir::new("queue-clamd");
+    let Some(clamd) = clamd_in(&dir) else { return };
+    let Endpoint::Unix(socket) = clamd.endpoint_unix() else { return };
+    dir.scanners(&[(
+        "clamd",
+        'C',
+        &format!(
+            "protocol: clamd\nendpoints: [\"unix:{}\"]\ntimeout: 30\n",
+            socket.display()
+        ),
+    )]);
+    dir.filters("virusmail ; block ; ; ;\n");
+    // Two groups: example.org and other.example (its own layer).
+    layer_control(&dir, "domains/other.example", "badsubjects", "zzz\n");
+    let records = recorder(&dir, 0);
+    let eicar = Mail::new().subject("invoice").mixed(vec![
+        Part::text("The file is attached.\n"),
+        Part::attachment(
+            "eicar.com",
+            "application/octet-stream",
+            qmvc_scanners::testing::eicar(),
+        ),
+    ]);
+    let reply = relay_session(
+        &dir,
+        &smtpd,
+        &["bob@example.org", "eve@other.example"],
+        &eicar.bytes(),
+    );
+    assert_eq!(
+        reply,
+        format!(
+            "554 virus {} found (#5.7.1)",
+            qmvc_scanners::testing::EICAR_FOUND
+        )
+    );
+    assert!(recorded(&records).is_empty(), "nothing is queued");
+    let lines = dir.log(Layer::System);
+    assert_eq!(lines.len(), 2, "one line per group");
+    // The test clamd runs in the foreground: each of its log lines is in
+    // clamd.log once from LogFile and once from its standard output. Its
+    // one start-up line counts how often a line is there.
+    let log = clamd.log();
+    let copies = log.matches("Global time limit set").count();
+    assert!(copies > 0, "{log}");
+    assert_eq!(
+        log.matches(qmvc_scanners::testing::EICAR_FOUND).count(),
+        copies,
+        "clamd scanned once for both groups:\n{log}"
+    );
+    // A clean message through the same clamd is queued for both.
+    let reply = relay_session(
+        &dir,
+        &smtpd,
+        &["bob@example.org", "eve@other.example"],
+        &Mail::new().subject("clean").text("hello\n").bytes(),
+    );
+    assert!(reply.starts_with("250 ok"), "{reply}");
+    assert_eq!(recorded(&records).len(), 2);
 }

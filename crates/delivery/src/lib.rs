@@ -147,7 +147,8 @@ impl Outcome {
     }
 
     /// One line saying why, for a bounce or a refusal: the first
-    /// bouncing condition and what matched (`virusmail (Eicar-...)`),
+    /// bouncing condition and what matched (`badfilename (*.exe)`, or
+    /// `virus Eicar-Test-Signature found`),
     /// control characters made spaces.
     pub fn reason(&self) -> String {
         qmvc_log::fields::one_line(&self.verdict.reason())

@@ -212,6 +212,11 @@ impl Verdict {
         let Some(hit) = hit else {
             return "message accepted".to_string();
         };
+        // SPEC 7's wording for a virus: `virus Eicar-Test-Signature found`.
+        let virus = hit.matches.iter().find_map(|m| m.virus.as_deref());
+        if let (Condition::VirusMail, Some(name)) = (hit.condition, virus) {
+            return format!("virus {name} found");
+        }
         let what = hit.matches.first().and_then(|m| {
             let named = m.virus.clone().or_else(|| m.filename.clone());
             named.or_else(|| m.pattern.clone())

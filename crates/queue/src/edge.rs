@@ -236,15 +236,15 @@ pub fn is_self(program: &Path) -> bool {
     me.dev() == it.dev() && me.ino() == it.ino()
 }
 
-/// Runs `program` (the real qmail-queue) with `top` and `message` on its
-/// descriptor 0 and `envelope` on its descriptor 1, and returns its exit
+/// Runs `program` (the real qmail-queue) with `top` and the spans of
+/// `message` on its descriptor 0 and `envelope` on its descriptor 1, and returns its exit
 /// code; a signal that ended it is 81, as qmail-smtpd reads a crash.
 /// It reads descriptor 0 to end of file before descriptor 1, so both are
 /// written in that order by this thread.
 pub fn hand_off(
     program: &Path,
     top: &[u8],
-    message: &[u8],
+    message: &[&[u8]],
     envelope: &[u8],
 ) -> io::Result<u8> {
     let (reader, mut writer) = io::pipe()?;
@@ -256,7 +256,9 @@ pub fn hand_off(
         .spawn()?;
     // A child that stops reading early is judged by its exit code.
     if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(top).and_then(|()| stdin.write_all(message));
+        let _ = stdin.write_all(top).and_then(|()| {
+            message.iter().try_for_each(|span| stdin.write_all(span))
+        });
     }
     let _ = writer.write_all(envelope);
     drop(writer);

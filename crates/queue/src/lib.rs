@@ -173,6 +173,10 @@ pub fn run(reply: &ReplyChannel) -> u8 {
     });
     let fates: Vec<Fate> = judged.iter().map(|j| j.fate.clone()).collect();
     let stamps: Vec<String> = judged.iter().map(|j| j.stamp.clone()).collect();
+    let spam_tops: Vec<String> = judged
+        .iter()
+        .map(|j| j.outcome.as_ref().map(spam_top).unwrap_or_default())
+        .collect();
     let remote_ip = std::env::var("TCPREMOTEIP").ok();
     let bounce_only =
         decision::never_refused(&everyone.sender, remote_ip.as_deref());
@@ -193,12 +197,20 @@ pub fn run(reply: &ReplyChannel) -> u8 {
                     codes.push(None);
                     break;
                 };
-                let top = format!("X-Qmvc: {stamp}; {host}\n");
+                let spam = spam_tops.get(i).map_or("", String::as_str);
+                let top = format!("X-Qmvc: {stamp}; {host}\n{spam}");
+                // A group a spam engine is asked for carries only our
+                // spam fields, never the sender's (SPEC 8).
+                let message = if profile.spamscanners.is_empty() {
+                    vec![raw]
+                } else {
+                    spamfields::without_spam_fields(raw)
+                };
                 let envelope_bytes = envelope.frame(&group.members);
                 match edge::hand_off(
                     &profile.queue.qmailqueue,
                     top.as_bytes(),
-                    raw,
+                    &message,
                     &envelope_bytes,
                 ) {
                     Ok(code) => codes.push(Some(code)),
@@ -234,6 +246,22 @@ pub fn run(reply: &ReplyChannel) -> u8 {
             defer(reply, customerror, &system_only, &everyone, &why)
         }
     }
+}
+
+/// The spam fields of a queued copy (SPEC 8): from the first engine that
+/// calls the message spam, else the first that judged it; empty when no
+/// engine judged it (not asked, failed, or the message over `max_size`).
+fn spam_top(outcome: &qmvc_delivery::Outcome) -> String {
+    let spam = &outcome.verdict.spam;
+    let Some(first) = spam.iter().find(|s| s.spam).or(spam.first()) else {
+        return String::new();
+    };
+    spamfields::fields(&spamfields::Judgement {
+        spam: first.spam,
+        score: &first.score,
+        required: &first.required,
+        tests: &first.symbols,
+    })
 }
 
 /// The size of the message, for `queuesize`.
