@@ -44,6 +44,7 @@ mod patterns;
 mod queue;
 mod reactions;
 mod scanners;
+mod show;
 mod syslog;
 #[cfg(test)]
 mod tests;
@@ -71,6 +72,7 @@ pub use scanners::{
     spam_user_ok, Endpoint, EngineDef, Method, Policy, Scanner, Target,
     MAX_SPAM_USER,
 };
+pub use show::{layer_name, show, BuiltInTemplate};
 
 /// Where a value came from: a control file and a line in it.
 #[derive(Clone, Debug, PartialEq, Eq)]
