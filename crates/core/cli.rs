@@ -1,6 +1,6 @@
 /*!
 The command line, getopts style: `qmvc [-u] [-n] [-c DIR] [-v PREPEND] [-t]
-[-L] [-z] [-s] [-h] [-V]`, options groupable (`-uv-`, `-nu`).
+[-L] [-C] [-z] [-s] [-h] [-V]`, options groupable (`-uv-`, `-nu`).
 */
 
 use std::path::PathBuf;
