@@ -16,6 +16,8 @@ This crate owns
 - whom the layers and the root-run programs trust ([`trust`]: owned by
   root or the running user, not writable by group or others),
 - lint: every problem as `FILE:LINE: message` ([`Problem`]),
+- the view of `qmvc -C` and `qmvc-queue -C`: each control file with
+  its layer and entries ([`show`]),
 - the errors that stop loading, each saying whose fault it is
   ([`Error`], through [`qmvc_fault::Blame`]).
 
