@@ -151,7 +151,7 @@ fn qmvc_page_documents_every_option() {
         .collect();
     letters.sort_unstable();
     letters.dedup();
-    for letter in "unctvLzshV".chars() {
+    for letter in "unctvLCzshV".chars() {
         assert!(letters.contains(&letter), "-h does not list -{letter}");
     }
     for letter in letters {

@@ -31,6 +31,8 @@ mod virtual_domain;
 mod cli;
 // -L: FILE:LINE: message.
 mod lint;
+// -C: the effective profile, file by file with its layer.
+mod showctl;
 // badbodytexts |COMMAND ARGS:RC lines.
 mod commands;
 // qmvc.log and qmvc.rep: fields, YAML, concurrency.

@@ -71,6 +71,7 @@ pub fn run() -> u8 {
             0
         }
         Mode::Lint => lint(&options),
+        Mode::Config => config(&options),
         Mode::Status => status(&options),
         Mode::Cleanup => cleanup(&options),
         Mode::Deliver | Mode::Test => {
@@ -263,6 +264,23 @@ fn lint(options: &Options) -> u8 {
         qmvc_process::say!("{line}");
     }
     u8::from(!report.is_empty())
+}
+
+/// `-C`: the effective profile, file by file with the layer each comes
+/// from (see [`qmvc_profile::show`]); 0 even with problems, which `-L`
+/// reports.
+fn config(options: &Options) -> u8 {
+    match layers(options) {
+        Ok(layers) => {
+            let text = qmvc_profile::show(
+                &layers,
+                &qmvc_notify::built_in_templates(),
+            );
+            qmvc_process::stdio::out(&text);
+        }
+        Err(why) => qmvc_process::say!("qmvc: {why}"),
+    }
+    0
 }
 
 /// `-s`: for each configured scanner, whether it answers, its engine

@@ -1,6 +1,6 @@
 /*!
 The command line, getopts style: `qmvc [-u] [-n] [-c DIR] [-v PREPEND] [-t]
-[-L] [-z] [-s] [-h] [-V]`, options groupable (`-uv-`, `-nu`).
+[-L] [-C] [-z] [-s] [-h] [-V]`, options groupable (`-uv-`, `-nu`).
 */
 
 use std::path::PathBuf;
@@ -14,6 +14,8 @@ pub enum Mode {
     Test,
     /// `-L`: check the profile.
     Lint,
+    /// `-C`: show the effective profile and where each file comes from.
+    Config,
     /// `-z`: remove stale files from tmp/.
     Cleanup,
     /// `-s`: scanner status.
@@ -35,7 +37,7 @@ pub struct Options {
 }
 
 pub const USAGE: &str = "usage: qmvc [-u] [-n] [-c DIR] [-v PREPEND] \
-[-t] [-L] [-z] [-s] [-h] [-V]";
+[-t] [-L] [-C] [-z] [-s] [-h] [-V]";
 
 fn spec() -> getopts::Options {
     let mut o = getopts::Options::new();
@@ -46,6 +48,7 @@ fn spec() -> getopts::Options {
     o.optopt("v", "", "virtual domain prefix of the local part", "PREPEND");
     o.optflag("t", "", "test: analyse and print, change nothing");
     o.optflag("L", "", "lint the profile");
+    o.optflag("C", "", "show the effective profile");
     o.optflag("z", "", "remove stale files from tmp/");
     o.optflag("s", "", "scanner status");
     o.optflag("h", "", "help");
@@ -67,6 +70,7 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
         (m.opt_present("h"), Mode::Help),
         (m.opt_present("V"), Mode::Version),
         (m.opt_present("L"), Mode::Lint),
+        (m.opt_present("C"), Mode::Config),
         (m.opt_present("z"), Mode::Cleanup),
         (m.opt_present("s"), Mode::Status),
         (m.opt_present("t"), Mode::Test),
@@ -79,7 +83,7 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
         [Mode::Help, ..] => Mode::Help,
         _ => {
             return Err(
-                "options -t, -L, -z, -s, -h, -V exclude each other".into()
+                "options -t, -L, -C, -z, -s, -h, -V exclude each other".into(),
             )
         }
     };

@@ -79,7 +79,7 @@ fn main() {
 }
 
 const USAGE: &str = "usage: qmvc-queue (as QMAILQUEUE, no arguments) | \
-                     qmvc-queue -L | qmvc-queue -t ENVELOPE [MESSAGE]";
+                     qmvc-queue -L | qmvc-queue -C | qmvc-queue -t ENVELOPE [MESSAGE]";
 
 /// The mode the arguments ask for. qmail-smtpd gives none; anything it
 /// cannot mean is a usage error, exit 81, so that mail run through a
@@ -94,6 +94,7 @@ fn mode(
     match words.as_slice() {
         [] => qmvc_queue::run(reply),
         ["-L"] => qmvc_queue::lint(),
+        ["-C"] => qmvc_queue::config(),
         ["-t", _] | ["-t", _, _] => {
             let envelope = args.get(1).map(Path::new);
             let message =

@@ -46,7 +46,7 @@ pub use error::{
 pub use headers::is_breaking;
 pub use host::local_host;
 pub use outgoing::{plain_text, AutoSubmitted, Outgoing};
-pub use templates::built_in;
+pub use templates::{built_in, built_in_templates};
 
 use std::path::Path;
 use std::time::Duration;

@@ -16,6 +16,8 @@ This crate owns
 - whom the layers and the root-run programs trust ([`trust`]: owned by
   root or the running user, not writable by group or others),
 - lint: every problem as `FILE:LINE: message` ([`Problem`]),
+- the view of `qmvc -C` and `qmvc-queue -C`: each control file with
+  its layer and entries ([`show`]),
 - the errors that stop loading, each saying whose fault it is
   ([`Error`], through [`qmvc_fault::Blame`]).
 
@@ -44,6 +46,7 @@ mod patterns;
 mod queue;
 mod reactions;
 mod scanners;
+mod show;
 mod syslog;
 #[cfg(test)]
 mod tests;
@@ -71,6 +74,7 @@ pub use scanners::{
     spam_user_ok, Endpoint, EngineDef, Method, Policy, Scanner, Target,
     MAX_SPAM_USER,
 };
+pub use show::{layer_name, show, BuiltInTemplate};
 
 /// Where a value came from: a control file and a line in it.
 #[derive(Clone, Debug, PartialEq, Eq)]

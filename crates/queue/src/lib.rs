@@ -475,6 +475,86 @@ fn system_layers(system: &Path) -> Layers {
     Layers::new(system.to_path_buf(), None, None)
 }
 
+/// The domain layers under `system`: the names of the directories in
+/// `domains/`, sorted (a name that is not UTF-8 is no domain qmvc-queue
+/// would look up).
+fn domain_names(system: &Path) -> Vec<String> {
+    let mut domains: Vec<String> =
+        match std::fs::read_dir(system.join(groups::DOMAINS_DIR)) {
+            Ok(entries) => entries
+                .filter_map(Result::ok)
+                .filter(|e| is_dir(&e.path()))
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+    domains.sort();
+    domains
+}
+
+/// `-C`: the queue profile as [`qmvc_profile::show`] shows it: the
+/// system layer alone, with `relay/` above it (saying whether a client
+/// with `RELAYCLIENT` set would get it), and each `domains/DOMAIN/`
+/// above the system layer. Always 0: problems are `-L`'s job.
+pub fn config() -> u8 {
+    let system = qmvc_profile::system_home();
+    let templates = qmvc_notify::built_in_templates();
+    let mut out = String::new();
+    let mut section = |title: String, layers: &qmvc_profile::Layers| {
+        out.push_str(&format!("=== {title}\n"));
+        out.push_str(&qmvc_profile::show(layers, &templates));
+        out.push('\n');
+    };
+    section(
+        "the system layer: a client without RELAYCLIENT, a recipient \
+         without a domain layer"
+            .into(),
+        &system_layers(&system),
+    );
+    let relay_dir = system.join(groups::RELAY_DIR);
+    let relay = is_dir(&relay_dir);
+    if relay {
+        section(
+            format!(
+                "relay/ ({}): used for a client with RELAYCLIENT set, \
+                 between the system and the domain layer",
+                relay_dir.display()
+            ),
+            &groups::layers_of(&system, true, None, &is_dir),
+        );
+    }
+    let domains = domain_names(&system);
+    for domain in &domains {
+        let with_relay = if relay {
+            "; with RELAYCLIENT set, relay/ is between the two"
+        } else {
+            ""
+        };
+        section(
+            format!(
+                "domains/{domain}/: recipients at {domain}, above the \
+                 system layer{with_relay}"
+            ),
+            &groups::layers_of(&system, false, Some(domain), &is_dir),
+        );
+    }
+    let relay_note = if relay {
+        "relay/: present, used when RELAYCLIENT is set".to_string()
+    } else {
+        format!(
+            "relay/: none ({} is not a directory): RELAYCLIENT changes \
+             nothing",
+            relay_dir.display()
+        )
+    };
+    out.push_str(&format!(
+        "=== summary\n{relay_note}\ndomain layers: {}\n",
+        if domains.is_empty() { "none".into() } else { domains.join(", ") }
+    ));
+    qmvc_process::stdio::out(&out);
+    0
+}
+
 /// `-L`: every problem of the queue profile, of the system layer alone,
 /// with `relay/` and with each `domains/DOMAIN/` above it, as
 /// `FILE:LINE: message` on standard output (each line once); 0 when
@@ -486,17 +566,7 @@ pub fn lint() -> u8 {
     if is_dir(&relay_dir) {
         stacks.push(groups::layers_of(&system, true, None, &is_dir));
     }
-    let mut domains: Vec<String> =
-        match std::fs::read_dir(system.join(groups::DOMAINS_DIR)) {
-            Ok(entries) => entries
-                .filter_map(Result::ok)
-                .filter(|e| is_dir(&e.path()))
-                .filter_map(|e| e.file_name().into_string().ok())
-                .collect(),
-            Err(_) => Vec::new(),
-        };
-    domains.sort();
-    for domain in &domains {
+    for domain in &domain_names(&system) {
         for relay in [false, true] {
             if relay && !is_dir(&relay_dir) {
                 continue;
