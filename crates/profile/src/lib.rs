@@ -17,7 +17,7 @@ This crate owns
   root or the running user, not writable by group or others),
 - lint: every problem as `FILE:LINE: message` ([`Problem`]),
 - the view of `qmvc -C` and `qmvc-queue -C`: each control file with
-  its layer and entries ([`show`]),
+  its layer and entries ([`fn@show`]),
 - the errors that stop loading, each saying whose fault it is
   ([`Error`], through [`qmvc_fault::Blame`]).
 
