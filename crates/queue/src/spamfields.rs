@@ -92,7 +92,7 @@ fn is_spam_field(line: &[u8]) -> bool {
 }
 
 /// The fields for `judgement`, each line ending in LF (qmail's queue
-/// format), folded at [`WIDTH`] with a TAB. Engine text is reduced to
+/// format), folded at 78 columns with a TAB. Engine text is reduced to
 /// printable ASCII without blanks or commas: it goes into a header.
 pub fn fields(judgement: &Judgement<'_>) -> String {
     let score = token(judgement.score);
