@@ -46,7 +46,7 @@ const FACILITIES: [(&str, u8); 12] = [
     ("local7", 23),
 ];
 
-/// A facility name that is not one of [`FACILITIES`].
+/// A facility name that is not one of the facilities a mail filter may log to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnknownFacility(pub String);
 
