@@ -343,3 +343,105 @@ qmvctest!(mime_strict_flags_damaged_archives, |dir: Dir| {
     dir.run(&[], &with_attachment(part)).assert_code(0);
     assert_eq!(dir.last_log(Layer::System).errormail(), 0);
 });
+
+/// A 7z archive of `members` made by the real 7z (p7zip) with `args`
+/// (e.g. a password); `None` when 7z is not installed (a failure under
+/// `CI=true`: scripts/test installs it).
+fn sevenz(
+    dir: &Dir,
+    label: &str,
+    members: &[(&str, &[u8])],
+    args: &[&str],
+) -> Option<Vec<u8>> {
+    let tool = ["7z", "7za", "7zz"].into_iter().find(|tool| {
+        std::process::Command::new(tool)
+            .arg("i")
+            .stdout(std::process::Stdio::null())
+            .status()
+            .is_ok()
+    });
+    let Some(tool) = tool else {
+        crate::util::missing("7z (p7zip-full)");
+        return None;
+    };
+    let src = dir.path(&format!("7z-{label}"));
+    for (name, data) in members {
+        dir.write(&format!("7z-{label}/{name}"), data);
+    }
+    let out = dir.path(&format!("{label}.7z"));
+    let status = std::process::Command::new(tool)
+        .current_dir(&src)
+        .args(["a", "-bd", "-y"])
+        .args(args)
+        .arg(&out)
+        .args(members.iter().map(|(name, _)| *name))
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{tool} a failed");
+    Some(std::fs::read(&out).unwrap())
+}
+
+qmvctest!(sevenz_member_names, |dir: Dir| {
+    only(&dir, "badfilename", "badfilenames", "*.exe\n");
+    let bad: &[(&str, &[u8])] =
+        &[("docs/readme.txt", b"read me\n"), ("bin/setup.exe", b"x")];
+    let clean: &[(&str, &[u8])] = &[("docs/readme.txt", b"read me\n")];
+    // The default (an LZMA-compressed header) and a plain header.
+    for args in [&[][..], &["-mhc=off"][..]] {
+        let Some(archive) = sevenz(&dir, "bad", bad, args) else { return };
+        // The kind comes from the content, not the name.
+        let part = Part::attachment("files.dat", "application/x-7z", &archive);
+        assert_met(&dir, &with_attachment(part), "badfilename");
+        let rep = dir.rep_text(Layer::System);
+        assert!(rep.contains("bin/setup.exe"), "{args:?}: {rep}");
+        std::fs::remove_file(dir.path("bad.7z")).unwrap();
+        let Some(archive) = sevenz(&dir, "clean", clean, args) else { return };
+        let part = Part::attachment("files.7z", "application/x-7z", &archive);
+        assert_clear(&dir, &with_attachment(part));
+        std::fs::remove_file(dir.path("clean.7z")).unwrap();
+    }
+    // Nested: a 7z inside a tar.gz.
+    let Some(archive) = sevenz(&dir, "nest", bad, &[]) else { return };
+    let tgz = gzip(&tar_of(&[("in.7z", &archive)]), None);
+    let part = Part::attachment("pack.tgz", "application/gzip", &tgz);
+    assert_met(&dir, &with_attachment(part), "badfilename");
+    let rep = dir.rep_text(Layer::System);
+    assert!(rep.contains("in.7z/bin/setup.exe"), "{rep}");
+});
+
+qmvctest!(sevenz_encrypted_is_blocked_by_the_built_in_list, |dir: Dir| {
+    dir.filters("badloadertype ; ; ; ;\n");
+    let members: &[(&str, &[u8])] = &[("invoice.doc", b"data")];
+    // Encrypted data, names readable; then encrypted names too.
+    for (label, args, filename) in [
+        ("data", &["-pSECRET", "-mhe=off"][..], "invoice.doc"),
+        ("names", &["-pSECRET", "-mhe=on"][..], "(encrypted names)"),
+    ] {
+        let Some(locked) = sevenz(&dir, label, members, args) else { return };
+        let part = Part::attachment("invoice.7z", "application/x-7z", &locked);
+        assert_met(&dir, &with_attachment(part), "badloadertype");
+        let reports = dir.reports(Layer::System);
+        let m = &reports.last().unwrap()["conditions"][0]["matches"][0];
+        assert_eq!(m["pattern"].as_str(), Some("encrypted"), "{m:?}");
+        assert_eq!(m["filename"].as_str(), Some(filename), "{m:?}");
+    }
+    let Some(open) = sevenz(&dir, "open", members, &[]) else { return };
+    let part = Part::attachment("invoice.7z", "application/x-7z", &open);
+    assert_clear(&dir, &with_attachment(part));
+});
+
+qmvctest!(sevenz_damaged_is_flagged_under_mime_strict, |dir: Dir| {
+    dir.control(Layer::System, "mailheaders", "mime=strict\n");
+    dir.filters("errormail ; block ; ; bits=64 ;\n");
+    let members: &[(&str, &[u8])] = &[("a.txt", b"a\n"), ("b.txt", b"b\n")];
+    let Some(whole) = sevenz(&dir, "whole", members, &[]) else { return };
+    let cut = &whole[..whole.len() - 10];
+    let part = Part::attachment("cut.7z", "application/x-7z", cut);
+    dir.run(&[], &with_attachment(part)).assert_code(99);
+    let line = dir.last_log(Layer::System);
+    assert_eq!(line.errormail() & 64, 64, "{}", line.raw);
+    let part = Part::attachment("whole.7z", "application/x-7z", &whole);
+    dir.run(&[], &with_attachment(part)).assert_code(0);
+    assert_eq!(dir.last_log(Layer::System).errormail(), 0);
+});
