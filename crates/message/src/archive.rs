@@ -1,11 +1,13 @@
 /*!
-Member names of archives: zip and tar, and the compression layers gzip,
-bzip2 and xz around anything, nested archives followed to a bounded
-depth.
+Member names of archives: zip, tar, 7z and rar (4 and 5), and the
+compression layers gzip, bzip2 and xz around anything, nested archives
+followed to a bounded depth.
 
 The kind of an archive is found from its first bytes ([`kind`]), never
 from a declared name. Names are listed without inflating where the
-format allows (zip, tar held in memory); bytes are inflated only to look
+format allows (zip, tar held in memory, 7z and rar from their headers:
+[`sevenz`], [`rar`]; only a 7z header that is itself compressed is
+inflated); bytes are inflated only to look
 into a member (is it an archive itself?) or through a compression layer,
 and every one of them is charged to the message's [`Budget`]. Reading is
 pulled through `take`, so a decompression bomb stops at the bound after
@@ -20,6 +22,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use zip::ZipArchive;
 
 use crate::Limits;
+
+mod rar;
+mod sevenz;
 
 /// How many first bytes [`kind`] needs (a tar header's `ustar` magic
 /// ends at byte 262).
@@ -42,6 +47,10 @@ pub enum Kind {
     Bzip2,
     /// An xz stream.
     Xz,
+    /// A 7z archive.
+    SevenZ,
+    /// A RAR archive (version 4 or 5).
+    Rar,
 }
 
 impl Kind {
@@ -53,6 +62,8 @@ impl Kind {
             Kind::Gzip => "gzip",
             Kind::Bzip2 => "bzip2",
             Kind::Xz => "xz",
+            Kind::SevenZ => "7z",
+            Kind::Rar => "rar",
         }
     }
 
@@ -74,7 +85,7 @@ impl Kind {
                 (".bz", ""),
             ],
             Kind::Xz => &[(".txz", ".tar"), (".xz", "")],
-            Kind::Zip | Kind::Tar => &[],
+            Kind::Zip | Kind::Tar | Kind::SevenZ | Kind::Rar => &[],
         }
     }
 }
@@ -95,6 +106,12 @@ pub fn kind(head: &[u8]) -> Option<Kind> {
     }
     if head.starts_with(b"\xfd7zXZ\x00") {
         return Some(Kind::Xz);
+    }
+    if head.starts_with(sevenz::MAGIC) {
+        return Some(Kind::SevenZ);
+    }
+    if head.starts_with(rar::MAGIC4) || head.starts_with(rar::MAGIC5) {
+        return Some(Kind::Rar);
     }
     // POSIX `ustar\0` and GNU `ustar  \0` alike.
     if head.get(257..262) == Some(b"ustar") {
@@ -135,9 +152,22 @@ pub struct Member {
     /// The enclosing nested archives' names, outermost first; empty for a
     /// member of the attachment itself.
     pub path: Vec<String>,
-    /// The member is encrypted (zip: general purpose flag bit 0): no
-    /// scanner can look inside it.
+    /// The member is encrypted (zip: general purpose flag bit 0; 7z:
+    /// an AES coder; rar: the encryption flag or record): no scanner can
+    /// look inside it. An archive whose names are encrypted lists one
+    /// such member named [`ENCRYPTED_NAMES`].
     pub encrypted: bool,
+}
+
+/// The name of the one member listed for a 7z or rar archive whose
+/// headers (so its names) are encrypted.
+pub const ENCRYPTED_NAMES: &str = "(encrypted names)";
+
+/// A member as a header reader ([`sevenz`], [`rar`]) finds it.
+#[derive(Debug, PartialEq, Eq)]
+struct Entry {
+    name: String,
+    encrypted: bool,
 }
 
 impl Member {
@@ -255,6 +285,8 @@ impl Walk<'_> {
             let done = match kind(&pending.bytes) {
                 Some(Kind::Zip) => self.zip(&pending, &mut nested),
                 Some(Kind::Tar) => self.tar(&pending, &mut nested),
+                Some(Kind::SevenZ) => self.sevenz(&pending),
+                Some(Kind::Rar) => self.rar(&pending),
                 Some(stream) => self.stream(stream, &pending, &mut nested),
                 None => Ok(()),
             };
@@ -383,6 +415,54 @@ impl Walk<'_> {
             let mut data = data;
             let inflated = self.inflate(&mut data, pending.depth + 1);
             self.consider(inflated, pending, name, pending.depth + 1, nested);
+        }
+        Ok(())
+    }
+
+    /// A 7z archive: the names from its header, which is decoded
+    /// within the budget when it is compressed. Members are not
+    /// unpacked (so not looked into).
+    fn sevenz(&mut self, pending: &Pending<'_>) -> Result<(), Full> {
+        let room = self.limits.archive_member_size.min(self.budget.left());
+        let header = sevenz::read(&pending.bytes, room);
+        self.budget.charge(header.inflated);
+        if let Some(room) = header.too_large {
+            let what = format!(
+                "7z header larger than the {room} bytes the limits leave"
+            );
+            note(&mut self.listing.truncated, &pending.path, &what);
+        }
+        self.headers(pending, header.entries, header.encrypted, header.damage)
+    }
+
+    /// A RAR archive: the names from its block headers. Members are not
+    /// unpacked (so not looked into).
+    fn rar(&mut self, pending: &Pending<'_>) -> Result<(), Full> {
+        let headers = rar::read(&pending.bytes);
+        self.headers(
+            pending,
+            headers.entries,
+            headers.encrypted,
+            headers.damage,
+        )
+    }
+
+    /// Records what a header reader found.
+    fn headers(
+        &mut self,
+        pending: &Pending<'_>,
+        entries: Vec<Entry>,
+        encrypted: bool,
+        damage: Option<String>,
+    ) -> Result<(), Full> {
+        for entry in entries {
+            self.member(&entry.name, &pending.path, entry.encrypted)?;
+        }
+        if encrypted {
+            self.member(ENCRYPTED_NAMES, &pending.path, true)?;
+        }
+        if let Some(what) = damage {
+            self.damaged(pending, &what);
         }
         Ok(())
     }
