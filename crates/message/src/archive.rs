@@ -6,7 +6,7 @@ followed to a bounded depth.
 The kind of an archive is found from its first bytes ([`kind`]), never
 from a declared name. Names are listed without inflating where the
 format allows (zip, tar held in memory, 7z and rar from their headers:
-[`sevenz`], [`rar`]; only a 7z header that is itself compressed is
+the private modules `sevenz` and `rar`; only a 7z header that is itself compressed is
 inflated); bytes are inflated only to look
 into a member (is it an archive itself?) or through a compression layer,
 and every one of them is charged to the message's [`Budget`]. Reading is
