@@ -9,7 +9,8 @@ use qmvc_message::{
     html_text, magic, DefectKind, Encoding, Message, PartKind,
 };
 use qmvc_profile::{
-    BodyRule, LoaderRule, MailHeaders, Policy, Profile, TextPattern, TypeGlob,
+    BodyRule, LoaderRule, MailHeaders, Policy, Profile, Scanner, TextPattern,
+    TypeGlob,
 };
 
 use crate::content::Content;
@@ -548,25 +549,42 @@ pub(crate) fn virusmail(
             scanner.initial,
             policy.name()
         );
-        match policy {
-            Policy::Tempfail => {
-                let origin = scanner.origin.clone();
-                return Err(Error::Scanner { origin, said });
-            }
-            Policy::Pass => {
-                verdict.warnings.push(said.clone());
-                verdict.skipped.push(said);
-            }
-            Policy::Block => {
-                verdict.warnings.push(said.clone());
-                out.push(found(Some(said), None));
-                if quitasap {
-                    break;
-                }
+        if let Some(said) = apply_policy(policy, said, scanner, verdict)? {
+            out.push(found(Some(said), None));
+            if quitasap {
+                break;
             }
         }
     }
     Ok(out)
+}
+
+/// What an engine's trouble (`said`) means under its `policy`, for
+/// virusmail and spammail alike: `Err` defers the delivery (`tempfail`);
+/// `Ok(Some(said))` makes it a finding of the condition (`block`);
+/// `Ok(None)` lets the mail flow (`pass`). Each is a warning too, and
+/// `pass` a note of what was not examined.
+pub(crate) fn apply_policy(
+    policy: Policy,
+    said: String,
+    scanner: &Scanner,
+    verdict: &mut Verdict,
+) -> Result<Option<String>, Error> {
+    match policy {
+        Policy::Tempfail => {
+            let origin = scanner.origin.clone();
+            Err(Error::Scanner { origin, said })
+        }
+        Policy::Pass => {
+            verdict.warnings.push(said.clone());
+            verdict.skipped.push(said);
+            Ok(None)
+        }
+        Policy::Block => {
+            verdict.warnings.push(said.clone());
+            Ok(Some(said))
+        }
+    }
 }
 
 /// Whether `text` matches `pattern`, where `*` matches any run of

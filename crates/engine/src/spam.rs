@@ -17,8 +17,9 @@ of the engines' lines the most severe action wins, the first engine in
 
 use std::cmp::Ordering;
 
-use qmvc_profile::{Action, Condition, FilterRule, Policy, Profile, Scanner};
+use qmvc_profile::{Action, Condition, FilterRule, Profile, Scanner};
 
+use crate::conditions;
 use crate::error::Error;
 use crate::probes::{Probes, SpamJudgement, SpamOutcome};
 use crate::verdict::{Match, Spam, Verdict};
@@ -147,22 +148,11 @@ pub(crate) fn spammail<'p>(
                     engine_name(scanner),
                     policy.name()
                 );
-                match policy {
-                    Policy::Tempfail => {
-                        let origin = scanner.origin.clone();
-                        return Err(Error::Scanner { origin, said });
-                    }
-                    Policy::Pass => {
-                        verdict.warnings.push(said.clone());
-                        verdict.skipped.push(said);
-                    }
-                    Policy::Block => {
-                        verdict.warnings.push(said.clone());
-                        if let Some(rule) = fallback(&rules) {
-                            let found = Match { detail: Some(said), ..base };
-                            reached.push((rule, found));
-                        }
-                    }
+                let blocked =
+                    conditions::apply_policy(policy, said, scanner, verdict)?;
+                if let (Some(said), Some(rule)) = (blocked, fallback(&rules)) {
+                    let found = Match { detail: Some(said), ..base };
+                    reached.push((rule, found));
                 }
             }
         }

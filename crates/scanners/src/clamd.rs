@@ -40,9 +40,7 @@ pub use crate::connect::endpoint_name;
 use crate::connect::{
     connect, is_timeout, read_reply as read_bounded, send_all, Conn, ReadError,
 };
-use crate::{
-    classify, glob_match, one_line, seconds, Answer, Status, Unreachable,
-};
+use crate::{classify, glob_match, one_line, seconds, Answer, Status};
 
 /// Size of the chunks the message is sent in.
 pub const CHUNK: usize = 64 * 1024;
@@ -251,15 +249,7 @@ pub fn status(
             Err(e) => failures.push(format!("{name}: {e}")),
         }
     }
-    if failures.is_empty() {
-        failures.push("no clamd endpoints".to_string());
-    }
-    Status {
-        reachable: Err(Unreachable(failures.join("; "))),
-        engine: None,
-        signatures: None,
-        date: None,
-    }
+    Status::unreachable(failures, "clamd")
 }
 
 /// Parses the reply to `zINSTREAM` (without its NUL).

@@ -128,6 +128,24 @@ pub struct Status {
     pub date: Option<String>,
 }
 
+impl Status {
+    /// An engine that did not answer at any of its endpoints: each
+    /// endpoint's failure, or that `engine` has no endpoints.
+    pub(crate) fn unreachable(failures: Vec<String>, engine: &str) -> Status {
+        let why = if failures.is_empty() {
+            format!("no {engine} endpoints")
+        } else {
+            failures.join("; ")
+        };
+        Status {
+            reachable: Err(Unreachable(why)),
+            engine: None,
+            signatures: None,
+            date: None,
+        }
+    }
+}
+
 /// How long `status` waits for a clamd reply or a version command.
 pub const STATUS_TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -45,7 +45,7 @@ use serde_json::Value;
 use crate::connect::{endpoint_name, exchange, Failure};
 use crate::spam::{SpamAnswer, SpamRequest, SpamVerdict};
 use crate::spamtext::{self, header_value_ok};
-use crate::{one_line, Status, Unreachable};
+use crate::{one_line, Status};
 
 /// The longest reply read from rspamd, in bytes.
 pub const MAX_REPLY: usize = 1024 * 1024;
@@ -152,15 +152,7 @@ pub fn status(
             Err(why) => failures.push(format!("{name}: {why}")),
         }
     }
-    if failures.is_empty() {
-        failures.push("no rspamd endpoints".to_string());
-    }
-    Status {
-        reachable: Err(Unreachable(failures.join("; "))),
-        engine: None,
-        signatures: None,
-        date: None,
-    }
+    Status::unreachable(failures, "rspamd")
 }
 
 /// `GET /ping` at `endpoint`: `Ok` when it says `pong`, with its

@@ -41,7 +41,7 @@ use qmvc_profile::Endpoint;
 use crate::connect::{endpoint_name, exchange, Failure};
 use crate::spam::{SpamAnswer, SpamRequest, SpamVerdict};
 use crate::spamtext;
-use crate::{one_line, Status, Unreachable};
+use crate::{one_line, Status};
 
 /// The longest reply read from spamd, in bytes.
 pub const MAX_REPLY: usize = 64 * 1024;
@@ -144,15 +144,7 @@ pub fn status(
             Err(why) => failures.push(format!("{name}: {why}")),
         }
     }
-    if failures.is_empty() {
-        failures.push("no spamd endpoints".to_string());
-    }
-    Status {
-        reachable: Err(Unreachable(failures.join("; "))),
-        engine: None,
-        signatures: None,
-        date: None,
-    }
+    Status::unreachable(failures, "spamd")
 }
 
 /// Asks the spamd at `endpoint` for `PONG`.
