@@ -51,7 +51,8 @@ fn recorder(dir: &Dir, code: i32) -> PathBuf {
         "recorder",
         &format!(
             "cat >'{r}'/$$.msg\ncat <&1 >'{r}'/$$.env\nenv >'{r}'/$$.vars\n\
-             ls -l /proc/$$/fd/ >'{r}'/$$.fds\nexit {code}"
+             ls -l /proc/$$/fd/ >'{r}'/$$.fds\n\
+             cat /proc/$PPID/comm >'{r}'/$$.parent\nexit {code}"
         ),
     );
     dir.control(
@@ -68,6 +69,8 @@ struct Record {
     env: Vec<u8>,
     vars: String,
     fds: String,
+    /// The name of the program that ran the recorder.
+    parent: String,
 }
 
 fn recorded(dir: &Path) -> Vec<Record> {
@@ -83,6 +86,10 @@ fn recorded(dir: &Path) -> Vec<Record> {
             env: fs::read(msg.with_extension("env")).unwrap(),
             vars: fs::read_to_string(msg.with_extension("vars")).unwrap(),
             fds: fs::read_to_string(msg.with_extension("fds")).unwrap(),
+            parent: fs::read_to_string(msg.with_extension("parent"))
+                .unwrap()
+                .trim()
+                .to_string(),
         })
         .collect()
 }
@@ -201,6 +208,8 @@ fn clean_mail_is_queued_byte_exact_with_x_qmvc() {
     assert!(!record.vars.contains("QMAILQUEUE"), "{}", record.vars);
     assert!(record.vars.contains("TCPREMOTEIP=192.0.2.7"));
     assert!(!record.fds.contains(" 6 -> "), "{}", record.fds);
+    // One group: qmvc-queue became the recorder, nothing in between.
+    assert_eq!(record.parent, "qmail-smtpd");
     let line = dir.last_log(Layer::System);
     assert_eq!(line.result(), "clear", "{}", line.raw);
     assert_eq!(line.recipient(), "bob@example.org,carol@example.org");
@@ -871,7 +880,36 @@ fn a_scanner_runs_once_for_all_groups() {
     for record in recorded(&records) {
         let text = String::from_utf8_lossy(&record.msg).into_owned();
         assert!(text.starts_with("X-Qmvc: clear; K; "), "{text}");
+        // Several groups: qmvc-queue runs each and waits for it.
+        assert_eq!(record.parent, "qmvc-queue");
     }
+}
+
+#[test]
+fn an_envelope_too_large_for_a_pipe_is_still_queued_whole() {
+    // One group, so qmvc-queue would become qmail-queue with the
+    // envelope in a pipe written beforehand; 100 KB of recipients do not
+    // fit one, and go through the pipes of a child instead.
+    let dir = Dir::new("queue-big-envelope");
+    dir.filters("badsubject ; block ; ; ;\n");
+    let records = recorder(&dir, 0);
+    let mut envelope = b"Falice@example.net\0".to_vec();
+    for i in 0..2500 {
+        envelope.extend_from_slice(
+            format!("Tuser{i:05}.with.a.long.local.part@example.org\0")
+                .as_bytes(),
+        );
+    }
+    envelope.push(0);
+    assert!(envelope.len() > 100_000);
+    let mail = with_attachment("report.pdf");
+    assert_eq!(direct(&dir, &mail, &envelope), 0);
+    let got = recorded(&records);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].env, envelope, "the envelope whole");
+    assert!(got[0].msg.ends_with(&mail));
+    assert!(got[0].msg.starts_with(b"X-Qmvc: clear; -; "));
+    assert_eq!(got[0].parent, "qmvc-queue");
 }
 
 #[test]

@@ -190,6 +190,7 @@ pub fn run(reply: &ReplyChannel) -> u8 {
         Transaction::Queue(queued) => {
             let host = host();
             let mut codes = Vec::new();
+            let alone = queued.len() == 1;
             for i in queued {
                 let (Some(group), Some(profile), Some(stamp)) =
                     (groups.get(i), profiles.get(i), stamps.get(i))
@@ -207,6 +208,21 @@ pub fn run(reply: &ReplyChannel) -> u8 {
                     spamfields::without_spam_fields(raw)
                 };
                 let envelope_bytes = envelope.frame(&group.members);
+                if alone && profile.spamscanners.is_empty() {
+                    if let Err(e) = become_queue(
+                        &spooled,
+                        &profile.queue.qmailqueue,
+                        top.as_bytes(),
+                        &envelope_bytes,
+                    ) {
+                        qmvc_process::esay!(
+                            "qmvc-queue: cannot run {}: {e}; check the control file qmailqueue",
+                            profile.queue.qmailqueue.display()
+                        );
+                        codes.push(None);
+                        break;
+                    }
+                }
                 match edge::hand_off(
                     &profile.queue.qmailqueue,
                     top.as_bytes(),
@@ -751,6 +767,29 @@ fn load(layers: &Layers) -> Result<Profile, String> {
 
 /// A temporary refusal for `why`, recorded in qmvc.error and on
 /// standard error.
+/// Becomes the real qmail-queue `program` for the one queued group
+/// ([`edge::exec_hand_off`]): the spool file, with `top` in the room
+/// before the message, as its descriptor 0 and the `envelope` in a pipe
+/// as its descriptor 1, so that the message is not copied again and no
+/// process of ours waits in between. Returns `Ok` when that could not be
+/// prepared (a `top` too long for the room, an envelope too large for a
+/// pipe, no disk for the room's block): the caller's pipes then do it.
+/// `Err` is qmail-queue that could not be run.
+fn become_queue(
+    spooled: &edge::Spooled,
+    program: &Path,
+    top: &[u8],
+    envelope: &[u8],
+) -> std::io::Result<()> {
+    let Ok(Some(message)) = spooled.with_top(top) else {
+        return Ok(());
+    };
+    let Ok(Some(envelope)) = edge::envelope_pipe(envelope) else {
+        return Ok(());
+    };
+    Err(edge::exec_hand_off(program, message, envelope))
+}
+
 fn defer(
     reply: &ReplyChannel,
     customerror: CustomError,
