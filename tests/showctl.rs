@@ -58,13 +58,18 @@ qmvctest!(every_file_with_its_layer, |dir: Dir| {
             "  3: virusmail ; block ; ; ;".into(),
         ]
     );
+    let limits = block(report, "limits");
     assert_eq!(
-        block(report, "limits"),
+        limits[..2],
         [
             format!("limits: {domain}/control/limits (domain)"),
             "  1: scansize=2M".into(),
         ]
     );
+    // Then every key as it applies: the file's value, else the default.
+    assert!(limits.contains(&"  effective: scansize=2097152"), "{limits:?}");
+    assert!(limits.contains(&"  effective: queuesize=none"), "{limits:?}");
+    assert!(limits.contains(&"  effective: commandtimeout=30"), "{limits:?}");
     assert_eq!(
         block(report, "badsubjects"),
         [
@@ -79,7 +84,11 @@ qmvctest!(every_file_with_its_layer, |dir: Dir| {
     let guard = block(report, "guard");
     assert_eq!(
         guard,
-        ["guard: (built-in)/control/guard (built-in)", "  (no entries)"]
+        [
+            "guard: (built-in)/control/guard (built-in)",
+            "  (no entries)",
+            "  effective: guard=none (MAILER-DAEMON at this host)"
+        ]
     );
     let language = block(report, "language");
     assert_eq!(
@@ -87,6 +96,12 @@ qmvctest!(every_file_with_its_layer, |dir: Dir| {
         "language: (built-in)/control/language (built-in)"
     );
     assert!(language.contains(&"  4: en"), "{language:?}");
+    assert!(language.contains(&"  effective: language=en"), "{language:?}");
+    let syslog = block(report, "syslog");
+    assert!(
+        syslog.contains(&"  effective: syslog=none (qmvc.log only)"),
+        "{syslog:?}"
+    );
     // The engine scanners names, its structure kept.
     assert_eq!(
         block(report, "myclam"),
@@ -145,6 +160,8 @@ qmvctest!(problems_are_shown_and_exit_is_0, |dir: Dir| {
     );
     let limits = block(&out.stdout, "limits");
     assert!(limits.contains(&"  1: scansize=2M"), "{limits:?}");
+    // The bad line is left out: what applies is the rest over defaults.
+    assert!(limits.contains(&"  effective: scansize=2097152"), "{limits:?}");
     assert!(
         limits
             .iter()

@@ -48,6 +48,8 @@ struct Key {
     /// The largest allowed value: nesting depths bound recursion.
     max: u64,
     set: fn(&mut Settings, u64),
+    /// The value in effect (`None`: no bound).
+    get: fn(&Settings) -> Option<u64>,
 }
 
 /// Sets a `usize` field; values beyond `usize` were refused before.
@@ -63,6 +65,7 @@ const KEYS: [Key; 9] = [
         min: 1,
         max: u64::MAX,
         set: |s, v| s.message.scan_size = to_usize(v),
+        get: |s| Some(s.message.scan_size as u64),
     },
     Key {
         name: "mimedepth",
@@ -70,6 +73,7 @@ const KEYS: [Key; 9] = [
         min: 1,
         max: 1000,
         set: |s, v| s.message.mime_depth = to_usize(v),
+        get: |s| Some(s.message.mime_depth as u64),
     },
     Key {
         name: "parts",
@@ -77,6 +81,7 @@ const KEYS: [Key; 9] = [
         min: 1,
         max: u64::MAX,
         set: |s, v| s.message.parts = to_usize(v),
+        get: |s| Some(s.message.parts as u64),
     },
     Key {
         name: "archivemembers",
@@ -84,6 +89,7 @@ const KEYS: [Key; 9] = [
         min: 0,
         max: u64::MAX,
         set: |s, v| s.message.archive_members = to_usize(v),
+        get: |s| Some(s.message.archive_members as u64),
     },
     Key {
         name: "archivedepth",
@@ -91,6 +97,7 @@ const KEYS: [Key; 9] = [
         min: 0,
         max: 16,
         set: |s, v| s.message.archive_depth = to_usize(v),
+        get: |s| Some(s.message.archive_depth as u64),
     },
     Key {
         name: "archivemembersize",
@@ -98,6 +105,7 @@ const KEYS: [Key; 9] = [
         min: 0,
         max: u64::MAX,
         set: |s, v| s.message.archive_member_size = to_usize(v),
+        get: |s| Some(s.message.archive_member_size as u64),
     },
     Key {
         name: "archivebytes",
@@ -105,6 +113,7 @@ const KEYS: [Key; 9] = [
         min: 0,
         max: u64::MAX,
         set: |s, v| s.message.archive_bytes = to_usize(v),
+        get: |s| Some(s.message.archive_bytes as u64),
     },
     Key {
         name: "commandtimeout",
@@ -112,6 +121,7 @@ const KEYS: [Key; 9] = [
         min: 1,
         max: u64::MAX,
         set: |s, v| s.command_timeout = Duration::from_secs(v),
+        get: |s| Some(s.command_timeout.as_secs()),
     },
     Key {
         name: "queuesize",
@@ -119,8 +129,22 @@ const KEYS: [Key; 9] = [
         min: 1,
         max: u64::MAX,
         set: |s, v| s.queue_size = Some(v),
+        get: |s| s.queue_size,
     },
 ];
+
+/// Every key with the value `settings` give it, as `limits` would set
+/// it (bytes and seconds as plain numbers; `none` for no bound): what
+/// `-C` shows as effective.
+pub fn effective(settings: &Settings) -> Vec<(&'static str, String)> {
+    KEYS.iter()
+        .map(|key| {
+            let value = (key.get)(settings)
+                .map_or_else(|| "none".to_string(), |v| v.to_string());
+            (key.name, value)
+        })
+        .collect()
+}
 
 /// The keys, for messages.
 const KEY_WORDS: &str = "scansize, mimedepth, parts, archivemembers, \

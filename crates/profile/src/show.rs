@@ -69,6 +69,7 @@ pub fn show(layers: &Layers, templates: &[BuiltInTemplate]) -> String {
             source.as_ref().map_err(ToString::to_string),
             false,
         );
+        show_effective(&mut out, control, &profile);
         if let Ok(source) = &source {
             show_problems(&mut out, &source.file, &problems, &mut shown);
         }
@@ -89,6 +90,52 @@ pub fn show(layers: &Layers, templates: &[BuiltInTemplate]) -> String {
         }
     }
     out
+}
+
+/// For a control file of settings, the values in effect once its entries
+/// are read over the defaults (`qmail-showctl`'s "(Default.)" view): a
+/// file with no entries still says what applies.
+fn show_effective(out: &mut String, control: Control, profile: &Profile) {
+    let values: Vec<(&str, String)> = match control {
+        Control::Limits => crate::limits::effective(&profile.settings),
+        Control::Injector => vec![(
+            "injector",
+            profile.reactions.injector.display().to_string(),
+        )],
+        Control::Guard => vec![(
+            "guard",
+            profile.reactions.guard.clone().unwrap_or_else(|| {
+                "none (MAILER-DAEMON at this host)".to_string()
+            }),
+        )],
+        Control::Language => {
+            vec![("language", profile.reactions.language.clone())]
+        }
+        Control::QmailQueue => vec![(
+            "qmailqueue",
+            profile.queue.qmailqueue.display().to_string(),
+        )],
+        Control::CustomError => {
+            use crate::CustomError::*;
+            let value = match profile.queue.customerror {
+                Auto => "auto",
+                Yes => "yes",
+                No => "no",
+            };
+            vec![("customerror", value.to_string())]
+        }
+        Control::Syslog => vec![(
+            "syslog",
+            profile
+                .syslog
+                .map_or("none (qmvc.log only)", |f| f.name())
+                .to_string(),
+        )],
+        _ => return,
+    };
+    for (key, value) in values {
+        let _ = writeln!(out, "  effective: {key}={value}");
+    }
 }
 
 /// The layer directories, most specific first.
