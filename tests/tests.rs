@@ -76,5 +76,8 @@ mod queue;
 mod streams;
 // The control file syslog: qmvc.log lines to /dev/log.
 mod syslog;
+// Faults injected: a full disk, killed scanners and qmvc, signals, many
+// runs at once.
+mod faults;
 // scripts/install into a DESTDIR, and the installed programs.
 mod install;

@@ -45,12 +45,54 @@ fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
     written
 }
 
-/// Stores `message` in the Maildir `LAYER/save/CLASS/` (tmp, then new),
-/// and `analysis` as `LAYER/save/CLASS/analysis/NAME.yaml`. Returns the
-/// path of the message in `new/`.
+/// A fresh name for a message to keep: `UNIQUE.HOST`, the Maildir
+/// convention.
+pub fn keep_name() -> String {
+    format!("{}.{}", stamp::unique(), stamp::hostname())
+}
+
+/// Whether `name` (read back from a journal) can name a kept message:
+/// one path component, not hidden, no `:` (the Maildir info separator).
+pub fn is_keep_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && !name.starts_with('.')
+        && !name.contains(['/', ':', '\0'])
+}
+
+/// The copy named `name` that an earlier try put in `new/` or that a
+/// reader since moved to `cur/` (as `NAME` or `NAME:INFO`), if any.
+fn already_kept(maildir: &Path, name: &str) -> io::Result<Option<PathBuf>> {
+    let new = maildir.join("new").join(name);
+    if fs::symlink_metadata(&new).is_ok() {
+        return Ok(Some(new));
+    }
+    for entry in fs::read_dir(maildir.join("cur"))? {
+        let entry = entry?;
+        let file = entry.file_name();
+        let file = file.to_string_lossy();
+        let base = file.split_once(':').map_or(&*file, |(base, _)| base);
+        if base == name {
+            return Ok(Some(entry.path()));
+        }
+    }
+    Ok(None)
+}
+
+/// Stores `message` in the Maildir `LAYER/save/CLASS/` as `name` (tmp,
+/// then new), and `analysis` as `LAYER/save/CLASS/analysis/NAME.yaml`.
+/// Returns the path of the message in `new/`.
+///
+/// `retry`: an earlier try was told to keep it as `name` and may have
+/// been killed at any point. If its copy got to `new/` (or on to `cur/`),
+/// that copy is the answer: a message is never kept twice. Otherwise
+/// what it left (`tmp/NAME`, the analysis) is removed and the copy is
+/// written again.
 pub fn keep(
     layer: &Path,
     class: &str,
+    name: &str,
+    retry: bool,
     message: &[u8],
     analysis: &str,
 ) -> io::Result<PathBuf> {
@@ -58,11 +100,24 @@ pub fn keep(
     for sub in ["tmp", "new", "cur", "analysis"] {
         ensure_dir(&maildir.join(sub))?;
     }
-    let name = format!("{}.{}", stamp::unique(), stamp::hostname());
-    let tmp = maildir.join("tmp").join(&name);
-    let new = maildir.join("new").join(&name);
-    write_new(&tmp, message)?;
+    let tmp = maildir.join("tmp").join(name);
+    let new = maildir.join("new").join(name);
     let analysis_path = maildir.join("analysis").join(format!("{name}.yaml"));
+    if retry {
+        if let Some(kept) = already_kept(&maildir, name)? {
+            return Ok(kept);
+        }
+        // Unlinks names, never what a link there points to.
+        for leftover in [&tmp, &analysis_path] {
+            match fs::remove_file(leftover) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                    return Err(e)
+                }
+                _ => {}
+            }
+        }
+    }
+    write_new(&tmp, message)?;
     if let Err(e) = write_new(&analysis_path, analysis.as_bytes()) {
         let _ = fs::remove_file(&tmp);
         return Err(e);
@@ -128,7 +183,7 @@ pub fn inspect(
 
 #[cfg(test)]
 mod tests {
-    use super::{safe_sender, write_new};
+    use super::{is_keep_name, keep, safe_sender, write_new};
 
     #[test]
     fn a_link_at_the_name_is_refused() {
@@ -136,6 +191,33 @@ mod tests {
         let path = dir.path().join("msg");
         std::os::unix::fs::symlink("/dev/full", &path).unwrap();
         assert!(write_new(&path, b"x").is_err());
+    }
+
+    #[test]
+    fn a_retry_finds_the_copy_an_earlier_try_kept() {
+        let layer = tempfile::tempdir().unwrap();
+        let first =
+            keep(layer.path(), "policy", "n1.h", false, b"m", "a").unwrap();
+        let again =
+            keep(layer.path(), "policy", "n1.h", true, b"m", "a").unwrap();
+        assert_eq!(first, again);
+        // Read since: moved to cur/ with its info.
+        let cur = layer.path().join("save/policy/cur/n1.h:2,S");
+        std::fs::rename(&first, &cur).unwrap();
+        let again =
+            keep(layer.path(), "policy", "n1.h", true, b"m", "a").unwrap();
+        assert_eq!(again, cur);
+        // Cut before new/: the leftovers go, the copy is written whole.
+        let tmp = layer.path().join("save/policy/tmp/n2.h");
+        std::fs::write(&tmp, b"par").unwrap();
+        let kept =
+            keep(layer.path(), "policy", "n2.h", true, b"whole", "a").unwrap();
+        assert_eq!(std::fs::read(kept).unwrap(), b"whole");
+        assert!(!tmp.exists());
+        assert!(is_keep_name("1.M2P3Q4.host"));
+        for bad in ["", "../x", ".hidden", "a:2,S", "a/b"] {
+            assert!(!is_keep_name(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -9,9 +9,11 @@ envelope sender, the recipient and the message bytes (each
 length-prefixed): the same message to the same recipient, tried again,
 finds it; any other message cannot (a collision would make one message
 skip another's steps). It holds one line for each step done, appended
-and synced right after the step succeeded: `kept PATH`, `inspected
-PATH`, `reported`, `sent CONDITION N TO` (the N-th reaction of the
-filter line of CONDITION). A line without its line end (a crash while
+and synced right after the step succeeded: `keeping NAME` (before the
+copy is made: the name a retry looks for, so that a copy put in place
+by a try killed before it could say `kept` is found, not made again),
+`kept PATH`, `inspected PATH`, `reported`, `sent CONDITION N TO` (the
+N-th reaction of the filter line of CONDITION). A line without its line end (a crash while
 writing) counts as not written. The journal goes when the delivery is
 complete; `qmvc -z` removes one left older than [`STALE`].
 

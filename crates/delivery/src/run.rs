@@ -156,8 +156,28 @@ fn carry_out(
     {
         let class = actions::save_class(condition);
         if journal.value("kept").is_none() {
-            let kept = actions::keep(state, class, context.raw, &document)
-                .map_err(|source| Error::Keep { class, source })?;
+            // The name goes into the journal before the copy is made, so
+            // that a try killed between putting the copy in place and
+            // noting it as kept is not kept twice by the retry.
+            let (name, retry) = match journal.value("keeping") {
+                Some(name) if actions::is_keep_name(name) => {
+                    (name.to_string(), true)
+                }
+                _ => {
+                    let name = actions::keep_name();
+                    note(context, journal, &format!("keeping {name}"));
+                    (name, false)
+                }
+            };
+            let kept = actions::keep(
+                state,
+                class,
+                &name,
+                retry,
+                context.raw,
+                &document,
+            )
+            .map_err(|source| Error::Keep { class, source })?;
             note(context, journal, &format!("kept {}", kept.display()));
         }
     }

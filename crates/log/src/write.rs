@@ -4,7 +4,9 @@ The one writer of the logs of a layer.
 Every record is one buffer appended to a file opened with `O_APPEND`
 (and `O_NOFOLLOW`: a symbolic link at a log's name is refused) while
 holding an exclusive `flock(2)`, so any number of concurrent qmvc
-processes never interleave or lose a record.
+processes never interleave or lose a record. A record that cannot be
+written whole (a full disk, the file size limit) is taken back: the
+file is cut to its length before, under the same lock.
 
 `qmvcmonth -a` ([`crate::archive`]) archives a log by renaming it while
 it holds the lock; a writer that opened the old file before the rename
@@ -76,7 +78,7 @@ impl Logs {
                 let _ = file.unlock();
                 continue;
             }
-            let written = file.write_all(record);
+            let written = write_whole(&mut file, record);
             let _ = file.unlock();
             return match written {
                 Ok(()) => Ok(path),
@@ -85,6 +87,20 @@ impl Logs {
         }
         Err(Error::Replaced { path, tries: REOPEN_TRIES })
     }
+}
+
+/// Appends `record` to `file` (open with `O_APPEND`, its lock held) whole
+/// or not at all: a write that fails part-way (a full disk, the file
+/// size limit) cuts the file back to its length before, so that no
+/// partial line or document is left for the next record to run into.
+fn write_whole(file: &mut File, record: &[u8]) -> std::io::Result<()> {
+    let before = file.metadata()?.len();
+    let written = file.write_all(record);
+    if written.is_err() {
+        // Shrinking needs no room; if even that fails, the error stands.
+        let _ = file.set_len(before);
+    }
+    written
 }
 
 /// Creates `dir` (and parents) with mode 0700 if it is missing.
