@@ -13,7 +13,7 @@ follow it.
 
 Nothing here touches the network or writes a file: the message target
 evaluates with the built-in profile and answers the engine's questions
-about commands, scanners and spam engines itself ([`Answers`]).
+about commands, scanners and spam engines itself (`Answers`).
 */
 #![deny(missing_docs)]
 
@@ -136,7 +136,7 @@ pub struct Rendered {
 }
 
 /// The body of [`message`], returning what it rendered (the seeds of the
-/// log readers are made so: [`seeds`]).
+/// log readers are made so: [`seeds()`]).
 pub fn render(data: &[u8]) -> Option<Rendered> {
     let profile = built_in_profile();
     let arena = Arena::default();
