@@ -203,6 +203,20 @@ impl Profile {
         load::load(layers, scope)
     }
 
+    /// Parses `text` as the control file `control` of the system layer,
+    /// alone and without lint, onto an empty profile: the parser a
+    /// delivery uses, for tools that check one file's text (the fuzz
+    /// targets, `fuzz/`). A file that names engines (`scanners`,
+    /// `spamscanners`) reads their definitions from `layers` as a
+    /// delivery does.
+    pub fn parse_control(
+        layers: &Layers,
+        control: Control,
+        text: &str,
+    ) -> Result<(Profile, Vec<Problem>), Error> {
+        load::parse_control(layers, control, text)
+    }
+
     /// The filter line for `condition`, if there is one (the first one
     /// for errormail).
     pub fn rule(&self, condition: Condition) -> Option<&FilterRule> {

@@ -23,7 +23,8 @@ use crate::controls::{Needed, Parse};
 use crate::layers::Listing;
 use crate::lines::Sink;
 use crate::{
-    Condition, Control, Error, Layers, Problem, Profile, Scope, CONTROLS,
+    Condition, Control, Error, Layers, Problem, Profile, Scope, Source,
+    CONTROLS,
 };
 
 /// What the parsers and lint checks of the registry work on.
@@ -108,6 +109,37 @@ pub(crate) fn load(
         if wanted(control, scope, cx.profile) {
             load_one(&mut cx, control, &listing)?;
         }
+    }
+    Ok((profile, problems))
+}
+
+/// See [`Profile::parse_control`]: `text` parsed as `control` alone,
+/// without lint, onto an empty profile.
+pub(crate) fn parse_control(
+    layers: &Layers,
+    control: Control,
+    text: &str,
+) -> Result<(Profile, Vec<Problem>), Error> {
+    let mut problems = Vec::new();
+    let mut profile = Profile::default();
+    let mut cx = Load {
+        layers,
+        lint: false,
+        problems: &mut problems,
+        profile: &mut profile,
+        named_engines: Vec::new(),
+    };
+    let source = Source {
+        text: text.to_string().into(),
+        file: format!("control/{}", control.name()),
+        layer: crate::Layer::System,
+    };
+    match control.parse() {
+        Parse::Text(parse) => {
+            let mut sink = Sink::new(&source.file, cx.problems, false);
+            parse(&source.text, &mut sink, cx.profile);
+        }
+        Parse::Layered(parse) => parse(&mut cx, &source)?,
     }
     Ok((profile, problems))
 }

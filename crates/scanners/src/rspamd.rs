@@ -210,6 +210,25 @@ fn ask(
     })
 }
 
+/// The verdict in a whole `/checkv2` reply, or why there is none: what
+/// [`check`] makes of the bytes one rspamd sent back, without the
+/// connection (the fuzz targets, `fuzz/`, feed it any bytes). Whether
+/// the reply is complete yet is asked of the same parser first, as
+/// [`check`] does while it reads.
+pub fn read_reply(reply: &[u8]) -> Result<SpamVerdict, String> {
+    let _complete = parse_http(reply, false).is_ok();
+    match parse_http(reply, true) {
+        Ok(http) if http.status == 200 => verdict(&http.body),
+        Ok(http) => Err(format!(
+            "rspamd: HTTP status {}{}",
+            http.status,
+            error_text(&http.body)
+        )),
+        Err(HttpError::Incomplete) => Err("reply cut short".to_string()),
+        Err(HttpError::Garbled(why)) => Err(why),
+    }
+}
+
 /// The `Host` of a request to `endpoint`.
 fn host(endpoint: &Endpoint) -> String {
     match endpoint {

@@ -208,6 +208,16 @@ fn request_head(command: &str, length: usize, user: &str) -> String {
     head
 }
 
+/// The verdict in a whole `SYMBOLS` reply, or why there is none: what
+/// [`check`] makes of the bytes one spamd sent back, without the
+/// connection (the fuzz targets, `fuzz/`, feed it any bytes).
+pub fn read_reply(reply: &[u8]) -> Result<SpamVerdict, String> {
+    match parse_reply(reply)? {
+        Reply::Error { code, text } => Err(format!("spamd: {code} {text}")),
+        Reply::Done { headers, body, .. } => verdict(&headers, &body),
+    }
+}
+
 /// Splits a reply into its status line, header lines and body (as long
 /// as its `Content-length` says, when it has one).
 fn parse_reply(reply: &[u8]) -> Result<Reply, String> {
