@@ -6,12 +6,24 @@ followed to a bounded depth.
 The kind of an archive is found from its first bytes ([`kind`]), never
 from a declared name. Names are listed without inflating where the
 format allows (zip, tar held in memory, 7z and rar from their headers:
-the private modules `sevenz` and `rar`; only a 7z header that is itself compressed is
-inflated); bytes are inflated only to look
-into a member (is it an archive itself?) or through a compression layer,
-and every one of them is charged to the message's [`Budget`]. Reading is
-pulled through `take`, so a decompression bomb stops at the bound after
+the private modules `sevenz` and `rar`; only a 7z header that is itself
+compressed is inflated); bytes are inflated only to look into a member
+(is it an archive itself?) or through a compression layer, and every one
+of them is charged to the message's [`Budget`]. Reading is pulled
+through `take`, so a decompression bomb stops at the bound after
 inflating no more than the bound.
+
+Every member is looked into the same way ([`Walk::consider`]): its
+first bytes say whether it is an archive, which is then listed in turn.
+Zip and tar members are read one by one. A 7z folder is one stream
+holding its members one after another: to reach a member of a solid
+folder, those before it are unpacked, within the budget. 7z folders
+packed with coders that are not decoded, and rar members that are
+compressed (no RAR decoder has a licence GPL-2.0 can take; members
+stored uncompressed are read from the archive as they are), are listed
+but not looked into: the listing says so in [`Listing::truncated`], as
+for a limit that cut the examination short, so that such a message is
+not taken as fully examined (errormail bit 256).
 */
 
 use std::borrow::Cow;

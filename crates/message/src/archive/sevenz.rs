@@ -1,17 +1,27 @@
 /*!
-Member names of a 7z archive, read from its header without unpacking a
-member (no well-kept 7z crate has a licence GPL-2.0 can take).
+A 7z archive: its header (member names, which members are encrypted,
+how their data is packed), and the unpacking of the folders whose coders
+liblzma decodes (no well-kept 7z crate has a licence GPL-2.0 can take).
 
 A 7z archive is a 32-byte signature header pointing at the "next
 header" at its end. That header is either plain (`kHeader`) or encoded
 (`kEncodedHeader`): a description of one folder whose unpacked bytes are
 the plain header, usually LZMA-compressed. An encoded header is decoded
-with liblzma's raw LZMA decoder, at most `room` bytes (the caller's
-budget); one whose coder is AES means the names themselves are
-encrypted. In the plain header, only what leads to the names and to
-which folders use AES is interpreted; everything else is skipped by its
-stored length. Every length and count read is checked against the bytes
-that are there before anything is reserved or sliced.
+with liblzma's raw decoder, at most `room` bytes (the caller's budget);
+one whose coder is AES means the names themselves are encrypted. In the
+plain header, only what leads to the names and to the members' data is
+interpreted; everything else is skipped by its stored length. Every
+length and count read is checked against the bytes that are there
+before anything is reserved or sliced.
+
+The members' data lie in folders ([`Block`]): each one packed stream
+that unpacks to its members one after another, split by the header's
+substream sizes. [`open`] unpacks a folder whose coders are copy, LZMA
+or LZMA2, or LZMA2 behind the x86 branch filter (BCJ, which 7-Zip puts
+on executables): 7-Zip's defaults. Other coders (PPMd, BZip2, Deflate,
+the ARM and other branch filters, BCJ2, LZMA behind BCJ) are named in
+[`Unpack::Unknown`]; the caller notes that those members were not
+looked into.
 */
 
 use std::io::Read;
@@ -105,7 +115,7 @@ pub struct Block {
 /// Whether a folder's coders are ones qmvc decodes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Unpack {
-    /// Copy, LZMA or LZMA2, optionally behind the x86 branch filter:
+    /// Copy, LZMA or LZMA2, or LZMA2 behind the x86 branch filter:
     /// the coders from the folder's output back to its packed stream
     /// (the order liblzma's filter chains take).
     Coders(Vec<Coder>),
@@ -354,9 +364,12 @@ impl Folder {
         }
         let decodable = match chain.split_last() {
             Some((last, [])) => [COPY, LZMA, LZMA2].contains(&&*last.id),
+            // Not behind LZMA (1): without an end marker liblzma's raw
+            // LZMA decoder never reports the end, so the filter would
+            // keep the folder's last bytes to itself (and LZMA2, which
+            // has an end, is 7-Zip's default).
             Some((last, filters)) => {
-                [LZMA, LZMA2].contains(&&*last.id)
-                    && filters.iter().all(|f| f.id == BCJ)
+                last.id == LZMA2 && filters.iter().all(|f| f.id == BCJ)
             }
             None => false,
         };
