@@ -571,14 +571,17 @@ qmvctest!(archives_inside_7z_are_looked_into, |dir: Dir| {
     only(&dir, "badfilename", "badfilenames", "*.exe\n");
     let (evil, clean) = (zip_holding("evil.exe"), zip_holding("notes.txt"));
     let text = b"Some text to compress.\n".repeat(50);
-    // The default (LZMA2, solid, BCJ on executables), BCJ on all, copy,
-    // and a solid folder of many members with the zip after them.
+    // The default (LZMA2, solid, BCJ on executables), BCJ on all (behind
+    // LZMA2, then LZMA), copy, and a solid folder of many members with the zip after them.
     let many: Vec<(String, Vec<u8>)> = (0..40)
         .map(|i| (format!("f{i:02}.txt"), text.repeat(i + 1)))
         .collect();
-    let cases: [(&str, &[&str], usize); 4] = [
+    let cases: [(&str, &[&str], usize); 5] = [
         ("default", &[], 0),
         ("bcj", &["-mf=BCJ"], 0),
+        // LZMA (1) has no end marker: the filter must still give the
+        // zip's last bytes, its end of central directory.
+        ("lzma-bcj", &["-m0=LZMA", "-mf=BCJ"], 0),
         ("copy", &["-mx0"], 0),
         ("solid", &["-ms=on"], 40),
     ];

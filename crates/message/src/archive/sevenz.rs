@@ -17,9 +17,9 @@ before anything is reserved or sliced.
 The members' data lie in folders ([`Block`]): each one packed stream
 that unpacks to its members one after another, split by the header's
 substream sizes. [`open`] unpacks a folder whose coders are copy, LZMA
-or LZMA2, or LZMA2 behind the x86 branch filter (BCJ, which 7-Zip puts
-on executables): 7-Zip's defaults. Other coders (PPMd, BZip2, Deflate,
-the ARM and other branch filters, BCJ2, LZMA behind BCJ) are named in
+or LZMA2, optionally behind the x86 branch filter (BCJ, which 7-Zip
+puts on executables): 7-Zip's defaults. Other coders (PPMd, BZip2,
+Deflate, the ARM and other branch filters, BCJ2) are named in
 [`Unpack::Unknown`]; the caller notes that those members were not
 looked into.
 */
@@ -115,7 +115,7 @@ pub struct Block {
 /// Whether a folder's coders are ones qmvc decodes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Unpack {
-    /// Copy, LZMA or LZMA2, or LZMA2 behind the x86 branch filter:
+    /// Copy, LZMA or LZMA2, optionally behind the x86 branch filter:
     /// the coders from the folder's output back to its packed stream
     /// (the order liblzma's filter chains take).
     Coders(Vec<Coder>),
@@ -223,17 +223,13 @@ pub fn open<'a>(
     }
     let cap = u32::try_from(want.max(4096)).unwrap_or(u32::MAX);
     let mut chain = liblzma::stream::Filters::new();
-    for filter in filters {
-        if filter.id != BCJ {
-            return Err("7z: a filter other than BCJ".to_owned());
-        }
-        match filter.props.as_slice() {
-            [] => chain.x86(),
-            // A start offset, in liblzma's form too.
-            props => chain
-                .x86_properties(props)
-                .map_err(|e| format!("7z: bad BCJ properties: {e}"))?,
-        };
+    // liblzma's raw LZMA decoder never sees the end of a stream without
+    // an end marker, so a filter behind it would keep the last bytes:
+    // LZMA is decoded alone, and its output is handed to the filters
+    // as the stored chunks of an LZMA2 stream, whose end they see.
+    let behind_lzma = last.id == LZMA && !filters.is_empty();
+    if !behind_lzma {
+        branch_filters(&mut chain, filters)?;
     }
     let props = last.props.as_slice();
     if last.id == LZMA {
@@ -265,7 +261,98 @@ pub fn open<'a>(
     }
     let stream = liblzma::stream::Stream::new_raw_decoder(&chain)
         .map_err(|e| format!("7z: decoder: {e}"))?;
-    Ok(Box::new(liblzma::read::XzDecoder::new_stream(packed, stream)))
+    let decoded = liblzma::read::XzDecoder::new_stream(packed, stream);
+    if !behind_lzma {
+        return Ok(Box::new(decoded));
+    }
+    let mut chain = liblzma::stream::Filters::new();
+    branch_filters(&mut chain, filters)?;
+    // Stored chunks only: the dictionary is never read.
+    chain.lzma2(lzma_options()?.dict_size(4096));
+    let stream = liblzma::stream::Stream::new_raw_decoder(&chain)
+        .map_err(|e| format!("7z: decoder: {e}"))?;
+    let framed = Stored {
+        inner: decoded,
+        left: block.size,
+        chunk: Vec::new(),
+        at: 0,
+        first: true,
+        ended: false,
+    };
+    Ok(Box::new(liblzma::read::XzDecoder::new_stream(framed, stream)))
+}
+
+/// Adds the branch filters `filters` (BCJ only) to `chain`.
+fn branch_filters(
+    chain: &mut liblzma::stream::Filters,
+    filters: &[Coder],
+) -> Parsed<()> {
+    for filter in filters {
+        if filter.id != BCJ {
+            return Err("7z: a filter other than BCJ".to_owned());
+        }
+        match filter.props.as_slice() {
+            [] => chain.x86(),
+            // A start offset, in liblzma's form too.
+            props => chain
+                .x86_properties(props)
+                .map_err(|e| format!("7z: bad BCJ properties: {e}"))?,
+        };
+    }
+    Ok(())
+}
+
+/// The `left` bytes of `inner` as an LZMA2 stream of stored chunks
+/// (control byte 1 for the first, which resets the dictionary, 2 for
+/// the others; then the size less one, big-endian), ended by a 0 byte.
+struct Stored<R> {
+    inner: R,
+    left: usize,
+    chunk: Vec<u8>,
+    at: usize,
+    first: bool,
+    ended: bool,
+}
+
+/// The most data an LZMA2 chunk holds.
+const CHUNK: usize = 1 << 16;
+
+impl<R: Read> Read for Stored<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.at >= self.chunk.len() {
+            if self.ended {
+                return Ok(0);
+            }
+            self.chunk.clear();
+            self.at = 0;
+            let want = self.left.min(CHUNK);
+            let mut data = Vec::with_capacity(want);
+            (&mut self.inner).take(want as u64).read_to_end(&mut data)?;
+            match data.len().checked_sub(1) {
+                // The end; or, short (damage), the end of what there was.
+                None => {
+                    self.ended = true;
+                    self.chunk.push(0);
+                }
+                Some(less) => {
+                    self.left = self.left.saturating_sub(data.len());
+                    let control = if self.first { 1 } else { 2 };
+                    self.first = false;
+                    let [.., high, low] = less.to_be_bytes();
+                    self.chunk.extend([control, high, low]);
+                    self.chunk.extend(data);
+                }
+            }
+        }
+        let rest = self.chunk.get(self.at..).unwrap_or_default();
+        let n = rest.len().min(buf.len());
+        let (Some(to), Some(from)) = (buf.get_mut(..n), rest.get(..n)) else {
+            return Ok(0);
+        };
+        to.copy_from_slice(from);
+        self.at += n;
+        Ok(n)
+    }
 }
 
 fn lzma_options() -> Parsed<liblzma::stream::LzmaOptions> {
@@ -364,12 +451,9 @@ impl Folder {
         }
         let decodable = match chain.split_last() {
             Some((last, [])) => [COPY, LZMA, LZMA2].contains(&&*last.id),
-            // Not behind LZMA (1): without an end marker liblzma's raw
-            // LZMA decoder never reports the end, so the filter would
-            // keep the folder's last bytes to itself (and LZMA2, which
-            // has an end, is 7-Zip's default).
             Some((last, filters)) => {
-                last.id == LZMA2 && filters.iter().all(|f| f.id == BCJ)
+                [LZMA, LZMA2].contains(&&*last.id)
+                    && filters.iter().all(|f| f.id == BCJ)
             }
             None => false,
         };
