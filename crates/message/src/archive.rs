@@ -13,7 +13,7 @@ of them is charged to the message's [`Budget`]. Reading is pulled
 through `take`, so a decompression bomb stops at the bound after
 inflating no more than the bound.
 
-Every member is looked into the same way ([`Walk::consider`]): its
+Every member is looked into the same way (`Walk::consider`): its
 first bytes say whether it is an archive, which is then listed in turn.
 Zip and tar members are read one by one. A 7z folder is one stream
 holding its members one after another: to reach a member of a solid
