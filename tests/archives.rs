@@ -561,3 +561,177 @@ fn sevenz_hostile_headers_do_not_panic() {
         }
     }
 }
+
+/// A zip holding one member `name`.
+fn zip_holding(name: &str) -> Vec<u8> {
+    mail::zip(&[(name, b"MZ\x90\x00 not really a program")])
+}
+
+qmvctest!(archives_inside_7z_are_looked_into, |dir: Dir| {
+    only(&dir, "badfilename", "badfilenames", "*.exe\n");
+    let (evil, clean) = (zip_holding("evil.exe"), zip_holding("notes.txt"));
+    let text = b"Some text to compress.\n".repeat(50);
+    // The default (LZMA2, solid, BCJ on executables), BCJ on all (behind
+    // LZMA2, then LZMA), copy, and a solid folder of many members with the zip after them.
+    let many: Vec<(String, Vec<u8>)> = (0..40)
+        .map(|i| (format!("f{i:02}.txt"), text.repeat(i + 1)))
+        .collect();
+    let cases: [(&str, &[&str], usize); 5] = [
+        ("default", &[], 0),
+        ("bcj", &["-mf=BCJ"], 0),
+        // LZMA (1) has no end marker: the filter must still give the
+        // zip's last bytes, its end of central directory.
+        ("lzma-bcj", &["-m0=LZMA", "-mf=BCJ"], 0),
+        ("copy", &["-mx0"], 0),
+        ("solid", &["-ms=on"], 40),
+    ];
+    for (label, args, count) in cases {
+        for (twin, zip) in [("bad", &evil), ("clean", &clean)] {
+            let mut members: Vec<(&str, &[u8])> = many[..count]
+                .iter()
+                .map(|(n, d)| (n.as_str(), &d[..]))
+                .collect();
+            members.push(("setup.bin", &b"MZ\x90\x00\x03"[..]));
+            members.push(("pack.zip", zip));
+            let label = format!("{label}-{twin}");
+            let Some(archive) = sevenz(&dir, &label, &members, args) else {
+                return;
+            };
+            let part =
+                Part::attachment("files.7z", "application/x-7z", &archive);
+            if twin == "bad" {
+                assert_met(&dir, &with_attachment(part), "badfilename");
+                let rep = dir.rep_text(Layer::System);
+                assert!(rep.contains("pack.zip/evil.exe"), "{label}: {rep}");
+            } else {
+                assert_clear(&dir, &with_attachment(part));
+            }
+        }
+    }
+});
+
+qmvctest!(sevenz_bomb_stops_at_the_budget_quickly, |dir: Dir| {
+    // 300 MiB of zeros (a sparse file: nothing on the disk) before a
+    // zip, in one solid folder: some 70 KB that unpack past the 256M of
+    // archivebytes before the zip is reached.
+    std::fs::create_dir_all(dir.path("7z-bomb")).unwrap();
+    let zeros = std::fs::File::create(dir.path("7z-bomb/big.bin")).unwrap();
+    zeros.set_len(300 << 20).unwrap();
+    drop(zeros);
+    let zip = zip_holding("evil.exe");
+    let members: &[(&str, &[u8])] = &[("z.zip", &zip)];
+    let args = &["-mx1", "-ms=4g", "-i!big.bin"];
+    let Some(bomb) = sevenz(&dir, "bomb", members, args) else { return };
+    assert!(bomb.len() < 1 << 20, "{}", bomb.len());
+    let part = Part::attachment("bomb.7z", "application/x-7z", &bomb);
+    let started = Instant::now();
+    let out = dir.run(&[], &with_attachment(part));
+    let took = started.elapsed();
+    // The built-in profile keeps what a limit cut short.
+    out.assert_code(99);
+    assert!(took < Duration::from_millis(700), "took {took:?}");
+    let line = dir.last_log(Layer::System);
+    assert_eq!(line.result(), "errormail", "{}", line.raw);
+    assert_ne!(line.errormail() & 256, 0, "{}", line.raw);
+    let rep = dir.rep_text(Layer::System);
+    assert!(rep.contains("z.zip and the members after it"), "{rep}");
+});
+
+/// CRC-32 (IEEE, reflected), as RAR 5 uses for headers and data.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = (crc >> 1) ^ (0xedb8_8320 & (crc & 1).wrapping_neg());
+        }
+    }
+    !crc
+}
+
+/// A RAR 5 archive of `(name, data, stored)` members, with its CRCs:
+/// built field by field from the published "RAR 5.0 archive format".
+/// A member not stored claims method 3 and carries `data` as is (no
+/// RAR compressor is free): enough for qmvc, which does not unpack it.
+fn rar5_with_crcs(members: &[(&str, &[u8], bool)]) -> Vec<u8> {
+    fn vint(mut n: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        while n >= 0x80 {
+            out.push((n & 0x7f) as u8 | 0x80);
+            n >>= 7;
+        }
+        out.push(n as u8);
+        out
+    }
+    fn block(kind: usize, fields: &[u8], data: &[u8]) -> Vec<u8> {
+        let mut header = vint(kind);
+        let flags = if data.is_empty() { 0 } else { 2 }; // a data area
+        header.extend(vint(flags));
+        if !data.is_empty() {
+            header.extend(vint(data.len()));
+        }
+        header.extend(fields);
+        let mut sized = vint(header.len());
+        sized.extend(header);
+        let mut out = crc32(&sized).to_le_bytes().to_vec();
+        out.extend(sized);
+        out.extend(data);
+        out
+    }
+    let mut out = b"Rar!\x1a\x07\x01\x00".to_vec();
+    out.extend(block(1, &[0], &[])); // main header, no archive flags
+    for (name, data, stored) in members {
+        let mut fields = vec![0x04]; // file flags: data CRC present
+        fields.extend(vint(data.len()));
+        fields.extend(vint(0o644)); // attributes
+        fields.extend(crc32(data).to_le_bytes());
+        // Compression information: version 0, method in bits 7 to 9.
+        fields.extend(vint(if *stored { 0 } else { 3 << 7 }));
+        fields.push(1); // Unix
+        fields.extend(vint(name.len()));
+        fields.extend(name.as_bytes());
+        out.extend(block(2, &fields, data));
+    }
+    out.extend(block(5, &[0], &[])); // end of archive
+    out
+}
+
+qmvctest!(archives_inside_rar, |dir: Dir| {
+    only(&dir, "badfilename", "badfilenames", "*.exe\n");
+    let (evil, clean) = (zip_holding("evil.exe"), zip_holding("notes.txt"));
+    let bad =
+        rar5_with_crcs(&[("a.txt", b"text\n", true), ("in.zip", &evil, true)]);
+    // A real RAR reader takes it whole, CRCs and all.
+    let path = dir.write("stored.rar", &bad);
+    let tested = std::process::Command::new("7z")
+        .args(["t", "-bd"])
+        .arg(&path)
+        .stdout(std::process::Stdio::null())
+        .status();
+    match tested {
+        Ok(status) => assert!(status.success(), "7z t stored.rar failed"),
+        Err(_) => crate::util::missing("7z (p7zip-full)"),
+    }
+    let part = Part::attachment("files.rar", "application/x-rar", &bad);
+    assert_met(&dir, &with_attachment(part), "badfilename");
+    let rep = dir.rep_text(Layer::System);
+    assert!(rep.contains("in.zip/evil.exe"), "{rep}");
+    let twin = rar5_with_crcs(&[
+        ("a.txt", b"text\n", true),
+        ("in.zip", &clean, true),
+    ]);
+    let part = Part::attachment("files.rar", "application/x-rar", &twin);
+    assert_clear(&dir, &with_attachment(part));
+    // Compressed: the names are checked, the zip is not looked into, and
+    // the built-in profile keeps the message as not fully examined.
+    std::fs::remove_file(dir.layer(Layer::System).join("control/filters"))
+        .unwrap();
+    let packed = rar5_with_crcs(&[("in.zip", &evil, false)]);
+    let part = Part::attachment("files.rar", "application/x-rar", &packed);
+    dir.run(&[], &with_attachment(part)).assert_code(99);
+    let line = dir.last_log(Layer::System);
+    assert_eq!(line.result(), "errormail", "{}", line.raw);
+    assert_ne!(line.errormail() & 256, 0, "{}", line.raw);
+    let rep = dir.rep_text(Layer::System);
+    assert!(rep.contains("members compressed"), "{rep}");
+});

@@ -6,12 +6,24 @@ followed to a bounded depth.
 The kind of an archive is found from its first bytes ([`kind`]), never
 from a declared name. Names are listed without inflating where the
 format allows (zip, tar held in memory, 7z and rar from their headers:
-the private modules `sevenz` and `rar`; only a 7z header that is itself compressed is
-inflated); bytes are inflated only to look
-into a member (is it an archive itself?) or through a compression layer,
-and every one of them is charged to the message's [`Budget`]. Reading is
-pulled through `take`, so a decompression bomb stops at the bound after
+the private modules `sevenz` and `rar`; only a 7z header that is itself
+compressed is inflated); bytes are inflated only to look into a member
+(is it an archive itself?) or through a compression layer, and every one
+of them is charged to the message's [`Budget`]. Reading is pulled
+through `take`, so a decompression bomb stops at the bound after
 inflating no more than the bound.
+
+Every member is looked into the same way (`Walk::consider`): its
+first bytes say whether it is an archive, which is then listed in turn.
+Zip and tar members are read one by one. A 7z folder is one stream
+holding its members one after another: to reach a member of a solid
+folder, those before it are unpacked, within the budget. 7z folders
+packed with coders that are not decoded, and rar members that are
+compressed (no RAR decoder has a licence GPL-2.0 can take; members
+stored uncompressed are read from the archive as they are), are listed
+but not looked into: the listing says so in [`Listing::truncated`], as
+for a limit that cut the examination short, so that such a message is
+not taken as fully examined (errormail bit 256).
 */
 
 use std::borrow::Cow;
@@ -168,6 +180,20 @@ pub const ENCRYPTED_NAMES: &str = "(encrypted names)";
 struct Entry {
     name: String,
     encrypted: bool,
+    data: Data,
+}
+
+/// Where a member's bytes are, as its header reader sees them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Data {
+    /// Nothing the reader hands out: a directory, an empty or encrypted
+    /// member, or a 7z member (its folder, [`sevenz::Block`], has it).
+    None,
+    /// Stored as they are, at this range of the archive.
+    Stored(std::ops::Range<usize>),
+    /// Compressed by a method qmvc does not decode (named for the
+    /// note), or split across volumes.
+    Packed(&'static str),
 }
 
 impl Member {
@@ -285,8 +311,8 @@ impl Walk<'_> {
             let done = match kind(&pending.bytes) {
                 Some(Kind::Zip) => self.zip(&pending, &mut nested),
                 Some(Kind::Tar) => self.tar(&pending, &mut nested),
-                Some(Kind::SevenZ) => self.sevenz(&pending),
-                Some(Kind::Rar) => self.rar(&pending),
+                Some(Kind::SevenZ) => self.sevenz(&pending, &mut nested),
+                Some(Kind::Rar) => self.rar(&pending, &mut nested),
                 Some(stream) => self.stream(stream, &pending, &mut nested),
                 None => Ok(()),
             };
@@ -420,9 +446,13 @@ impl Walk<'_> {
     }
 
     /// A 7z archive: the names from its header, which is decoded
-    /// within the budget when it is compressed. Members are not
-    /// unpacked (so not looked into).
-    fn sevenz(&mut self, pending: &Pending<'_>) -> Result<(), Full> {
+    /// within the budget when it is compressed; then the members of
+    /// every folder whose coders are decoded ([`Walk::block`]).
+    fn sevenz(
+        &mut self,
+        pending: &Pending<'_>,
+        nested: &mut Vec<Pending<'static>>,
+    ) -> Result<(), Full> {
         let room = self.limits.archive_member_size.min(self.budget.left());
         let header = sevenz::read(&pending.bytes, room);
         self.budget.charge(header.inflated);
@@ -432,26 +462,165 @@ impl Walk<'_> {
             );
             note(&mut self.listing.truncated, &pending.path, &what);
         }
-        self.headers(pending, header.entries, header.encrypted, header.damage)
+        self.headers(
+            pending,
+            &header.entries,
+            header.encrypted,
+            header.damage,
+        )?;
+        for block in &header.blocks {
+            self.block(pending, &header.entries, block, nested);
+        }
+        Ok(())
     }
 
-    /// A RAR archive: the names from its block headers. Members are not
-    /// unpacked (so not looked into).
-    fn rar(&mut self, pending: &Pending<'_>) -> Result<(), Full> {
+    /// The members of one 7z folder, looked into one after another
+    /// like zip members. A solid folder is one stream: to reach a
+    /// member, those before it are unpacked whole, so it is unpacked
+    /// only as far as its last member's first bytes, and not past the
+    /// budget.
+    fn block(
+        &mut self,
+        pending: &Pending<'_>,
+        entries: &[Entry],
+        block: &sevenz::Block,
+        nested: &mut Vec<Pending<'static>>,
+    ) {
+        if block.members.is_empty() {
+            return;
+        }
+        match &block.unpack {
+            sevenz::Unpack::Coders(_) => {}
+            // Its members are listed as encrypted.
+            sevenz::Unpack::Encrypted => return,
+            sevenz::Unpack::Unknown(coders) => {
+                let what = format!(
+                    "{} of its members compressed with {coders}, which qmvc \
+                     does not unpack: their contents not looked into",
+                    block.members.len()
+                );
+                note(&mut self.listing.truncated, &pending.path, &what);
+                return;
+            }
+        }
+        // What may be unpacked: the budget, overshot by at most one
+        // first part a member (see `inflate`), and a margin for what
+        // the decoder holds.
+        let heads = block
+            .members
+            .len()
+            .saturating_mul(PEEK + 1)
+            .saturating_add(64 << 10);
+        let want = block.size.min(self.budget.left().saturating_add(heads));
+        let mut reader = match sevenz::open(&pending.bytes, block, want) {
+            Ok(reader) => reader,
+            Err(e) => {
+                self.damaged(pending, &e);
+                return;
+            }
+        };
+        let depth = pending.depth + 1;
+        let mut members = block.members.iter().peekable();
+        while let Some(&(index, size)) = members.next() {
+            let Some(entry) = entries.get(index) else { return };
+            let mut member = (&mut reader).take(size as u64);
+            let inflated = self.inflate(&mut member, depth);
+            let read = inflated.inflated;
+            self.budget.charge(read);
+            let failed = matches!(
+                inflated.outcome,
+                Outcome::Failed(_) | Outcome::Memory
+            );
+            self.consider(
+                inflated,
+                pending,
+                entry.name.clone(),
+                depth,
+                nested,
+            );
+            let Some(&&(next, _)) = members.peek() else { return };
+            if failed {
+                return; // the stream is broken from here on
+            }
+            let rest = size.saturating_sub(read);
+            if rest > self.budget.left() {
+                let next = entries.get(next).map_or("", |e| e.name.as_str());
+                let what = format!(
+                    "{next} and the members after it not looked into: the \
+                     message's budget of {} inflated bytes (archivebytes) \
+                     is used up",
+                    self.limits.archive_bytes
+                );
+                note(&mut self.listing.truncated, &pending.path, &what);
+                return;
+            }
+            // The rest of this member, to reach the next.
+            let skipped = std::io::copy(&mut member, &mut std::io::sink());
+            let skipped = match skipped {
+                Ok(n) => usize::try_from(n).unwrap_or(usize::MAX),
+                Err(e) => {
+                    let mut inner = pending.path.clone();
+                    inner.push(entry.name.clone());
+                    note(&mut self.listing.error, &inner, &e.to_string());
+                    return;
+                }
+            };
+            self.budget.charge(skipped);
+            if skipped < rest {
+                self.damaged(pending, "7z: the packed data is truncated");
+                return;
+            }
+        }
+    }
+
+    /// A RAR archive: the names from its block headers; members stored
+    /// uncompressed are looked into like zip members (their bytes are
+    /// in the archive as they are), compressed ones are not: no RAR
+    /// decoder has a licence GPL-2.0 can take.
+    fn rar(
+        &mut self,
+        pending: &Pending<'_>,
+        nested: &mut Vec<Pending<'static>>,
+    ) -> Result<(), Full> {
         let headers = rar::read(&pending.bytes);
         self.headers(
             pending,
-            headers.entries,
+            &headers.entries,
             headers.encrypted,
             headers.damage,
-        )
+        )?;
+        let mut packed = (0usize, None);
+        for entry in &headers.entries {
+            let range = match &entry.data {
+                Data::None => continue,
+                Data::Packed(why) => {
+                    packed = (packed.0 + 1, packed.1.or(Some(*why)));
+                    continue;
+                }
+                Data::Stored(range) => range.clone(),
+            };
+            // The reader checked the range; a short one is read short.
+            let mut data = pending.bytes.get(range).unwrap_or_default();
+            let inflated = self.inflate(&mut data, pending.depth + 1);
+            self.budget.charge(inflated.inflated);
+            let name = entry.name.clone();
+            self.consider(inflated, pending, name, pending.depth + 1, nested);
+        }
+        if let (count, Some(why)) = packed {
+            let what = format!(
+                "{count} of its members {why}: their contents not looked \
+                 into (qmvc reads only members stored uncompressed)"
+            );
+            note(&mut self.listing.truncated, &pending.path, &what);
+        }
+        Ok(())
     }
 
     /// Records what a header reader found.
     fn headers(
         &mut self,
         pending: &Pending<'_>,
-        entries: Vec<Entry>,
+        entries: &[Entry],
         encrypted: bool,
         damage: Option<String>,
     ) -> Result<(), Full> {

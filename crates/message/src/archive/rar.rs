@@ -9,7 +9,7 @@ Layouts from the published RAR technical notes (RAR 4: `technote.txt`
 of RAR 3.x/4.x; RAR 5: "RAR 5.0 archive format").
 */
 
-use super::Entry;
+use super::{Data, Entry};
 
 /// The RAR 4 signature (`Rar!` 1A 07 00).
 pub const MAGIC4: &[u8] = b"Rar!\x1a\x07\x00";
@@ -49,8 +49,15 @@ const FILE4: u8 = 0x74;
 const END4: u8 = 0x7b;
 /// Main header: the block headers are encrypted.
 const MAIN4_PASSWORD: u16 = 0x0080;
+/// File header: the data continues from the previous volume, in the
+/// next volume.
+const FILE4_SPLIT: u16 = 0x0001 | 0x0002;
 /// File header: the file is encrypted.
 const FILE4_PASSWORD: u16 = 0x0004;
+/// File header: the dictionary bits all set mean a directory.
+const FILE4_DIRECTORY: u16 = 0x00e0;
+/// The RAR 4 method "store".
+const STORE4: u8 = 0x30;
 /// File header: 64-bit sizes follow the attributes.
 const FILE4_LARGE: u16 = 0x0100;
 /// File header: the name holds a Unicode form after a NUL.
@@ -84,7 +91,8 @@ fn read4(bytes: &[u8], out: &mut Headers) -> Result<(), &'static str> {
                 let mut file =
                     Reader::new(header.get(7..).unwrap_or_default());
                 data = u64::from(file.u32()?);
-                file.skip(4 + 1 + 4 + 4 + 1 + 1)?; // sizes, OS, CRC, time, ver, method
+                file.skip(4 + 1 + 4 + 4 + 1)?; // size, OS, CRC, time, version
+                let method = file.byte()?;
                 let name_size = usize::from(file.u16()?);
                 file.skip(4)?; // attributes
                 if flags & FILE4_LARGE != 0 {
@@ -97,7 +105,19 @@ fn read4(bytes: &[u8], out: &mut Headers) -> Result<(), &'static str> {
                     _ => unicode4(raw),
                 };
                 let encrypted = flags & FILE4_PASSWORD != 0;
-                out.entries.push(Entry { name, encrypted });
+                let data = content(
+                    encrypted
+                        || flags & FILE4_DIRECTORY == FILE4_DIRECTORY
+                        || data == 0,
+                    flags & FILE4_SPLIT != 0,
+                    method == STORE4,
+                    MAGIC4
+                        .len()
+                        .checked_add(at)
+                        .and_then(|a| a.checked_add(size)),
+                    data,
+                );
+                out.entries.push(Entry { name, encrypted, data });
             }
             END4 => return Ok(()),
             _ => {}
@@ -191,6 +211,11 @@ const END5: u64 = 5;
 /// Header flags: an extra area, a data area follow.
 const HAS_EXTRA: u64 = 0x01;
 const HAS_DATA: u64 = 0x02;
+/// Header flags: the data continues from the previous volume, in the
+/// next volume.
+const SPLIT5: u64 = 0x08 | 0x10;
+/// File flags: a directory.
+const FILE5_DIRECTORY: u64 = 0x01;
 /// File flags: the time, the CRC are stored.
 const FILE5_TIME: u64 = 0x02;
 const FILE5_CRC: u64 = 0x04;
@@ -237,14 +262,29 @@ fn read5(bytes: &[u8], out: &mut Headers) -> Result<(), &'static str> {
                 if file_flags & FILE5_CRC != 0 {
                     file.skip(4)?;
                 }
-                file.number()?; // compression
+                // Bits 7 to 9 of the compression information: the
+                // method, 0 for "store".
+                let stored = (file.number()? >> 7) & 7 == 0;
                 file.number()?; // host OS
                 let len = file.size()?;
                 let name = super::decode_name(file.take(len)?);
                 // Service headers (comments, streams) name no member.
                 if kind == FILE5 {
                     let encrypted = has_record(extra, RECORD_CRYPT)?;
-                    out.entries.push(Entry { name, encrypted });
+                    let data = content(
+                        encrypted
+                            || file_flags & FILE5_DIRECTORY != 0
+                            || data == 0,
+                        flags & SPLIT5 != 0,
+                        stored,
+                        MAGIC5
+                            .len()
+                            .checked_add(at)
+                            .and_then(|a| a.checked_add(lead))
+                            .and_then(|a| a.checked_add(size)),
+                        data as u64,
+                    );
+                    out.entries.push(Entry { name, encrypted, data });
                 }
             }
             END5 => return Ok(()),
@@ -260,6 +300,30 @@ fn read5(bytes: &[u8], out: &mut Headers) -> Result<(), &'static str> {
         }
     }
     Err("rar: no end of archive (truncated)")
+}
+
+/// Where a member's bytes are: none to look into (`nothing`: encrypted,
+/// a directory, empty), part of them only (`split` across volumes), as
+/// they are at `start` of the archive and `size` long (`stored`), or
+/// compressed.
+fn content(
+    nothing: bool,
+    split: bool,
+    stored: bool,
+    start: Option<usize>,
+    size: u64,
+) -> Data {
+    let range = start
+        .zip(usize::try_from(size).ok())
+        .and_then(|(start, size)| Some(start..start.checked_add(size)?));
+    match (nothing, split, stored, range) {
+        (true, _, _, _) => Data::None,
+        (false, true, _, _) => Data::Packed("split across volumes"),
+        (false, false, true, Some(range)) => Data::Stored(range),
+        // A range that does not fit is damage the walk notes anyway.
+        (false, false, true, None) => Data::None,
+        (false, false, false, _) => Data::Packed("compressed"),
+    }
 }
 
 /// Whether the extra area holds a record of type `wanted`.
