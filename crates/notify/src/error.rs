@@ -239,8 +239,9 @@ pub enum InjectError {
     Sender {
         /// The sender as given.
         sender: String,
-        /// What is wrong with it.
-        error: AddressError,
+        /// What is wrong with it (boxed: the variant stays small enough
+        /// for the enum to keep its size).
+        error: Box<AddressError>,
     },
     /// The injector could not be started: the environment's fault (a
     /// wrong `injector` path is the configuration's).
@@ -325,8 +326,8 @@ impl fmt::Display for InjectError {
 impl std::error::Error for InjectError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            InjectError::Recipient { error, .. }
-            | InjectError::Sender { error, .. } => Some(error),
+            InjectError::Recipient { error, .. } => Some(error),
+            InjectError::Sender { error, .. } => Some(error.as_ref()),
             InjectError::Start { error, .. }
             | InjectError::Wait { error, .. } => Some(error),
             _ => None,

@@ -34,7 +34,10 @@ pub(crate) fn run(
     // be empty (the null sender of a bounce or notification).
     if !sender.is_empty() {
         crate::address::check(sender).map_err(|error| {
-            InjectError::Sender { sender: sender.to_owned(), error }
+            InjectError::Sender {
+                sender: sender.to_owned(),
+                error: Box::new(error),
+            }
         })?;
     }
     if recipients.is_empty() {
