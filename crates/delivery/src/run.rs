@@ -78,6 +78,12 @@ pub fn deliver_sharing(
         seconds: 0.0,
         client: context.client.cloned(),
     };
+    if context.mode != Mode::Queue {
+        if let Some(outcome) = released(profile, context, message, &mut facts)
+        {
+            return Ok(outcome);
+        }
+    }
     let mut verdict = match evaluate(message, profile, &options, &mut probes) {
         Ok(verdict) => verdict,
         Err(e) => {
@@ -98,6 +104,60 @@ pub fn deliver_sharing(
     }
     facts.seconds = context.started.elapsed().as_secs_f64();
     Ok(Outcome { disposition: verdict.disposition, verdict, facts })
+}
+
+/// The outcome of a message that qmvc-release let go (SPEC 11): one
+/// whose first `X-Qmvc-Released` field verifies under the system
+/// layer's `control/releasekey` ([`qmvc_release::mark`]). It passes
+/// unexamined, with a qmvc.log line whose action is `release` (not in
+/// a dry run); a failure to write that line only warns, as for any
+/// message that passes. `None` for any other message, a mark that does
+/// not verify included: that one is evaluated as usual. A key that
+/// cannot be read is a warning, and the message is evaluated as usual
+/// (kept again, never lost).
+fn released(
+    profile: &Profile,
+    context: &Context<'_>,
+    message: &Message<'_>,
+    facts: &mut Facts,
+) -> Option<Outcome> {
+    use qmvc_release::mark;
+    if !mark::is_marked(&message.header) {
+        return None;
+    }
+    let key = match mark::Key::read(&context.layers.system) {
+        Ok(key) => key,
+        Err(e) => {
+            (context.warn)(&format!(
+                "{e}; the {} mark of this message is not honoured",
+                mark::FIELD
+            ));
+            return None;
+        }
+    };
+    mark::check(&key, &message.header)?;
+    let verdict = Verdict {
+        evaluations: Vec::new(),
+        hits: Vec::new(),
+        errormail: 0,
+        scanners: String::new(),
+        skipped: Vec::new(),
+        warnings: Vec::new(),
+        disposition: Disposition::Continue,
+        spam: Vec::new(),
+    };
+    facts.actions = "release".into();
+    facts.seconds = context.started.elapsed().as_secs_f64();
+    if context.mode != Mode::DryRun {
+        if let Err(e) = write_log(profile, context, facts, Some(&verdict)) {
+            (context.warn)(&e);
+        }
+    }
+    Some(Outcome {
+        disposition: Disposition::Continue,
+        verdict,
+        facts: facts.clone(),
+    })
 }
 
 /// The effects of a verdict, in an order that a retry can resume
