@@ -69,6 +69,7 @@ qmvctest!(install_into_destdir_twice, |dir: Dir| {
     for p in [
         "qmvc",
         "qmvc-queue",
+        "qmvc-release",
         "plainmail",
         "qmvclog2html",
         "virulator",

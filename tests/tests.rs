@@ -78,3 +78,6 @@ mod streams;
 mod syslog;
 // scripts/install into a DESTDIR, and the installed programs.
 mod install;
+// qmvc-release(8): -l, a release through the injector, the mark qmvc
+// honours once through the real qmail-local.
+mod release;
