@@ -81,6 +81,9 @@ qmvctest!(a_kept_message_is_released_once, |dir: Dir| {
     }
     let bytes = spam("make money fast");
     let id = keep(&dir, &bytes);
+    // qmvc.rep names the copy as qmvc-release takes it.
+    let reports = dir.reports(Layer::System);
+    assert_eq!(reports[0]["saved"].as_str(), Some(id.as_str()));
 
     // Listed: ID, time, class, sender, recipient, subject, reason.
     let list = release(&dir, &["-l"]);

@@ -211,14 +211,21 @@ fn carry_out(
     // as due.
     let document =
         if keeps { analysis::yaml(facts, verdict) } else { String::new() };
+    // The kept copy's ID for qmvc.rep's `saved:` (qmvc-release(8)),
+    // from the journal on a retry.
+    let mut saved = String::new();
     if let (Some(condition), Some(journal)) =
         (verdict.keep_class(), journal.as_mut())
     {
         let class = actions::save_class(condition);
-        if journal.value("kept").is_none() {
-            let kept = actions::keep(state, class, context.raw, &document)
-                .map_err(|source| Error::Keep { class, source })?;
-            note(context, journal, &format!("kept {}", kept.display()));
+        match journal.value("kept") {
+            Some(path) => saved = file_name(std::path::Path::new(path)),
+            None => {
+                let kept = actions::keep(state, class, context.raw, &document)
+                    .map_err(|source| Error::Keep { class, source })?;
+                saved = file_name(&kept);
+                note(context, journal, &format!("kept {}", kept.display()));
+            }
         }
     }
     if let (true, Some(journal)) =
@@ -238,7 +245,9 @@ fn carry_out(
     if let (true, Some(journal)) = (recorded, journal.as_mut()) {
         if !journal.is_done("reported") {
             facts.seconds = context.started.elapsed().as_secs_f64();
-            match logs.report(&analysis::report(facts, verdict)) {
+            let mut report = analysis::report(facts, verdict);
+            report.saved = saved;
+            match logs.report(&report) {
                 Ok(_) => note(context, journal, "reported"),
                 Err(e) if stops => return Err(Error::Report(e)),
                 Err(e) => (context.warn)(&e),
@@ -276,6 +285,13 @@ fn carry_out(
         }
     }
     Ok(())
+}
+
+/// The last component of `path` as text (empty when it has none).
+fn file_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Adds `step` to `journal` right after it was done. A journal that
