@@ -69,6 +69,7 @@ qmvctest!(install_into_destdir_twice, |dir: Dir| {
     for p in [
         "qmvc",
         "qmvc-queue",
+        "qmvc-release",
         "plainmail",
         "qmvclog2html",
         "virulator",
@@ -91,7 +92,8 @@ qmvctest!(install_into_destdir_twice, |dir: Dir| {
         assert_owned(&layer.join(sub), 65534, 0o700);
     }
     let key = layer.join("control/releasekey");
-    assert_owned(&key, 0, 0o600);
+    // The delivery user reads it to honour a release mark.
+    assert_owned(&key, 65534, 0o600);
     let text = fs::read_to_string(&key).unwrap();
     let hex = text.strip_suffix('\n').unwrap();
     assert_eq!(hex.len(), 64, "{text:?}");

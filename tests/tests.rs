@@ -81,3 +81,6 @@ mod syslog;
 mod faults;
 // scripts/install into a DESTDIR, and the installed programs.
 mod install;
+// qmvc-release(8): -l, a release through the injector, the mark qmvc
+// honours once through the real qmail-local.
+mod release;

@@ -240,7 +240,8 @@ impl Dir {
     }
 
     /// A run of the aux program `name` (qmvclog2html, virulator,
-    /// qmvcmonth, webcalendar, qmvcportal, blockvirussender, plainmail)
+    /// qmvcmonth, webcalendar, qmvcportal, blockvirussender, plainmail,
+    /// qmvc-release)
     /// with `args`, in `HOME`, with the cleared qmail environment.
     pub fn aux(&self, name: &str, args: &[&str]) -> TestCommand<'_> {
         let program = match name {
@@ -251,6 +252,7 @@ impl Dir {
             "qmvcportal" => env!("CARGO_BIN_EXE_qmvcportal"),
             "blockvirussender" => env!("CARGO_BIN_EXE_blockvirussender"),
             "plainmail" => env!("CARGO_BIN_EXE_plainmail"),
+            "qmvc-release" => env!("CARGO_BIN_EXE_qmvc-release"),
             other => panic!("no aux program {other}"),
         };
         TestCommand {

@@ -120,6 +120,7 @@ pub fn report(facts: &Facts, verdict: &Verdict) -> Report {
         recipient: facts.recipient.clone(),
         message_id: facts.message_id.clone(),
         subject: facts.subject.clone(),
+        saved: String::new(),
         skipped,
         conditions: verdict
             .hits

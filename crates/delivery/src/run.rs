@@ -78,6 +78,12 @@ pub fn deliver_sharing(
         seconds: 0.0,
         client: context.client.cloned(),
     };
+    if context.mode != Mode::Queue {
+        if let Some(outcome) = released(profile, context, message, &mut facts)
+        {
+            return Ok(outcome);
+        }
+    }
     let mut verdict = match evaluate(message, profile, &options, &mut probes) {
         Ok(verdict) => verdict,
         Err(e) => {
@@ -98,6 +104,60 @@ pub fn deliver_sharing(
     }
     facts.seconds = context.started.elapsed().as_secs_f64();
     Ok(Outcome { disposition: verdict.disposition, verdict, facts })
+}
+
+/// The outcome of a message that qmvc-release let go (SPEC 11): one
+/// whose first `X-Qmvc-Released` field verifies under the system
+/// layer's `control/releasekey` ([`qmvc_release::mark`]). It passes
+/// unexamined, with a qmvc.log line whose action is `release` (not in
+/// a dry run); a failure to write that line only warns, as for any
+/// message that passes. `None` for any other message, a mark that does
+/// not verify included: that one is evaluated as usual. A key that
+/// cannot be read is a warning, and the message is evaluated as usual
+/// (kept again, never lost).
+fn released(
+    profile: &Profile,
+    context: &Context<'_>,
+    message: &Message<'_>,
+    facts: &mut Facts,
+) -> Option<Outcome> {
+    use qmvc_release::mark;
+    if !mark::is_marked(&message.header) {
+        return None;
+    }
+    let key = match mark::Key::read(&context.layers.system) {
+        Ok(key) => key,
+        Err(e) => {
+            (context.warn)(&format!(
+                "{e}; the {} mark of this message is not honoured",
+                mark::FIELD
+            ));
+            return None;
+        }
+    };
+    mark::check(&key, &message.header)?;
+    let verdict = Verdict {
+        evaluations: Vec::new(),
+        hits: Vec::new(),
+        errormail: 0,
+        scanners: String::new(),
+        skipped: Vec::new(),
+        warnings: Vec::new(),
+        disposition: Disposition::Continue,
+        spam: Vec::new(),
+    };
+    facts.actions = "release".into();
+    facts.seconds = context.started.elapsed().as_secs_f64();
+    if context.mode != Mode::DryRun {
+        if let Err(e) = write_log(profile, context, facts, Some(&verdict)) {
+            (context.warn)(&e);
+        }
+    }
+    Some(Outcome {
+        disposition: Disposition::Continue,
+        verdict,
+        facts: facts.clone(),
+    })
 }
 
 /// The effects of a verdict, in an order that a retry can resume
@@ -151,34 +211,41 @@ fn carry_out(
     // as due.
     let document =
         if keeps { analysis::yaml(facts, verdict) } else { String::new() };
+    // The kept copy's ID for qmvc.rep's `saved:` (qmvc-release(8)),
+    // from the journal on a retry.
+    let mut saved = String::new();
     if let (Some(condition), Some(journal)) =
         (verdict.keep_class(), journal.as_mut())
     {
         let class = actions::save_class(condition);
-        if journal.value("kept").is_none() {
-            // The name goes into the journal before the copy is made, so
-            // that a try killed between putting the copy in place and
-            // noting it as kept is not kept twice by the retry.
-            let (name, retry) = match journal.value("keeping") {
-                Some(name) if actions::is_keep_name(name) => {
-                    (name.to_string(), true)
-                }
-                _ => {
-                    let name = actions::keep_name();
-                    note(context, journal, &format!("keeping {name}"));
-                    (name, false)
-                }
-            };
-            let kept = actions::keep(
-                state,
-                class,
-                &name,
-                retry,
-                context.raw,
-                &document,
-            )
-            .map_err(|source| Error::Keep { class, source })?;
-            note(context, journal, &format!("kept {}", kept.display()));
+        match journal.value("kept") {
+            Some(path) => saved = file_name(std::path::Path::new(path)),
+            None => {
+                // The name goes into the journal before the copy is made,
+                // so that a try killed between putting the copy in place
+                // and noting it as kept is not kept twice by the retry.
+                let (name, retry) = match journal.value("keeping") {
+                    Some(name) if actions::is_keep_name(name) => {
+                        (name.to_string(), true)
+                    }
+                    _ => {
+                        let name = actions::keep_name();
+                        note(context, journal, &format!("keeping {name}"));
+                        (name, false)
+                    }
+                };
+                let kept = actions::keep(
+                    state,
+                    class,
+                    &name,
+                    retry,
+                    context.raw,
+                    &document,
+                )
+                .map_err(|source| Error::Keep { class, source })?;
+                saved = file_name(&kept);
+                note(context, journal, &format!("kept {}", kept.display()));
+            }
         }
     }
     if let (true, Some(journal)) =
@@ -198,7 +265,9 @@ fn carry_out(
     if let (true, Some(journal)) = (recorded, journal.as_mut()) {
         if !journal.is_done("reported") {
             facts.seconds = context.started.elapsed().as_secs_f64();
-            match logs.report(&analysis::report(facts, verdict)) {
+            let mut report = analysis::report(facts, verdict);
+            report.saved = saved;
+            match logs.report(&report) {
                 Ok(_) => note(context, journal, "reported"),
                 Err(e) if stops => return Err(Error::Report(e)),
                 Err(e) => (context.warn)(&e),
@@ -236,6 +305,13 @@ fn carry_out(
         }
     }
     Ok(())
+}
+
+/// The last component of `path` as text (empty when it has none).
+fn file_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Adds `step` to `journal` right after it was done. A journal that

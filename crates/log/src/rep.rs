@@ -63,6 +63,13 @@ pub struct Report {
     /// The Subject, decoded.
     #[serde(deserialize_with = "scalar", serialize_with = "capped")]
     pub subject: String,
+    /// The ID of the copy kept in `save/CLASS/` (its Maildir file name,
+    /// what qmvc-release takes), left out when nothing was kept.
+    #[serde(
+        deserialize_with = "scalar",
+        skip_serializing_if = "str::is_empty"
+    )]
+    pub saved: String,
     /// What was not examined, and why (left out when empty).
     #[serde(
         skip_serializing_if = "Vec::is_empty",

@@ -234,6 +234,15 @@ pub enum InjectError {
         /// What is wrong with it.
         error: AddressError,
     },
+    /// The envelope sender is neither empty nor one plain address;
+    /// nothing was run. The fault of whoever chose the sender.
+    Sender {
+        /// The sender as given.
+        sender: String,
+        /// What is wrong with it (boxed: the variant stays small enough
+        /// for the enum to keep its size).
+        error: Box<AddressError>,
+    },
     /// The injector could not be started: the environment's fault (a
     /// wrong `injector` path is the configuration's).
     Start {
@@ -281,6 +290,10 @@ impl fmt::Display for InjectError {
                 f,
                 "recipient {recipient:?} refused for the injector: {error}"
             ),
+            InjectError::Sender { sender, error } => write!(
+                f,
+                "sender {sender:?} refused for the injector: {error}"
+            ),
             InjectError::Start { injector, error } => write!(
                 f,
                 "cannot run injector {}: {error}; check the control file \
@@ -314,6 +327,7 @@ impl std::error::Error for InjectError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             InjectError::Recipient { error, .. } => Some(error),
+            InjectError::Sender { error, .. } => Some(error.as_ref()),
             InjectError::Start { error, .. }
             | InjectError::Wait { error, .. } => Some(error),
             _ => None,
@@ -389,12 +403,12 @@ impl qmvc_fault::Blame for InjectError {
     /// waiting that failed is the environment's.
     fn fault(&self) -> qmvc_fault::Fault {
         match self {
-            InjectError::Recipient { .. } | InjectError::Start { .. } => {
-                qmvc_fault::Fault::Config {
-                    file: "control/injector".to_string(),
-                    line: 0,
-                }
-            }
+            InjectError::Recipient { .. }
+            | InjectError::Sender { .. }
+            | InjectError::Start { .. } => qmvc_fault::Fault::Config {
+                file: "control/injector".to_string(),
+                line: 0,
+            },
             InjectError::Wait { .. } => qmvc_fault::Fault::Environment,
             _ => qmvc_fault::Fault::Transient,
         }

@@ -1,5 +1,7 @@
 /*!
-Handing a message to the injector: `INJECTOR -a -f '' RECIPIENT`, no
+Handing a message to the injector: `INJECTOR -a -f '' RECIPIENT` (a
+notification), or `INJECTOR -a -f SENDER RECIPIENT...` (a released
+message, [`crate::inject_as`]), no
 shell, the message on a pipe, output discarded, `QMAILQUEUE` removed
 from its environment, in a process group of its own that is killed
 whole after the time-out ([`qmvc_process`]). Every program of qmvc that
@@ -19,19 +21,44 @@ use crate::error::InjectError;
 /// the filter.
 const UNSET: [&str; 1] = ["QMAILQUEUE"];
 
-/// See [`crate::inject()`].
-pub(crate) fn inject(
+/// See [`crate::inject()`] and [`crate::inject_as`].
+pub(crate) fn run(
     injector: &Path,
-    recipient: &str,
+    sender: &str,
+    recipients: &[&str],
     message: &[u8],
     timeout: Duration,
 ) -> Result<(), InjectError> {
-    // One plain address: no option, no list, nothing a shell or
-    // qmail-inject's address parser could read as more.
-    crate::address::check(recipient).map_err(|error| {
-        InjectError::Recipient { recipient: recipient.to_owned(), error }
-    })?;
-    let args = ["-a", "-f", "", recipient].map(String::from);
+    // Each one plain address: no option, no list, nothing a shell or
+    // qmail-inject's address parser could read as more. The sender may
+    // be empty (the null sender of a bounce or notification).
+    if !sender.is_empty() {
+        crate::address::check(sender).map_err(|error| {
+            InjectError::Sender {
+                sender: sender.to_owned(),
+                error: Box::new(error),
+            }
+        })?;
+    }
+    if recipients.is_empty() {
+        return Err(InjectError::Recipient {
+            recipient: String::new(),
+            error: crate::error::AddressError::NotPlain {
+                why: "no recipient".into(),
+            },
+        });
+    }
+    for recipient in recipients {
+        crate::address::check(recipient).map_err(|error| {
+            InjectError::Recipient {
+                recipient: (*recipient).to_owned(),
+                error,
+            }
+        })?;
+    }
+    let mut args: Vec<String> =
+        ["-a", "-f", sender].into_iter().map(String::from).collect();
+    args.extend(recipients.iter().map(|r| (*r).to_owned()));
     // Write errors (an injector that exits early) are not judged: its
     // exit code is.
     let spec = Spec {

@@ -303,5 +303,21 @@ pub fn inject(
     message: &[u8],
     timeout: Duration,
 ) -> Result<(), InjectError> {
-    inject::inject(injector, recipient, message, timeout)
+    inject::run(injector, "", &[recipient], message, timeout)
+}
+
+/// Hands `message` to `injector` on behalf of `sender`, as
+/// `INJECTOR -a -f SENDER RECIPIENT...`: a released message
+/// (qmvc-release(8)) going on to its recipients with its original
+/// envelope sender. Otherwise as [`inject()`]: the sender must be empty
+/// or one plain address, each recipient one plain address
+/// ([`check_address`]), or nothing runs.
+pub fn inject_as(
+    injector: &Path,
+    sender: &str,
+    recipients: &[&str],
+    message: &[u8],
+    timeout: Duration,
+) -> Result<(), InjectError> {
+    inject::run(injector, sender, recipients, message, timeout)
 }

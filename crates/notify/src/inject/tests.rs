@@ -5,6 +5,7 @@ use std::thread;
 use std::time::Instant;
 
 use super::*;
+use crate::{inject, inject_as};
 
 /// Writes an executable shell script `name` with `body` into `dir`.
 fn stub(dir: &Path, name: &str, body: &str) -> PathBuf {
@@ -29,6 +30,29 @@ fn argv_and_stdin_reach_the_injector() {
     let argv = fs::read_to_string(dir.path().join("argv")).unwrap();
     assert_eq!(argv, "[-a]\n[-f]\n[]\n[joe@example.com]\n");
     assert_eq!(fs::read(dir.path().join("stdin")).unwrap(), message);
+}
+
+#[test]
+fn a_release_keeps_its_sender_and_recipients() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().display().to_string();
+    let body = format!(
+        "for a in \"$@\"; do printf '[%s]\\n' \"$a\"; done > '{out}/argv'\n\
+         cat > /dev/null"
+    );
+    let injector = stub(dir.path(), "inject", &body);
+    let timeout = Duration::from_secs(20);
+    inject_as(&injector, "s@x", &["a@y", "b@z"], b"m\n", timeout).unwrap();
+    let argv = fs::read_to_string(dir.path().join("argv")).unwrap();
+    assert_eq!(argv, "[-a]\n[-f]\n[s@x]\n[a@y]\n[b@z]\n");
+    // A sender that is not one plain address, or no recipient at all,
+    // runs nothing.
+    fs::remove_file(dir.path().join("argv")).unwrap();
+    let err = inject_as(&injector, "a b@x", &["a@y"], b"m\n", timeout);
+    assert!(matches!(err, Err(InjectError::Sender { .. })), "{err:?}");
+    let err = inject_as(&injector, "", &[], b"m\n", timeout);
+    assert!(matches!(err, Err(InjectError::Recipient { .. })), "{err:?}");
+    assert!(!dir.path().join("argv").exists());
 }
 
 #[test]

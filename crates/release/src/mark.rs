@@ -1,0 +1,291 @@
+/*!
+The `X-Qmvc-Released: ID; MAC` mark (SPEC 11): the one owner of how it
+is computed ([`Key::mac`], for qmvc-release) and checked ([`check`], for
+qmvc). MAC is the lower-case hex HMAC-SHA256, under the system layer's
+`control/releasekey`, of the kept copy's ID, a NUL byte, and the
+message's Message-ID (its decoded value, empty when it has none); the
+NUL keeps `ID` + `Message-ID` pairs from running into each other.
+
+A mark passes only with the same key, the same ID and the same
+Message-ID: a forged MAC, or a mark copied onto another message or
+given another ID, does not. Only the first `X-Qmvc-Released` field
+counts (qmvc-release prepends it); the comparison takes constant time.
+*/
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use hmac::{Hmac, Mac};
+use qmvc_fault::{Blame, Fault};
+use qmvc_message::Header;
+use sha2::Sha256;
+
+/// The header field of the mark.
+pub const FIELD: &str = "X-Qmvc-Released";
+
+/// The key file, relative to the system layer.
+pub const KEY_FILE: &str = "control/releasekey";
+
+/// The shortest key accepted, in bytes (scripts/install writes 64 hex
+/// digits: 32 random bytes).
+pub const KEY_MIN: usize = 32;
+
+/// The largest key file read.
+const KEY_MAX: u64 = 4096;
+
+/// The release key: the text of `control/releasekey` less its trailing
+/// white space, used as it is (not hex-decoded) as the HMAC key.
+#[derive(Clone)]
+pub struct Key(Vec<u8>);
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never printed, even in a debug dump.
+        f.write_str("Key(..)")
+    }
+}
+
+/// Why the release key cannot be used.
+#[derive(Debug)]
+pub enum KeyError {
+    /// There is no `control/releasekey` in the system layer.
+    Missing(PathBuf),
+    /// It cannot be opened or read (permissions, a symbolic link).
+    Unreadable(PathBuf, io::Error),
+    /// It is not a regular file, is empty, too short or too long.
+    Bad(PathBuf, &'static str),
+}
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyError::Missing(path) => write!(
+                f,
+                "{}: missing; create it with 64 random hex digits, mode \
+                 0600 (scripts/install does)",
+                path.display()
+            ),
+            KeyError::Unreadable(path, e) => write!(
+                f,
+                "{}: cannot read it: {e}; it must be a regular file that \
+                 the delivery user can read (mode 0600)",
+                path.display()
+            ),
+            KeyError::Bad(path, why) => write!(
+                f,
+                "{}: {why}; write 64 random hex digits into it \
+                 (scripts/install does)",
+                path.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for KeyError {}
+
+impl Blame for KeyError {
+    fn fault(&self) -> Fault {
+        match self {
+            KeyError::Missing(_) | KeyError::Unreadable(..) => {
+                Fault::Environment
+            }
+            KeyError::Bad(path, _) => {
+                Fault::Config { file: path.display().to_string(), line: 0 }
+            }
+        }
+    }
+}
+
+impl Key {
+    /// Reads the key of the system layer `system`, never through a
+    /// symbolic link.
+    pub fn read(system: &Path) -> Result<Key, KeyError> {
+        let path = system.join(KEY_FILE);
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(&path);
+        let file = match file {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(KeyError::Missing(path))
+            }
+            Err(e) => return Err(KeyError::Unreadable(path, e)),
+        };
+        let meta = file
+            .metadata()
+            .map_err(|e| KeyError::Unreadable(path.clone(), e))?;
+        if !meta.is_file() {
+            return Err(KeyError::Bad(path, "not a regular file"));
+        }
+        let mut text = Vec::new();
+        file_take(file)
+            .read_to_end(&mut text)
+            .map_err(|e| KeyError::Unreadable(path.clone(), e))?;
+        if text.len() as u64 > KEY_MAX {
+            return Err(KeyError::Bad(path, "longer than 4096 bytes"));
+        }
+        while text.last().is_some_and(u8::is_ascii_whitespace) {
+            text.pop();
+        }
+        if text.len() < KEY_MIN {
+            return Err(KeyError::Bad(path, "shorter than 32 bytes"));
+        }
+        Ok(Key(text))
+    }
+
+    /// A key of these bytes (tests).
+    pub fn from_bytes(bytes: &[u8]) -> Key {
+        Key(bytes.to_vec())
+    }
+
+    /// The HMAC of `id` and `message_id` under this key.
+    fn hmac(&self, id: &str, message_id: &str) -> Hmac<Sha256> {
+        // HMAC takes a key of any length: new_from_slice cannot fail.
+        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.0) {
+            Ok(mac) => mac,
+            Err(_) => unreachable_key(),
+        };
+        mac.update(id.as_bytes());
+        mac.update(&[0]);
+        mac.update(message_id.as_bytes());
+        mac
+    }
+
+    /// The MAC of the mark for `id` and `message_id`, in lower-case hex.
+    pub fn mac(&self, id: &str, message_id: &str) -> String {
+        let bytes = self.hmac(id, message_id).finalize().into_bytes();
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The whole field for `id` and `message_id`, without a line end:
+    /// `X-Qmvc-Released: ID; MAC`.
+    pub fn field(&self, id: &str, message_id: &str) -> String {
+        format!("{FIELD}: {id}; {}", self.mac(id, message_id))
+    }
+
+    /// Whether `mac` (hex) is the MAC of `id` and `message_id`.
+    fn verify(&self, id: &str, message_id: &str, mac: &str) -> bool {
+        let Some(bytes) = from_hex(mac) else { return false };
+        self.hmac(id, message_id).verify_slice(&bytes).is_ok()
+    }
+}
+
+/// `file` limited to one byte more than [`KEY_MAX`], so that a huge
+/// file is noticed without reading it all.
+fn file_take(file: File) -> io::Take<File> {
+    file.take(KEY_MAX + 1)
+}
+
+/// HMAC accepts every key length; kept apart so that no `expect` is
+/// needed where the key is used.
+#[cold]
+fn unreachable_key() -> ! {
+    unreachable!("HMAC-SHA256 takes keys of any length")
+}
+
+/// `text` as bytes, when it is an even number of hex digits.
+fn from_hex(text: &str) -> Option<Vec<u8>> {
+    let digits = text.as_bytes();
+    if digits.is_empty() || !digits.len().is_multiple_of(2) {
+        return None;
+    }
+    digits
+        .chunks(2)
+        .map(|pair| {
+            let text = std::str::from_utf8(pair).ok()?;
+            u8::from_str_radix(text, 16).ok()
+        })
+        .collect()
+}
+
+/// The ID and MAC of a field value `ID; MAC` (white space around each
+/// ignored; the MAC is after the last `;`).
+fn split(value: &str) -> Option<(&str, &str)> {
+    let (id, mac) = value.rsplit_once(';')?;
+    let (id, mac) = (id.trim(), mac.trim());
+    (!id.is_empty() && !mac.is_empty()).then_some((id, mac))
+}
+
+/// Whether `header` carries a mark at all: qmvc reads the key only then.
+pub fn is_marked(header: &Header<'_>) -> bool {
+    header.get(FIELD).is_some()
+}
+
+/// The ID of a valid mark in `header`, under `key`: the first
+/// `X-Qmvc-Released` field, with the MAC of its ID and the header's
+/// Message-ID. `None` for no mark, or one that does not verify.
+pub fn check(key: &Key, header: &Header<'_>) -> Option<String> {
+    let value = header.value(FIELD)?;
+    let (id, mac) = split(&value)?;
+    let message_id = header.value("message-id").unwrap_or_default();
+    key.verify(id, &message_id, mac).then(|| id.to_owned())
+}
+
+/// The Message-ID the mark of a message with `header` covers.
+pub fn message_id(header: &Header<'_>) -> String {
+    header.value("message-id").unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> Key {
+        Key::from_bytes(b"0123456789abcdef0123456789abcdef")
+    }
+
+    fn marked(field: &str, message_id: &str) -> Vec<u8> {
+        format!("{field}\nMessage-ID: {message_id}\nSubject: x\n\nbody\n")
+            .into_bytes()
+    }
+
+    #[test]
+    fn a_mark_verifies_for_its_id_and_message_id_only() {
+        let field = key().field("1.M2P3Q0.host", "<a@b>");
+        let raw = marked(&field, "<a@b>");
+        let (header, _) = Header::parse(&raw);
+        assert_eq!(check(&key(), &header).as_deref(), Some("1.M2P3Q0.host"));
+        // Copied onto another message.
+        let raw = marked(&field, "<other@b>");
+        assert_eq!(check(&key(), &Header::parse(&raw).0), None);
+        // Another ID with the same MAC.
+        let mac = key().mac("1.M2P3Q0.host", "<a@b>");
+        let raw = marked(&format!("{FIELD}: 9.M9P9Q9.host; {mac}"), "<a@b>");
+        assert_eq!(check(&key(), &Header::parse(&raw).0), None);
+        // Another key.
+        let other = Key::from_bytes(&[b'z'; 40]);
+        let raw = marked(&field, "<a@b>");
+        assert_eq!(check(&other, &Header::parse(&raw).0), None);
+        // Junk.
+        for value in ["", ";", "x;", "; ab", "x; zz", "x; abc"] {
+            let raw = marked(&format!("{FIELD}: {value}"), "<a@b>");
+            assert_eq!(check(&key(), &Header::parse(&raw).0), None, "{value}");
+        }
+    }
+
+    #[test]
+    fn the_key_file_is_read_safely() {
+        let dir = tempfile::tempdir().unwrap();
+        let system = dir.path();
+        assert!(matches!(Key::read(system), Err(KeyError::Missing(_))));
+        std::fs::create_dir(system.join("control")).unwrap();
+        let path = system.join(KEY_FILE);
+        std::fs::write(&path, "short\n").unwrap();
+        assert!(matches!(Key::read(system), Err(KeyError::Bad(..))));
+        std::fs::write(&path, format!("{}\n", "ab".repeat(32))).unwrap();
+        let key = Key::read(system).unwrap();
+        assert_eq!(
+            key.mac("i", "m"),
+            Key::from_bytes(&[b'a', b'b'].repeat(32)).mac("i", "m")
+        );
+        std::fs::remove_file(&path).unwrap();
+        let real = system.join("real");
+        std::fs::write(&real, "ab".repeat(32)).unwrap();
+        std::os::unix::fs::symlink(&real, &path).unwrap();
+        assert!(matches!(Key::read(system), Err(KeyError::Unreadable(..))));
+    }
+}
