@@ -6,7 +6,7 @@ the hand-off to the real qmail-queue.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -78,10 +78,22 @@ pub struct Failed {
 /// The message, spooled and mapped.
 pub struct Spooled {
     map: Option<Mmap>,
+    /// The spool file opened again for reading only: what clamd is
+    /// handed (it gets no right to write the message).
+    reader: Option<File>,
     size: u64,
 }
 
 impl Spooled {
+    /// The spool file, open for reading only, when the whole message is
+    /// in it (clamd may be handed its descriptor).
+    pub fn file(&self) -> Option<BorrowedFd<'_>> {
+        if self.too_large() {
+            return None;
+        }
+        self.reader.as_ref().map(AsFd::as_fd)
+    }
+
     /// Its bytes: the whole message unless [`Spooled::too_large`].
     pub fn bytes(&self) -> &[u8] {
         self.map.as_deref().unwrap_or_default()
@@ -181,7 +193,7 @@ pub fn spool_message(tmp: &Path, max: Option<u64>) -> Result<Spooled, Failed> {
     // run, and the real qmail-queue makes its own copy durable.
     let len = file.metadata().map_err(|e| write_fail(e, "stat"))?.len();
     if len == 0 {
-        return Ok(Spooled { map: None, size });
+        return Ok(Spooled { map: None, reader: None, size });
     }
     // SAFETY: the file is ours alone (created exclusively, unlinked), and
     // nothing writes it any more; the map is read-only.
@@ -189,7 +201,11 @@ pub fn spool_message(tmp: &Path, max: Option<u64>) -> Result<Spooled, Failed> {
         code: 51,
         why: format!("cannot map the message: {e}"),
     })?;
-    Ok(Spooled { map: Some(map), size })
+    // Opening the unlinked file again through /proc gives a descriptor
+    // for reading only; without /proc the message is streamed instead.
+    let reader =
+        File::open(format!("/proc/self/fd/{}", file.as_raw_fd())).ok();
+    Ok(Spooled { map: Some(map), reader, size })
 }
 
 /// The most bytes read from descriptor 1: far above any real envelope

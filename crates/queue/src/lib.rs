@@ -35,6 +35,7 @@ pub mod envelope;
 pub mod groups;
 pub mod spamfields;
 
+use std::os::fd::BorrowedFd;
 use std::path::Path;
 use std::time::Instant;
 
@@ -166,6 +167,7 @@ pub fn run(reply: &ReplyChannel) -> u8 {
         profiles: &profiles,
         envelope: &envelope,
         raw,
+        file: spooled.file(),
         size: Size { bytes: spooled.size(), cut: spooled.too_large() },
         started,
         mode: Mode::Queue,
@@ -280,6 +282,8 @@ struct Judging<'a> {
     profiles: &'a [Profile],
     envelope: &'a envelope::Envelope,
     raw: &'a [u8],
+    /// The spool file `raw` is mapped from, open for reading only.
+    file: Option<BorrowedFd<'a>>,
     size: Size,
     started: Instant,
     mode: Mode,
@@ -339,6 +343,7 @@ fn judge(what: &Judging<'_>) -> Vec<Judged> {
             layers: &group.layers,
             envelope: &envelope,
             raw: what.raw,
+            file: what.file,
             started: what.started,
             mode: what.mode,
             spool: what.spool,
@@ -686,6 +691,7 @@ pub fn test(envelope: &Path, message: Option<&Path>) -> u8 {
         profiles: &profiles,
         envelope: &envelope,
         raw: &raw,
+        file: None,
         size: Size { bytes: raw.len() as u64, cut: false },
         started,
         mode: Mode::DryRun,
