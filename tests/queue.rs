@@ -1401,3 +1401,34 @@ fn a_virus_is_refused_at_smtp_time_and_clamd_asked_once() {
     assert!(reply.starts_with("250 ok"), "{reply}");
     assert_eq!(recorded(&records).len(), 2);
 }
+
+// qmvc-queue's spool file is a regular file: clamd over its unix socket
+// is handed it (FILDES), and qmvc.rep says so.
+#[test]
+fn clamd_gets_the_spool_file_by_descriptor() {
+    if !crate::util::have_clamd() {
+        return;
+    }
+    let dir = Dir::new("queue-fildes");
+    let home = dir.path("clamd");
+    fs::create_dir_all(&home).unwrap();
+    let clamd = qmvc_scanners::testing::Clamd::start(&home, &[]);
+    let Endpoint::Unix(socket) = clamd.endpoint_unix() else { unreachable!() };
+    let yaml = format!(
+        "protocol: clamd\nendpoints: [\"unix:{}\"]\ntimeout: 20\n",
+        socket.display()
+    );
+    dir.scanners(&[("clamd", 'C', &yaml)]);
+    dir.filters("virusmail ; block ; ; ;\n");
+    let records = recorder(&dir, 0);
+    let eicar = std::str::from_utf8(qmvc_scanners::testing::eicar()).unwrap();
+    let mail = Mail::new().text(&format!("{eicar}\n")).bytes();
+    let env = b"Falice@example.net\0Tbob@example.org\0\0";
+    assert_eq!(direct(&dir, &mail, env), 31);
+    assert!(recorded(&records).is_empty());
+    let rep =
+        fs::read_to_string(dir.layer(Layer::System).join("log/qmvc.rep"))
+            .unwrap();
+    assert!(rep.contains("sent: FILDES"), "{rep}");
+    assert!(rep.contains(qmvc_scanners::testing::EICAR_FOUND), "{rep}");
+}

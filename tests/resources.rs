@@ -150,6 +150,8 @@ fn probe() {
         cmd.stdout(File::open(fd1).unwrap());
     }
     cmd.stderr(Stdio::null());
+    // Reaped by wait4 below, which Child::wait does not offer (no rusage).
+    #[allow(clippy::zombie_processes)]
     let child = cmd.spawn().unwrap();
     let pid = libc::pid_t::try_from(child.id()).unwrap();
     let mut status = 0;

@@ -639,8 +639,9 @@ dotqmailtest!(silent_clamd_times_out_pass, |dir: Dir| {
 
 // A message over clamd's StreamMaxLength: not scanned, on_unscanned.
 
-/// A clamd refusing streams over 1 KiB, one definition with `extra`, and
-/// a message of 8 KiB.
+/// A clamd refusing streams over 1 KiB, one definition with `extra`
+/// that streams (`fildes: never`: a descriptor passed is not bound by
+/// StreamMaxLength), and a message of 8 KiB.
 fn over_size(dir: &Dir, extra: &str) -> Option<(Clamd, PathBuf)> {
     if !have_clamd() {
         return None;
@@ -649,7 +650,7 @@ fn over_size(dir: &Dir, extra: &str) -> Option<(Clamd, PathBuf)> {
     fs::create_dir_all(&home).unwrap();
     let clamd = Clamd::start_with(&home, &[], &["StreamMaxLength 1K"]);
     virusmail_block(dir);
-    clamd_only(dir, unix(&clamd), extra);
+    clamd_only(dir, unix(&clamd), &format!("fildes: never\n{extra}"));
     let text = "All work and no play makes Jack a dull boy.\n".repeat(200);
     let msg = dir.message(&Mail::new().text(&text).bytes());
     Some((clamd, msg))

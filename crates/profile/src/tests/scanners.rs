@@ -412,6 +412,7 @@ fn clamd_definition_with_every_key() {
          \x20 - TCP:[2001:db8::1]:1\n\
          \x20 - tcp:clamd.example.com:65535\n\
          connect_timeout: 2\n\
+         fildes: Never\n\
          timeout: 3600\n\
          on_error: Block\n\
          on_unscanned: tempfail\n\
