@@ -3,8 +3,9 @@ The scanners of qmvc: asking a virus or spam engine about one message,
 and asking it for its versions.
 
 This crate owns
-- the clamd protocol (`zINSTREAM`, `PING`, `VERSION`) over unix and TCP
-  endpoints tried in order, with connect and read time-outs ([`clamd`]),
+- the clamd protocol (`zFILDES`, `zINSTREAM`, `PING`, `VERSION`) over
+  unix and TCP endpoints tried in order, with connect and read time-outs
+  ([`clamd`]),
 - command-line engines: the message handed over as a private file or
   directory in the layer's `tmp/`, removed on every way out, the command
   run without a shell under a time-out, its exit code and output mapped
