@@ -578,6 +578,8 @@ fn a_20_mb_message_is_queued_byte_exact() {
     assert_eq!(got.len(), 1);
     assert!(got[0].msg.ends_with(&mail), "the message is byte-exact");
     assert!(got[0].msg.starts_with(b"X-Qmvc: clear; -; "));
+    // More than a pipe is filled with: a child fed as it reads.
+    assert_eq!(got[0].parent, "qmvc-queue");
 }
 
 #[test]
@@ -888,20 +890,20 @@ fn a_scanner_runs_once_for_all_groups() {
 #[test]
 fn an_envelope_too_large_for_a_pipe_is_still_queued_whole() {
     // One group, so qmvc-queue would become qmail-queue with the
-    // envelope in a pipe written beforehand; 100 KB of recipients do not
-    // fit one, and go through the pipes of a child instead.
+    // envelope in a pipe written beforehand; 1.2 MB of recipients are
+    // more than it puts in one, and go through the pipes of a child.
     let dir = Dir::new("queue-big-envelope");
     dir.filters("badsubject ; block ; ; ;\n");
     let records = recorder(&dir, 0);
     let mut envelope = b"Falice@example.net\0".to_vec();
-    for i in 0..2500 {
+    for i in 0..25000 {
         envelope.extend_from_slice(
             format!("Tuser{i:05}.with.a.long.local.part@example.org\0")
                 .as_bytes(),
         );
     }
     envelope.push(0);
-    assert!(envelope.len() > 100_000);
+    assert!(envelope.len() > 1 << 20);
     let mail = with_attachment("report.pdf");
     assert_eq!(direct(&dir, &mail, &envelope), 0);
     let got = recorded(&records);
@@ -1438,4 +1440,35 @@ fn a_virus_is_refused_at_smtp_time_and_clamd_asked_once() {
     );
     assert!(reply.starts_with("250 ok"), "{reply}");
     assert_eq!(recorded(&records).len(), 2);
+}
+
+// qmvc-queue's spool file is a regular file: clamd over its unix socket
+// is handed it (FILDES), and qmvc.rep says so.
+#[test]
+fn clamd_gets_the_spool_file_by_descriptor() {
+    if !crate::util::have_clamd() {
+        return;
+    }
+    let dir = Dir::new("queue-fildes");
+    let home = dir.path("clamd");
+    fs::create_dir_all(&home).unwrap();
+    let clamd = qmvc_scanners::testing::Clamd::start(&home, &[]);
+    let Endpoint::Unix(socket) = clamd.endpoint_unix() else { unreachable!() };
+    let yaml = format!(
+        "protocol: clamd\nendpoints: [\"unix:{}\"]\ntimeout: 20\n",
+        socket.display()
+    );
+    dir.scanners(&[("clamd", 'C', &yaml)]);
+    dir.filters("virusmail ; block ; ; ;\n");
+    let records = recorder(&dir, 0);
+    let eicar = std::str::from_utf8(qmvc_scanners::testing::eicar()).unwrap();
+    let mail = Mail::new().text(&format!("{eicar}\n")).bytes();
+    let env = b"Falice@example.net\0Tbob@example.org\0\0";
+    assert_eq!(direct(&dir, &mail, env), 31);
+    assert!(recorded(&records).is_empty());
+    let rep =
+        fs::read_to_string(dir.layer(Layer::System).join("log/qmvc.rep"))
+            .unwrap();
+    assert!(rep.contains("sent: FILDES"), "{rep}");
+    assert!(rep.contains(qmvc_scanners::testing::EICAR_FOUND), "{rep}");
 }

@@ -46,6 +46,8 @@ mod virus;
 // spammail: a real spamd and rspamd, the ladder, max_size, policies, the
 // user, -t and -s.
 mod spam;
+// Memory bounds for 10 MB and 100 MB messages (qmvc(8) RESOURCES).
+mod resources;
 // Hostile input: time, memory and exit code bounds.
 mod hostile;
 // The shared corpus in LF and CRLF form.

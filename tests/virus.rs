@@ -365,6 +365,83 @@ dotqmailtest!(custom_signature_is_found_by_name, |dir: Dir| {
     assert!(rep.contains(&marker_name()), "{rep}");
 });
 
+/// How the message went to the scanner of each virusmail match in the
+/// last qmvc.rep document of `layer` (its `sent`).
+fn sent_ways(dir: &Dir, layer: Layer) -> Vec<String> {
+    let reports = dir.reports(layer);
+    let doc = reports.last().expect("no qmvc.rep document");
+    let mut out = Vec::new();
+    for condition in doc["conditions"].as_sequence().into_iter().flatten() {
+        for m in condition["matches"].as_sequence().into_iter().flatten() {
+            out.push(m["sent"].as_str().unwrap_or("").to_string());
+        }
+    }
+    out
+}
+
+// The message is a regular file: over the unix socket clamd gets its
+// descriptor (FILDES), over TCP its bytes (INSTREAM); qmvc.rep and -t
+// say which.
+dotqmailtest!(clamd_gets_the_descriptor_over_unix_only, |dir: Dir| {
+    let clamd = clamd!(dir);
+    virusmail_block(&dir);
+    let msg = dir.message(&eicar_attachment().bytes());
+    let ways = [(unix(&clamd), "", "FILDES"), (tcp(&clamd), "", "INSTREAM")];
+    let never = [(unix(&clamd), "fildes: never\n", "INSTREAM")];
+    for (endpoint, extra, way) in ways.into_iter().chain(never) {
+        clamd_only(&dir, endpoint, extra);
+        let delivery = dir.deliver(DOTQMAIL, &msg);
+        assert_virus(
+            &dir,
+            Layer::System,
+            &delivery,
+            "C",
+            &[("clamd (C)", &eicar_name())],
+        );
+        assert_eq!(sent_ways(&dir, Layer::System), [way]);
+        let out = dir.qmvc(&["-t"]).stdin_file(&msg).run();
+        assert!(
+            out.stdout.contains(&format!("sent={way}")),
+            "{}",
+            out.describe()
+        );
+    }
+});
+
+// A message larger than clamd's StreamMaxLength: by descriptor it is
+// scanned whole (the virus at its end found); streamed, clamd refuses
+// it, and a virus engine's error defers.
+dotqmailtest!(fildes_scans_past_stream_max_length, |dir: Dir| {
+    if !have_clamd() {
+        return;
+    }
+    let home = dir.path("clamd");
+    fs::create_dir_all(&home).unwrap();
+    let clamd = Clamd::start_with(&home, &[], &["StreamMaxLength 1M"]);
+    virusmail_block(&dir);
+    let mut text = String::new();
+    while text.len() < 3 << 20 {
+        text.push_str("Nothing to see in this line of the minutes.\n");
+    }
+    text.push_str(std::str::from_utf8(testing::eicar()).unwrap());
+    text.push('\n');
+    let msg = dir.message(&Mail::new().text(&text).bytes());
+    clamd_only(&dir, unix(&clamd), "");
+    let delivery = dir.deliver(DOTQMAIL, &msg);
+    assert_virus(
+        &dir,
+        Layer::System,
+        &delivery,
+        "C",
+        &[("clamd (C)", &eicar_name())],
+    );
+    assert_eq!(sent_ways(&dir, Layer::System), ["FILDES"]);
+    clamd_only(&dir, tcp(&clamd), "unscanned: []\n");
+    let delivery = dir.deliver(DOTQMAIL, &msg);
+    let reason = assert_deferred(&dir, &delivery);
+    assert!(reason.contains("size limit"), "{reason}");
+});
+
 dotqmailtest!(clean_message_is_delivered_over_both, |dir: Dir| {
     let clamd = clamd!(dir);
     virusmail_block(&dir);
@@ -562,8 +639,9 @@ dotqmailtest!(silent_clamd_times_out_pass, |dir: Dir| {
 
 // A message over clamd's StreamMaxLength: not scanned, on_unscanned.
 
-/// A clamd refusing streams over 1 KiB, one definition with `extra`, and
-/// a message of 8 KiB.
+/// A clamd refusing streams over 1 KiB, one definition with `extra`
+/// that streams (`fildes: never`: a descriptor passed is not bound by
+/// StreamMaxLength), and a message of 8 KiB.
 fn over_size(dir: &Dir, extra: &str) -> Option<(Clamd, PathBuf)> {
     if !have_clamd() {
         return None;
@@ -572,7 +650,7 @@ fn over_size(dir: &Dir, extra: &str) -> Option<(Clamd, PathBuf)> {
     fs::create_dir_all(&home).unwrap();
     let clamd = Clamd::start_with(&home, &[], &["StreamMaxLength 1K"]);
     virusmail_block(dir);
-    clamd_only(dir, unix(&clamd), extra);
+    clamd_only(dir, unix(&clamd), &format!("fildes: never\n{extra}"));
     let text = "All work and no play makes Jack a dull boy.\n".repeat(200);
     let msg = dir.message(&Mail::new().text(&text).bytes());
     Some((clamd, msg))

@@ -219,6 +219,7 @@ fn deliver(
         layers: &layers,
         envelope,
         raw: &raw,
+        file: raw.file(),
         started,
         mode: if test { RunMode::DryRun } else { RunMode::Deliver },
         spool: &spool,

@@ -96,6 +96,11 @@ pub struct Context<'a> {
     pub envelope: &'a Envelope,
     /// The message as received.
     pub raw: &'a [u8],
+    /// The regular file `raw` is the contents of, open for reading, when
+    /// there is one (qmail-local's standard input, qmvc-queue's spool
+    /// file): clamd may be handed its descriptor instead of the bytes.
+    /// `None` for a message read from a pipe.
+    pub file: Option<std::os::fd::BorrowedFd<'a>>,
     /// When the delivery started (for the processing time).
     pub started: Instant,
     /// Deliver or only evaluate.

@@ -8,6 +8,7 @@ asking the virus scanners, and asking the spam engines (after the
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::OsStr;
+use std::os::fd::BorrowedFd;
 use std::path::Path;
 
 use qmvc_engine::{
@@ -17,12 +18,15 @@ use qmvc_engine::{
 use qmvc_process::{Error, Exit, Spec};
 use qmvc_profile::{CommandRule, EngineDef, Method, Scanner};
 use qmvc_scanners::spam::{SpamAnswer, SpamRequest};
-use qmvc_scanners::Answer;
+use qmvc_scanners::{Answer, Message};
 
 /// Runs commands and scanners for real.
 pub struct System<'a> {
     /// The message, written to each command's standard input.
     pub message: &'a [u8],
+    /// The regular file `message` is the contents of, when there is one
+    /// (clamd may be handed its descriptor).
+    pub file: Option<BorrowedFd<'a>>,
     /// The layer's `tmp/`, where command-line scanners get their file.
     pub spool: &'a Path,
     /// The injector, given to commands as `QMVC_INJECTOR` (plainmail
@@ -64,19 +68,32 @@ fn definition_key(scanner: &Scanner) -> DefinitionKey {
 /// share it.
 #[derive(Debug, Default)]
 pub struct Answers {
-    scans: RefCell<HashMap<DefinitionKey, ScanOutcome>>,
+    scans: RefCell<HashMap<DefinitionKey, (ScanOutcome, Option<String>)>>,
     spam: RefCell<HashMap<(DefinitionKey, String), SpamOutcome>>,
 }
 
 impl Answers {
     /// What the engine of `key` said, if it was asked already.
     fn get(&self, key: &DefinitionKey) -> Option<ScanOutcome> {
-        self.scans.borrow().get(key).cloned()
+        self.scans.borrow().get(key).map(|(outcome, _)| outcome.clone())
     }
 
-    /// Notes what the engine of `key` said.
-    fn put(&self, key: DefinitionKey, outcome: &ScanOutcome) {
-        self.scans.borrow_mut().insert(key, outcome.clone());
+    /// How the message went to the engine of `key`, if it was asked and
+    /// that engine has more than one way.
+    fn sent(&self, key: &DefinitionKey) -> Option<String> {
+        self.scans.borrow().get(key).and_then(|(_, sent)| sent.clone())
+    }
+
+    /// Notes what the engine of `key` said, and how it was asked.
+    fn put(
+        &self,
+        key: DefinitionKey,
+        outcome: &ScanOutcome,
+        sent: Option<&str>,
+    ) {
+        self.scans
+            .borrow_mut()
+            .insert(key, (outcome.clone(), sent.map(str::to_owned)));
     }
 
     /// What the spam engine of `key` said for `user`, if asked already.
@@ -108,18 +125,24 @@ impl Probes for System<'_> {
         }
         // Scanners run in test mode too: asking one has no effect beyond
         // a temporary file that is gone again when it answers.
-        let outcome = match qmvc_scanners::scan(
+        let message = Message { bytes: self.message, file: self.file };
+        let scanned = qmvc_scanners::scan_message(
             &scanner.definition,
-            self.message,
+            message,
             self.spool,
-        ) {
+        );
+        let outcome = match scanned.answer {
             Answer::Clean => ScanOutcome::Clean,
             Answer::Infected(names) => ScanOutcome::Infected(names),
             Answer::Unscanned(why) => ScanOutcome::Unscanned(why),
             Answer::Failed(why) => ScanOutcome::Failed(why),
         };
-        self.answers.put(key, &outcome);
+        self.answers.put(key, &outcome, scanned.sent);
         outcome
+    }
+
+    fn sent(&self, scanner: &Scanner) -> Option<String> {
+        self.answers.sent(&definition_key(scanner))
     }
 
     fn spam(&mut self, scanner: &Scanner) -> SpamOutcome {
@@ -247,6 +270,7 @@ mod tests {
     ) -> System<'a> {
         System {
             message: b"Subject: x\n\nhello\n",
+            file: None,
             spool,
             injector: Path::new("/nonexistent"),
             dry_run: true,

@@ -57,6 +57,7 @@ pub fn deliver_sharing(
         .collect();
     let mut probes = System {
         message: context.raw,
+        file: context.file,
         spool: context.spool,
         injector: &profile.reactions.injector,
         dry_run,

@@ -42,6 +42,7 @@ fn run(layers: &Layers, mode: Mode, raw: &[u8]) -> qmvc_delivery::Outcome {
         layers,
         envelope: &envelope,
         raw,
+        file: None,
         started: Instant::now(),
         mode,
         spool: &spool,

@@ -517,15 +517,18 @@ pub(crate) fn virusmail(
     let mut out = Vec::new();
     for scanner in &profile.scanners {
         verdict.scanners.push(scanner.initial);
+        let definition = &scanner.definition;
+        let outcome = probes.scan(scanner);
+        let sent = probes.sent(scanner);
         let found = |detail: Option<String>, virus: Option<String>| Match {
             scanner: Some(format!("{} ({})", scanner.engine, scanner.initial)),
+            sent: sent.clone(),
             virus,
             detail,
             origin: Some(scanner.origin.to_string()),
             ..Match::default()
         };
-        let definition = &scanner.definition;
-        let (trouble, policy) = match probes.scan(scanner) {
+        let (trouble, policy) = match outcome {
             ScanOutcome::Clean => continue,
             ScanOutcome::Infected(names) => {
                 out.extend(names.into_iter().map(|n| found(None, Some(n))));

@@ -102,6 +102,13 @@ pub trait Probes {
     /// Asks `scanner` about the message.
     fn scan(&mut self, scanner: &Scanner) -> ScanOutcome;
 
+    /// How the message went to `scanner` when it was asked (clamd:
+    /// `FILDES` or `INSTREAM`), for the record of what it found; `None`
+    /// when the engine has one way only, or was not asked.
+    fn sent(&self, _scanner: &Scanner) -> Option<String> {
+        None
+    }
+
     /// Asks the spam engine `scanner` (a line of `spamscanners`) about
     /// the message, for the delivery's user.
     fn spam(&mut self, scanner: &Scanner) -> SpamOutcome;

@@ -295,6 +295,15 @@ pub struct Match {
         skip_serializing_if = "Option::is_none"
     )]
     pub scanner: Option<String>,
+    /// How the message went to that scanner, when it has more than one
+    /// way: clamd's `FILDES` (its descriptor passed) or `INSTREAM` (its
+    /// bytes streamed).
+    #[serde(
+        deserialize_with = "optional",
+        serialize_with = "capped_optional",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sent: Option<String>,
     /// The virus name the scanner gave.
     #[serde(
         deserialize_with = "optional",
@@ -323,6 +332,7 @@ impl Match {
             ("detected_type", &self.detected_type),
             ("loader_type", &self.loader_type),
             ("scanner", &self.scanner),
+            ("sent", &self.sent),
             ("virus", &self.virus),
             ("detail", &self.detail),
         ]

@@ -80,6 +80,7 @@ pub(crate) fn check(template: &str) -> Result<(), TemplateError> {
         detected_type: set("application/x-dosexec"),
         loader_type: set("exe"),
         scanner: set("clamd"),
+        sent: set("FILDES"),
         virus: set("Eicar-Signature"),
         detail: set("detail"),
     };

@@ -71,8 +71,8 @@ pub use patterns::{
 };
 pub use queue::{CustomError, QueueSettings, QMVC_QUEUE};
 pub use scanners::{
-    spam_user_ok, Endpoint, EngineDef, Method, Policy, Scanner, Target,
-    MAX_SPAM_USER,
+    spam_user_ok, Endpoint, EngineDef, Fildes, Method, Policy, Scanner,
+    Target, MAX_SPAM_USER,
 };
 pub use show::{layer_name, show, BuiltInTemplate};
 

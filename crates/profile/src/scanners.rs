@@ -61,16 +61,30 @@ pub enum Target {
     Directory,
 }
 
+/// Whether clamd is handed the message's file descriptor (`FILDES`)
+/// rather than its bytes (`INSTREAM`): the key `fildes` of a clamd
+/// definition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fildes {
+    /// `FILDES` when the message is a regular file and the endpoint a
+    /// unix socket; `INSTREAM` otherwise.
+    Auto,
+    /// Always `INSTREAM`.
+    Never,
+}
+
 /// How an engine is asked.
 #[derive(Clone, Debug)]
 pub enum Method {
-    /// The clamd protocol: `zINSTREAM` of the raw message to the first
-    /// endpoint that accepts a connection.
+    /// The clamd protocol: `zFILDES` or `zINSTREAM` of the raw message
+    /// to the first endpoint that accepts a connection.
     Clamd {
         /// Endpoints, tried in order.
         endpoints: Vec<Endpoint>,
         /// How long a connection attempt to one endpoint may take.
         connect_timeout: Duration,
+        /// Whether the message's descriptor may be passed.
+        fildes: Fildes,
     },
     /// A command line run without a shell.
     Command {

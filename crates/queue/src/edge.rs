@@ -2,22 +2,21 @@
 The effects at the edge: descriptor 6, the message on descriptor 0
 spooled to the system layer's `tmp/`, the envelope on descriptor 1, and
 the hand-off to the real qmail-queue: in the common case of one queued
-group, qmvc-queue becomes the real qmail-queue ([`exec_hand_off`]), which
-reads the spool file itself with the `X-Qmvc` field written into the room
-left before the message; otherwise a child is fed through pipes
-([`hand_off`]).
+group and a message a pipe can hold, qmvc-queue fills two pipes and
+becomes the real qmail-queue ([`exec_hand_off`]); otherwise a child is fed
+through pipes as it reads ([`hand_off`]).
 */
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use memmap2::{Mmap, MmapOptions};
+use memmap2::Mmap;
 
 /// The descriptor on which qmail-smtpd reads a custom reply.
 const REPLY_FD: libc::c_int = 6;
@@ -83,16 +82,22 @@ pub struct Failed {
 /// The message, spooled and mapped.
 pub struct Spooled {
     map: Option<Mmap>,
+    /// The spool file opened again for reading only: what clamd is
+    /// handed (it gets no right to write the message).
+    reader: Option<File>,
     size: u64,
-    /// The spool file: [`Spooled::room`] bytes left free, then the
-    /// message.
-    file: File,
-    /// Bytes before the message (one page, so that the message can be
-    /// mapped on its own).
-    room: u64,
 }
 
 impl Spooled {
+    /// The spool file, open for reading only, when the whole message is
+    /// in it (clamd may be handed its descriptor).
+    pub fn file(&self) -> Option<BorrowedFd<'_>> {
+        if self.too_large() {
+            return None;
+        }
+        self.reader.as_ref().map(AsFd::as_fd)
+    }
+
     /// Its bytes: the whole message unless [`Spooled::too_large`].
     pub fn bytes(&self) -> &[u8] {
         self.map.as_deref().unwrap_or_default()
@@ -108,37 +113,11 @@ impl Spooled {
     pub fn too_large(&self) -> bool {
         self.size > self.bytes().len() as u64
     }
-
-    /// The spool file with `top` written into the room just before the
-    /// message, positioned at `top`: what the real qmail-queue reads as
-    /// descriptor 0, the message never copied again. `None` when `top`
-    /// does not fit or the message was not spooled whole.
-    pub fn with_top(&self, top: &[u8]) -> io::Result<Option<File>> {
-        let Some(at) = self.room.checked_sub(top.len() as u64) else {
-            return Ok(None);
-        };
-        if self.too_large() {
-            return Ok(None);
-        }
-        self.file.write_all_at(top, at)?;
-        let mut file = self.file.try_clone()?;
-        file.seek(SeekFrom::Start(at))?;
-        Ok(Some(file))
-    }
-}
-
-/// The room left before the message in the spool: one page (a map of
-/// the message must start on a page boundary), at least 4 KiB.
-fn room() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    u64::try_from(page).unwrap_or(4096).max(4096)
 }
 
 /// Reads descriptor 0 to end of file into a new file in `tmp`, removed
-/// at once (the open file holds it; a killed run leaves nothing), after
-/// a page left free for the fields [`Spooled::with_top`] puts on top,
-/// and maps it. Past `max` bytes (`queuesize`) nothing more is written: the
+/// at once (the open file holds it; a killed run leaves nothing), and
+/// maps it. Past `max` bytes (`queuesize`) nothing more is written: the
 /// rest is read and discarded, since qmail-smtpd writes the whole message
 /// before it reads our answer. Reading fails with 54, writing with 53,
 /// mapping with 51.
@@ -190,8 +169,6 @@ pub fn spool_message(tmp: &Path, max: Option<u64>) -> Result<Spooled, Failed> {
         .open(&path)
         .map_err(|e| write_fail(e, "create"))?;
     let _ = fs::remove_file(&path);
-    let room = room();
-    file.seek(SeekFrom::Start(room)).map_err(|e| write_fail(e, "seek"))?;
     let mut buf = vec![0u8; 64 << 10];
     let mut stdin = io::stdin().lock();
     let max = max.unwrap_or(u64::MAX);
@@ -219,23 +196,20 @@ pub fn spool_message(tmp: &Path, max: Option<u64>) -> Result<Spooled, Failed> {
     // No fsync: the file is already unlinked, nothing of it outlives the
     // run, and the real qmail-queue makes its own copy durable.
     let len = file.metadata().map_err(|e| write_fail(e, "stat"))?.len();
-    let Some(spooled) = len.checked_sub(room).filter(|&n| n > 0) else {
-        return Ok(Spooled { map: None, size, file, room });
-    };
-    let spooled = usize::try_from(spooled).map_err(|_| Failed {
-        code: 51,
-        why: format!("cannot map a message of {spooled} bytes"),
-    })?;
+    if len == 0 {
+        return Ok(Spooled { map: None, reader: None, size });
+    }
     // SAFETY: the file is ours alone (created exclusively, unlinked), and
-    // nothing writes the message's part of it any more (only the room
-    // before it, outside the map); the map is read-only.
-    let map =
-        unsafe { MmapOptions::new().offset(room).len(spooled).map(&file) }
-            .map_err(|e| Failed {
-                code: 51,
-                why: format!("cannot map the message: {e}"),
-            })?;
-    Ok(Spooled { map: Some(map), size, file, room })
+    // nothing writes it any more; the map is read-only.
+    let map = unsafe { Mmap::map(&file) }.map_err(|e| Failed {
+        code: 51,
+        why: format!("cannot map the message: {e}"),
+    })?;
+    // Opening the unlinked file again through /proc gives a descriptor
+    // for reading only; without /proc the message is streamed instead.
+    let reader =
+        File::open(format!("/proc/self/fd/{}", file.as_raw_fd())).ok();
+    Ok(Spooled { map: Some(map), reader, size })
 }
 
 /// The most bytes read from descriptor 1: far above any real envelope
@@ -282,32 +256,53 @@ pub fn is_self(program: &Path) -> bool {
     me.dev() == it.dev() && me.ino() == it.ino()
 }
 
-/// The envelope in a pipe, written whole and closed, for the real
-/// qmail-queue's descriptor 1; `None` when the pipe cannot hold it
-/// before anyone reads (a large envelope, or a user over the kernel's
-/// pipe quota, whose pipes hold one page).
-pub fn envelope_pipe(envelope: &[u8]) -> io::Result<Option<io::PipeReader>> {
-    let (reader, mut writer) = io::pipe()?;
-    // SAFETY: F_GETPIPE_SZ on our own pipe.
-    let capacity =
-        unsafe { libc::fcntl(writer.as_raw_fd(), libc::F_GETPIPE_SZ) };
-    if usize::try_from(capacity).map_or(true, |c| c < envelope.len()) {
+/// The most [`filled_pipe`] puts in a pipe: the kernel's default bound
+/// for an unprivileged pipe (`/proc/sys/fs/pipe-max-size`), which root
+/// could pass, pinning that much unswappable memory per session.
+const PIPE_FILL_MAX: usize = 1 << 20;
+
+/// `parts` in a new pipe, written whole and closed, for one of the real
+/// qmail-queue's descriptors; `None` when the pipe cannot hold them
+/// before anyone reads: past its 64 KiB it is grown, up to
+/// [`PIPE_FILL_MAX`] and what the kernel allows (a user over the pipe
+/// quota gets one page).
+pub fn filled_pipe(parts: &[&[u8]]) -> io::Result<Option<io::PipeReader>> {
+    let need: usize = parts.iter().map(|p| p.len()).sum();
+    if need > PIPE_FILL_MAX {
         return Ok(None);
     }
-    writer.write_all(envelope)?;
+    let (reader, mut writer) = io::pipe()?;
+    let fd = writer.as_raw_fd();
+    // SAFETY: F_GETPIPE_SZ on our own pipe.
+    let mut capacity = unsafe { libc::fcntl(fd, libc::F_GETPIPE_SZ) };
+    if usize::try_from(capacity).is_ok_and(|c| c < need) {
+        let Ok(want) = libc::c_int::try_from(need) else {
+            return Ok(None);
+        };
+        // SAFETY: F_SETPIPE_SZ on our own pipe; it fails rather than
+        // grow past the limit.
+        capacity = unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, want) };
+    }
+    if usize::try_from(capacity).map_or(true, |c| c < need) {
+        return Ok(None);
+    }
+    for part in parts {
+        writer.write_all(part)?;
+    }
     Ok(Some(reader))
 }
 
 /// Becomes `program` (the real qmail-queue), reading `message` as
-/// descriptor 0 and `envelope` as descriptor 1: its exit code is
-/// qmvc-queue's, as qmail-smtpd should see it, and no process stands in
-/// between. `QMAILQUEUE` is not passed on, descriptor 6 is already
-/// close-on-exec ([`ReplyChannel::take`]), and SIGXFSZ, which qmvc-queue
-/// ignores, is default again (std does the same for SIGPIPE). Returns
-/// only when `program` could not be run.
+/// descriptor 0 and `envelope` as descriptor 1, both filled and closed
+/// ([`filled_pipe`]): its exit code is qmvc-queue's as qmail-smtpd sees
+/// it, and no process of ours stands in between. `QMAILQUEUE` is not
+/// passed on, descriptor 6 is already close-on-exec
+/// ([`ReplyChannel::take`]), and SIGXFSZ, which qmvc-queue ignores, is
+/// default again (std does the same for SIGPIPE). Returns only when
+/// `program` could not be run.
 pub fn exec_hand_off(
     program: &Path,
-    message: File,
+    message: io::PipeReader,
     envelope: io::PipeReader,
 ) -> io::Error {
     let mut command = Command::new(program);

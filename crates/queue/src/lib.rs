@@ -35,6 +35,7 @@ pub mod envelope;
 pub mod groups;
 pub mod spamfields;
 
+use std::os::fd::BorrowedFd;
 use std::path::Path;
 use std::time::Instant;
 
@@ -166,6 +167,7 @@ pub fn run(reply: &ReplyChannel) -> u8 {
         profiles: &profiles,
         envelope: &envelope,
         raw,
+        file: spooled.file(),
         size: Size { bytes: spooled.size(), cut: spooled.too_large() },
         started,
         mode: Mode::Queue,
@@ -208,11 +210,11 @@ pub fn run(reply: &ReplyChannel) -> u8 {
                     spamfields::without_spam_fields(raw)
                 };
                 let envelope_bytes = envelope.frame(&group.members);
-                if alone && profile.spamscanners.is_empty() {
+                if alone {
                     if let Err(e) = become_queue(
-                        &spooled,
                         &profile.queue.qmailqueue,
                         top.as_bytes(),
+                        &message,
                         &envelope_bytes,
                     ) {
                         qmvc_process::esay!(
@@ -296,6 +298,8 @@ struct Judging<'a> {
     profiles: &'a [Profile],
     envelope: &'a envelope::Envelope,
     raw: &'a [u8],
+    /// The spool file `raw` is mapped from, open for reading only.
+    file: Option<BorrowedFd<'a>>,
     size: Size,
     started: Instant,
     mode: Mode,
@@ -355,6 +359,7 @@ fn judge(what: &Judging<'_>) -> Vec<Judged> {
             layers: &group.layers,
             envelope: &envelope,
             raw: what.raw,
+            file: what.file,
             started: what.started,
             mode: what.mode,
             spool: what.spool,
@@ -702,6 +707,7 @@ pub fn test(envelope: &Path, message: Option<&Path>) -> u8 {
         profiles: &profiles,
         envelope: &envelope,
         raw: &raw,
+        file: None,
         size: Size { bytes: raw.len() as u64, cut: false },
         started,
         mode: Mode::DryRun,
@@ -768,23 +774,23 @@ fn load(layers: &Layers) -> Result<Profile, String> {
 /// A temporary refusal for `why`, recorded in qmvc.error and on
 /// standard error.
 /// Becomes the real qmail-queue `program` for the one queued group
-/// ([`edge::exec_hand_off`]): the spool file, with `top` in the room
-/// before the message, as its descriptor 0 and the `envelope` in a pipe
-/// as its descriptor 1, so that the message is not copied again and no
-/// process of ours waits in between. Returns `Ok` when that could not be
-/// prepared (a `top` too long for the room, an envelope too large for a
-/// pipe, no disk for the room's block): the caller's pipes then do it.
-/// `Err` is qmail-queue that could not be run.
+/// ([`edge::exec_hand_off`]): `top` and the `message` spans in one pipe
+/// as its descriptor 0, the `envelope` in another as its descriptor 1,
+/// both written beforehand, so that no process of ours waits in between.
+/// Returns `Ok` when the pipes cannot hold them (the caller's child and
+/// pipes then do it); `Err` is qmail-queue that could not be run.
 fn become_queue(
-    spooled: &edge::Spooled,
     program: &Path,
     top: &[u8],
+    message: &[&[u8]],
     envelope: &[u8],
 ) -> std::io::Result<()> {
-    let Ok(Some(message)) = spooled.with_top(top) else {
+    let mut parts = vec![top];
+    parts.extend_from_slice(message);
+    let Ok(Some(message)) = edge::filled_pipe(&parts) else {
         return Ok(());
     };
-    let Ok(Some(envelope)) = edge::envelope_pipe(envelope) else {
+    let Ok(Some(envelope)) = edge::filled_pipe(&[envelope]) else {
         return Ok(());
     };
     Err(edge::exec_hand_off(program, message, envelope))

@@ -1,6 +1,6 @@
 /*!
-The clamd protocol: `zINSTREAM`, `zPING` and `zVERSION` over `unix:PATH`
-and `tcp:HOST:PORT` endpoints.
+The clamd protocol: `zFILDES`, `zINSTREAM`, `zPING` and `zVERSION` over
+`unix:PATH` and `tcp:HOST:PORT` endpoints.
 
 One connection per command. A connection attempt is bounded by the
 definition's connect time-out (for TCP, per resolved address; a host name
@@ -8,6 +8,18 @@ is resolved under the same bound), and everything after it, sending the
 message and reading the reply, by the scan time-out as one deadline.
 Replies are read up to the first NUL or the end of the connection, at
 most [`MAX_REPLY`] bytes.
+
+How the message is sent ([`how`]): when it is an open regular file (the
+standard input qmail-local gives, qmvc-queue's spool file), the endpoint
+a unix socket and the definition's `fildes` is `auto`, clamd is handed
+the file's descriptor (`zFILDES`, the descriptor passed as `SCM_RIGHTS`):
+clamd reads the file itself, nothing is copied, and its
+`StreamMaxLength` does not apply. clamd reads a passed descriptor by
+position (libclamav maps the file or reads it with `pread` from offset
+0), so the descriptor's own offset does not matter and is left alone.
+Otherwise (TCP, a pipe, `fildes: never`) the message is streamed with
+`zINSTREAM`. Which way it went is part of the answer ([`Scanned`]): the
+logs show it.
 
 [`scan`] tries the endpoints in order. It moves on to the next endpoint
 when an endpoint cannot be reached, or when it was reached but gave no
@@ -34,13 +46,18 @@ use std::fmt;
 use std::io;
 use std::time::{Duration, Instant};
 
-use qmvc_profile::Endpoint;
+use std::os::fd::BorrowedFd;
+
+use qmvc_profile::{Endpoint, Fildes};
 
 pub use crate::connect::endpoint_name;
 use crate::connect::{
-    connect, is_timeout, read_reply as read_bounded, send_all, Conn, ReadError,
+    connect, is_timeout, read_reply as read_bounded, send_all, send_fd, Conn,
+    ReadError,
 };
-use crate::{classify, glob_match, one_line, seconds, Answer, Status};
+use crate::{
+    classify, glob_match, one_line, seconds, Answer, Message, Status,
+};
 
 /// Size of the chunks the message is sent in.
 pub const CHUNK: usize = 64 * 1024;
@@ -101,28 +118,86 @@ impl fmt::Display for Error {
     }
 }
 
+/// How the message went to clamd.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sent {
+    /// Its descriptor was passed (`zFILDES`).
+    Fildes,
+    /// Its bytes were streamed (`zINSTREAM`).
+    Instream,
+}
+
+impl Sent {
+    /// The command's name, as the logs show it: `FILDES`, `INSTREAM`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Sent::Fildes => "FILDES",
+            Sent::Instream => "INSTREAM",
+        }
+    }
+}
+
+/// How a message goes to `endpoint` under the definition's `fildes`:
+/// by descriptor only when there is a file to pass (`file`), the
+/// endpoint is a unix socket (TCP cannot carry a descriptor, and a
+/// remote clamd could not open it) and `fildes` is `auto`.
+pub fn how(endpoint: &Endpoint, fildes: Fildes, file: bool) -> Sent {
+    match (endpoint, fildes, file) {
+        (Endpoint::Unix(_), Fildes::Auto, true) => Sent::Fildes,
+        _ => Sent::Instream,
+    }
+}
+
+/// What [`scan`] came to: the answer, and how the message went to the
+/// endpoint that gave it (or to the last one tried; `None` when none
+/// was).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scanned {
+    /// What clamd said, or why it could not be asked.
+    pub answer: Answer,
+    /// How the message went.
+    pub sent: Option<Sent>,
+}
+
 /// Scans `message` with the first of `endpoints` that gives an answer,
-/// following the rules in the module documentation; names matching an
-/// `unscanned` glob make the answer [`Answer::Unscanned`].
+/// following the rules in the module documentation, each endpoint asked
+/// the way [`how`] says; names matching an `unscanned` glob make the
+/// answer [`Answer::Unscanned`].
 pub fn scan(
     endpoints: &[Endpoint],
     connect_timeout: Duration,
     timeout: Duration,
-    message: &[u8],
+    message: Message<'_>,
+    fildes: Fildes,
     unscanned: &[String],
-) -> Answer {
+) -> Scanned {
+    let mut sent = None;
+    let answer = |answer, sent| Scanned { answer, sent };
     if endpoints.is_empty() {
-        return Answer::Failed("no clamd endpoints".to_string());
+        return answer(Answer::Failed("no clamd endpoints".to_string()), sent);
     }
     let mut failures = Vec::new();
     for endpoint in endpoints {
         let name = endpoint_name(endpoint);
-        match instream(endpoint, message, connect_timeout, timeout) {
-            Ok(Reply::Clean) => return Answer::Clean,
-            Ok(Reply::Found(names)) => return classify(names, unscanned),
+        let way = how(endpoint, fildes, message.file.is_some());
+        sent = Some(way);
+        let reply = match (way, message.file) {
+            (Sent::Fildes, Some(fd)) => {
+                by_descriptor(endpoint, fd, connect_timeout, timeout)
+            }
+            _ => instream(endpoint, message.bytes, connect_timeout, timeout),
+        };
+        match reply {
+            Ok(Reply::Clean) => return answer(Answer::Clean, sent),
+            Ok(Reply::Found(names)) => {
+                return answer(classify(names, unscanned), sent)
+            }
             Ok(Reply::SizeLimit) => {
                 if unscanned.iter().any(|g| glob_match(g, SIZE_LIMIT_NAME)) {
-                    return Answer::Unscanned(SIZE_LIMIT_NAME.to_string());
+                    return answer(
+                        Answer::Unscanned(SIZE_LIMIT_NAME.to_string()),
+                        sent,
+                    );
                 }
                 failures.push(format!("{name}: INSTREAM size limit exceeded"));
                 break;
@@ -137,7 +212,31 @@ pub fn scan(
             Err(e) => failures.push(format!("{name}: {e}")),
         }
     }
-    Answer::Failed(failures.join("; "))
+    answer(Answer::Failed(failures.join("; ")), sent)
+}
+
+/// Hands the open regular file `file` to the clamd at the unix
+/// `endpoint` with `zFILDES` and reads the reply. `timeout` bounds
+/// everything after the connection. clamd closes the descriptor it
+/// received when it is done; ours stays open.
+pub fn by_descriptor(
+    endpoint: &Endpoint,
+    file: BorrowedFd<'_>,
+    connect_timeout: Duration,
+    timeout: Duration,
+) -> Result<Reply, Error> {
+    let mut conn =
+        connect(endpoint, connect_timeout).map_err(Error::Connect)?;
+    let deadline = Instant::now() + timeout;
+    let sent = send_all(&conn, b"zFILDES\0", deadline)
+        .and_then(|()| send_fd(&conn, file, deadline));
+    match sent {
+        Ok(()) => parse_instream(&read_reply(&mut conn, deadline, timeout)?),
+        Err(e) if is_timeout(&e) => Err(Error::Timeout(timeout)),
+        Err(e) => {
+            Err(Error::Broken(format!("cannot pass the descriptor: {e}")))
+        }
+    }
 }
 
 /// Sends `message` to the clamd at `endpoint` with `zINSTREAM` and reads
@@ -294,9 +393,18 @@ pub fn parse_instream(reply: &str) -> Result<Reply, Error> {
     }
 }
 
-/// `stream: X` → `X`.
+/// `stream: X` (`zINSTREAM`) or `fd[N]: X` (`zFILDES`) → `X`.
 fn strip_stream(text: &str) -> &str {
-    text.strip_prefix("stream:").map(str::trim).unwrap_or(text)
+    if let Some(rest) = text.strip_prefix("stream:") {
+        return rest.trim();
+    }
+    let fd = text.strip_prefix("fd[").and_then(|rest| rest.split_once("]:"));
+    match fd {
+        Some((n, rest)) if n.bytes().all(|b| b.is_ascii_digit()) => {
+            rest.trim()
+        }
+        _ => text,
+    }
 }
 
 /// `Name(44d88612fea8a8f36de82e1278abb02f:68)` (`ExtendedDetectionInfo`)
@@ -427,6 +535,12 @@ mod tests {
             Err(Error::Garbled(_))
         ));
         assert!(matches!(parse_instream("PONG"), Err(Error::Garbled(_))));
+        assert_eq!(parse_instream("fd[10]: OK"), Ok(Reply::Clean));
+        assert_eq!(
+            parse_instream("fd[7]: Eicar FOUND"),
+            Ok(Reply::Found(vec!["Eicar".into()]))
+        );
+        assert!(matches!(parse_instream("fd[x]: OK"), Err(Error::Garbled(_))));
     }
 
     #[test]

@@ -11,7 +11,7 @@ SIGPIPE; reads stop at a size bound.
 
 use std::io::{self, Read};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
-use std::os::unix::io::{AsRawFd, RawFd};
+use std::os::unix::io::{AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -211,6 +211,79 @@ pub(crate) fn send_all(
         data = data.get(sent..).unwrap_or_default();
     }
     Ok(())
+}
+
+/// Passes the descriptor `fd` over the unix connection `conn` (one
+/// byte, NUL, carrying it as `SCM_RIGHTS`) before `deadline`, without
+/// SIGPIPE. A TCP connection cannot carry one: an error.
+pub(crate) fn send_fd(
+    conn: &Conn,
+    fd: BorrowedFd<'_>,
+    deadline: Instant,
+) -> io::Result<()> {
+    if !matches!(conn, Conn::Unix(_)) {
+        return Err(io::Error::other("a descriptor needs a unix socket"));
+    }
+    let raw: RawFd = fd.as_raw_fd();
+    let mut byte = [0u8; 1];
+    // The control buffer, aligned for a cmsghdr: room for one descriptor.
+    // SAFETY: CMSG_SPACE only computes a size.
+    let space =
+        unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) };
+    let words = (space as usize).div_ceil(std::mem::size_of::<u64>());
+    let mut control = vec![0u64; words];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        conn.set_write_timeout(left)?;
+        let mut iov = libc::iovec {
+            iov_base: byte.as_mut_ptr().cast(),
+            iov_len: byte.len(),
+        };
+        // SAFETY: an all-zero msghdr is valid; its pointers are set
+        // below to live buffers (`iov`, `control`) of the lengths given.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = space as _;
+        // SAFETY: `msg` describes a control buffer of `space` bytes,
+        // enough for one header and one descriptor (CMSG_SPACE), so
+        // CMSG_FIRSTHDR is not null and CMSG_DATA has room for `raw`.
+        unsafe {
+            let header = libc::CMSG_FIRSTHDR(&msg);
+            if header.is_null() {
+                return Err(io::Error::other("no room for a descriptor"));
+            }
+            (*header).cmsg_level = libc::SOL_SOCKET;
+            (*header).cmsg_type = libc::SCM_RIGHTS;
+            (*header).cmsg_len =
+                libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as _;
+            std::ptr::write_unaligned(
+                libc::CMSG_DATA(header).cast::<RawFd>(),
+                raw,
+            );
+        }
+        // SAFETY: `msg` and the buffers it points to live for the call;
+        // the socket belongs to `conn`.
+        let sent =
+            unsafe { libc::sendmsg(conn.fd(), &msg, libc::MSG_NOSIGNAL) };
+        if sent < 0 {
+            let e = io::Error::last_os_error();
+            match e.kind() {
+                io::ErrorKind::Interrupted
+                | io::ErrorKind::WouldBlock
+                | io::ErrorKind::TimedOut => continue,
+                _ => return Err(e),
+            }
+        }
+        if sent == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        return Ok(());
+    }
 }
 
 /// Why [`read_reply`] got no reply.

@@ -3,8 +3,9 @@ The scanners of qmvc: asking a virus or spam engine about one message,
 and asking it for its versions.
 
 This crate owns
-- the clamd protocol (`zINSTREAM`, `PING`, `VERSION`) over unix and TCP
-  endpoints tried in order, with connect and read time-outs ([`clamd`]),
+- the clamd protocol (`zFILDES`, `zINSTREAM`, `PING`, `VERSION`) over
+  unix and TCP endpoints tried in order, with connect and read time-outs
+  ([`clamd`]),
 - command-line engines: the message handed over as a private file or
   directory in the layer's `tmp/`, removed on every way out, the command
   run without a shell under a time-out, its exit code and output mapped
@@ -30,6 +31,7 @@ mod spamtext;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+use std::os::fd::BorrowedFd;
 use std::path::Path;
 use std::time::Duration;
 
@@ -50,17 +52,68 @@ pub enum Answer {
     Failed(String),
 }
 
-/// Asks the engine of `definition` about `message`. `spool` is the
-/// layer's `tmp/` directory, where command-line engines get their file.
+/// The message as a scanner gets it: its bytes, and the open regular
+/// file they are the contents of, when there is one (clamd can be handed
+/// its descriptor, see [`clamd`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Message<'a> {
+    /// The whole message.
+    pub bytes: &'a [u8],
+    /// A descriptor of a regular file holding exactly `bytes`, open for
+    /// reading; `None` for a message read from a pipe.
+    pub file: Option<BorrowedFd<'a>>,
+}
+
+impl<'a> Message<'a> {
+    /// A message known only by its bytes.
+    pub fn bytes(bytes: &'a [u8]) -> Message<'a> {
+        Message { bytes, file: None }
+    }
+}
+
+/// What [`scan_message`] came to: the answer, and how the message went
+/// to the engine when there is more than one way (clamd: `FILDES` or
+/// `INSTREAM`), for the logs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scanned {
+    /// What the engine said.
+    pub answer: Answer,
+    /// How the message went: `FILDES`, `INSTREAM`; `None` for engines
+    /// with one way only, or when no clamd endpoint was tried.
+    pub sent: Option<&'static str>,
+}
+
+/// Asks the engine of `definition` about `message` (its bytes only).
+/// `spool` is the layer's `tmp/` directory, where command-line engines
+/// get their file.
 pub fn scan(definition: &EngineDef, message: &[u8], spool: &Path) -> Answer {
-    match &definition.method {
-        Method::Clamd { endpoints, connect_timeout } => clamd::scan(
-            endpoints,
-            *connect_timeout,
-            definition.timeout,
-            message,
-            &definition.unscanned,
-        ),
+    scan_message(definition, Message::bytes(message), spool).answer
+}
+
+/// Asks the engine of `definition` about `message`, passing its file to
+/// clamd when the definition and the endpoint allow ([`clamd::how`]).
+/// `spool` is the layer's `tmp/` directory, where command-line engines
+/// get their file.
+pub fn scan_message(
+    definition: &EngineDef,
+    message: Message<'_>,
+    spool: &Path,
+) -> Scanned {
+    let answer = match &definition.method {
+        Method::Clamd { endpoints, connect_timeout, fildes } => {
+            let scanned = clamd::scan(
+                endpoints,
+                *connect_timeout,
+                definition.timeout,
+                message,
+                *fildes,
+                &definition.unscanned,
+            );
+            return Scanned {
+                answer: scanned.answer,
+                sent: scanned.sent.map(clamd::Sent::name),
+            };
+        }
         Method::Command { argv, target, clean, infected, virus } => {
             command::scan(
                 &command::Engine {
@@ -72,7 +125,7 @@ pub fn scan(definition: &EngineDef, message: &[u8], spool: &Path) -> Answer {
                     timeout: definition.timeout,
                     unscanned: &definition.unscanned,
                 },
-                message,
+                message.bytes,
                 spool,
             )
         }
@@ -84,7 +137,8 @@ pub fn scan(definition: &EngineDef, message: &[u8], spool: &Path) -> Answer {
                 definition.method.protocol()
             ))
         }
-    }
+    };
+    Scanned { answer, sent: None }
 }
 
 /// Why an engine does not answer `qmvc -s`: every endpoint's or the
@@ -153,7 +207,7 @@ pub const STATUS_TIMEOUT: Duration = Duration::from_secs(10);
 /// versions.
 pub fn status(definition: &EngineDef) -> Status {
     match &definition.method {
-        Method::Clamd { endpoints, connect_timeout } => clamd::status(
+        Method::Clamd { endpoints, connect_timeout, .. } => clamd::status(
             endpoints,
             *connect_timeout,
             definition.timeout.min(STATUS_TIMEOUT),

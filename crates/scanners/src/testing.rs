@@ -24,7 +24,7 @@ use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use qmvc_profile::{Endpoint, EngineDef, Method, Policy};
+use qmvc_profile::{Endpoint, EngineDef, Fildes, Method, Policy};
 
 mod encode;
 mod spam;
@@ -98,6 +98,7 @@ pub fn clamd_def(endpoints: Vec<Endpoint>) -> EngineDef {
     engine_def(Method::Clamd {
         endpoints,
         connect_timeout: Duration::from_secs(1),
+        fildes: Fildes::Auto,
     })
 }
 

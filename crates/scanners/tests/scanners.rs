@@ -13,12 +13,12 @@ use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use qmvc_profile::{Endpoint, EngineDef, Method, Target};
+use qmvc_profile::{Endpoint, EngineDef, Fildes, Method, Target};
 use qmvc_scanners::testing::{
     base64, clamd_available, clamd_def, eicar, engine_def, free_port, zip,
     Clamd, EICAR_FOUND,
 };
-use qmvc_scanners::{clamd, scan, status, Answer};
+use qmvc_scanners::{clamd, scan, status, Answer, Message};
 
 const MARKER: &[u8] = b"QMVC-TEST-MARKER-7d3f1c";
 const MARKER_FOUND: &str = "Qmvc.Test.Marker.UNOFFICIAL";
@@ -808,4 +808,121 @@ fn a_named_virus_outweighs_a_clean_exit_code() {
     assert_eq!(scan(&def, b"m", &spool), infected("Evil.Thing"));
     let def = says("/tmp/x - Ok");
     assert_eq!(scan(&def, b"m", &spool), Answer::Clean);
+}
+
+// ---- clamd FILDES ---------------------------------------------------
+
+/// `bytes` in a file of `dir`, open for reading, its offset at the end
+/// (as after a reader took it all): clamd must read it from offset 0
+/// by itself.
+fn message_file(dir: &Path, bytes: &[u8]) -> fs::File {
+    use std::io::{Seek, SeekFrom};
+    let path = dir.join("message");
+    fs::write(&path, bytes).expect("write the message file");
+    let mut file = fs::File::open(&path).expect("open the message file");
+    file.seek(SeekFrom::End(0)).expect("seek to the end");
+    file
+}
+
+/// Scans `bytes` with `def`, passing the file holding them.
+fn scan_file(
+    def: &EngineDef,
+    file: &fs::File,
+    bytes: &[u8],
+    spool: &Path,
+) -> qmvc_scanners::Scanned {
+    use std::os::fd::AsFd;
+    let message = Message { bytes, file: Some(file.as_fd()) };
+    qmvc_scanners::scan_message(def, message, spool)
+}
+
+#[test]
+fn clamd_fildes_over_unix_instream_over_tcp() {
+    need_clamd!();
+    let dir = tmp();
+    let clamd = Clamd::start_with(dir.path(), &[], &["LogClean yes"]);
+    let spool = dir.path().join("tmp");
+    let infected_mail = plain(eicar());
+    let file = message_file(dir.path(), &infected_mail);
+    let unix = clamd_def(vec![clamd.endpoint_unix()]);
+    let scanned = scan_file(&unix, &file, &infected_mail, &spool);
+    assert_eq!(scanned.answer, infected(EICAR_FOUND));
+    assert_eq!(scanned.sent, Some("FILDES"));
+    // clamd names what it scanned: a descriptor, not a stream.
+    // clamd names the file behind the descriptor it got (a stream has
+    // no name); it logs after it replies: wait for the line.
+    let path = dir.path().join("message").display().to_string();
+    let named = |log: &str, name: &str| {
+        log.lines().any(|l| l.contains(name) && l.contains(EICAR_FOUND))
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut log = clamd.log();
+    while !named(&log, &path) && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(20));
+        log = clamd.log();
+    }
+    assert!(named(&log, &path), "{log}");
+    let clean_mail = plain(b"Hello, Bob.");
+    let clean_dir = dir.path().join("clean");
+    fs::create_dir(&clean_dir).expect("mkdir");
+    let clean = message_file(&clean_dir, &clean_mail);
+    let scanned = scan_file(&unix, &clean, &clean_mail, &spool);
+    assert_eq!(scanned.answer, Answer::Clean);
+    assert_eq!(scanned.sent, Some("FILDES"));
+    // TCP cannot carry a descriptor: the bytes are streamed.
+    let tcp = clamd_def(vec![clamd.endpoint_tcp()]);
+    let scanned = scan_file(&tcp, &file, &infected_mail, &spool);
+    assert_eq!(scanned.answer, infected(EICAR_FOUND));
+    assert_eq!(scanned.sent, Some("INSTREAM"));
+    // Without a file (a pipe), and with `fildes: never`, likewise.
+    let scanned = qmvc_scanners::scan_message(
+        &unix,
+        Message::bytes(&infected_mail),
+        &spool,
+    );
+    assert_eq!(scanned.answer, infected(EICAR_FOUND));
+    assert_eq!(scanned.sent, Some("INSTREAM"));
+    let mut never = unix.clone();
+    never.method = Method::Clamd {
+        endpoints: vec![clamd.endpoint_unix()],
+        connect_timeout: Duration::from_secs(1),
+        fildes: Fildes::Never,
+    };
+    let scanned = scan_file(&never, &file, &infected_mail, &spool);
+    assert_eq!(scanned.answer, infected(EICAR_FOUND));
+    assert_eq!(scanned.sent, Some("INSTREAM"));
+}
+
+#[test]
+fn clamd_fildes_has_no_stream_limit() {
+    need_clamd!();
+    let dir = tmp();
+    let clamd = Clamd::start_with(
+        &dir.path().join("limited"),
+        &[],
+        &["StreamMaxLength 1M"],
+    );
+    let spool = dir.path().join("tmp");
+    // 3 MB, EICAR on the last line.
+    let mut body = vec![b'a'; 3 * 1024 * 1024];
+    for i in (0..body.len()).step_by(77) {
+        body[i] = b'\n';
+    }
+    body.extend_from_slice(b"\n");
+    body.extend_from_slice(eicar());
+    body.extend_from_slice(b"\n");
+    let big = plain(&body);
+    let file = message_file(dir.path(), &big);
+    let mut def = clamd_def(vec![clamd.endpoint_unix()]);
+    def.unscanned = vec![];
+    // By descriptor, the whole message is scanned.
+    let scanned = scan_file(&def, &file, &big, &spool);
+    assert_eq!(scanned.answer, infected(EICAR_FOUND));
+    assert_eq!(scanned.sent, Some("FILDES"));
+    // Streamed, it is over the limit: an error, never clean.
+    let scanned =
+        qmvc_scanners::scan_message(&def, Message::bytes(&big), &spool);
+    let Answer::Failed(why) = &scanned.answer else { panic!("{scanned:?}") };
+    assert!(why.contains("INSTREAM size limit exceeded"), "{why}");
+    assert_eq!(scanned.sent, Some("INSTREAM"));
 }

@@ -17,7 +17,9 @@ use crate::command::find_program;
 use crate::lines::Sink;
 use crate::scanners::spam_user_ok;
 use crate::text::{brief, DFA_SIZE_LIMIT, REGEX_SIZE_LIMIT};
-use crate::{Endpoint, EngineDef, Method, Policy, Target, MAX_SPAM_USER};
+use crate::{
+    Endpoint, EngineDef, Fildes, Method, Policy, Target, MAX_SPAM_USER,
+};
 
 /// The protocols of a definition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,9 +41,10 @@ const PROTOCOLS: [(Protocol, &str); 4] = [
 /// The keys that only some protocols take, and which: one table, so
 /// that a key a protocol does not take is refused naming the ones that
 /// do. `protocol`, `timeout` and `on_error` are for every protocol.
-const PROTOCOL_KEYS: [(&str, &[Protocol]); 12] = [
+const PROTOCOL_KEYS: [(&str, &[Protocol]); 13] = [
     ("endpoints", &[Protocol::Clamd, Protocol::Spamd, Protocol::Rspamd]),
     ("connect_timeout", &[Protocol::Clamd, Protocol::Spamd, Protocol::Rspamd]),
+    ("fildes", &[Protocol::Clamd]),
     ("command", &[Protocol::Command]),
     ("target", &[Protocol::Command]),
     ("clean", &[Protocol::Command]),
@@ -217,6 +220,7 @@ impl Check<'_, '_> {
         };
         let max_size = self.max_size(raw.max_size);
         let user = self.user(raw.user);
+        let fildes = self.fildes(raw.fildes.as_deref());
         let (method, version) = match protocol {
             Protocol::Clamd | Protocol::Spamd | Protocol::Rspamd => {
                 let name = protocol_name(protocol);
@@ -230,7 +234,11 @@ impl Check<'_, '_> {
                         Protocol::Rspamd => {
                             Method::Rspamd { endpoints, connect_timeout }
                         }
-                        _ => Method::Clamd { endpoints, connect_timeout },
+                        _ => Method::Clamd {
+                            endpoints,
+                            connect_timeout,
+                            fildes,
+                        },
                     });
                 (method, None)
             }
@@ -258,6 +266,24 @@ impl Check<'_, '_> {
             max_size,
             user,
         })
+    }
+
+    /// `fildes`: `auto` (the default) or `never`.
+    fn fildes(&mut self, value: Option<&str>) -> Fildes {
+        match value {
+            None => Fildes::Auto,
+            Some(word) if word.eq_ignore_ascii_case("auto") => Fildes::Auto,
+            Some(word) if word.eq_ignore_ascii_case("never") => Fildes::Never,
+            Some(word) => {
+                self.fail(
+                    "fildes",
+                    format!(
+                        "unknown fildes \"{word}\" (expected auto or never)"
+                    ),
+                );
+                Fildes::Auto
+            }
+        }
     }
 
     /// `max_size`: 1 byte to 100 MB, 512000 by default.

@@ -24,10 +24,11 @@ enum Kind {
 }
 
 /// Every key and its type, in the order of qmvc-scanners(5).
-const SCHEMA: [(&str, Kind); 15] = [
+const SCHEMA: [(&str, Kind); 16] = [
     ("protocol", Kind::Text),
     ("endpoints", Kind::Texts),
     ("connect_timeout", Kind::Number),
+    ("fildes", Kind::Text),
     ("command", Kind::Texts),
     ("target", Kind::Text),
     ("clean", Kind::Numbers),
@@ -71,6 +72,7 @@ pub(super) struct RawDefinition {
     pub(super) protocol: Option<String>,
     pub(super) endpoints: Option<Vec<Item<String>>>,
     pub(super) connect_timeout: Option<u64>,
+    pub(super) fildes: Option<String>,
     pub(super) command: Option<Vec<Item<String>>>,
     pub(super) target: Option<String>,
     pub(super) clean: Option<Vec<i64>>,
@@ -107,6 +109,7 @@ impl RawDefinition {
             ("connect_timeout", Typed::Number(v)) => {
                 self.connect_timeout = Some(v);
             }
+            ("fildes", Typed::Text(v)) => self.fildes = Some(v),
             ("command", Typed::Texts(v)) => self.command = Some(v),
             ("target", Typed::Text(v)) => self.target = Some(v),
             ("clean", Typed::Numbers(v)) => self.clean = Some(v),

@@ -12,7 +12,7 @@ use super::{at, chmod, Fixture, NEEDED};
 use crate::definitions::{built_in, parse_endpoint};
 use crate::lines::Sink;
 use crate::{
-    Control, Endpoint, EngineDef, Layer, Method, Policy, Target,
+    Control, Endpoint, EngineDef, Fildes, Layer, Method, Policy, Target,
     BUILT_IN_ENGINES,
 };
 
@@ -412,6 +412,7 @@ fn clamd_definition_with_every_key() {
          \x20 - TCP:[2001:db8::1]:1\n\
          \x20 - tcp:clamd.example.com:65535\n\
          connect_timeout: 2\n\
+         fildes: Never\n\
          timeout: 3600\n\
          on_error: Block\n\
          on_unscanned: tempfail\n\
@@ -419,7 +420,8 @@ fn clamd_definition_with_every_key() {
     );
     assert_eq!(problems, Vec::<String>::new());
     let definition = definition.expect("usable");
-    let Method::Clamd { endpoints, connect_timeout } = &definition.method
+    let Method::Clamd { endpoints, connect_timeout, fildes } =
+        &definition.method
     else {
         panic!("clamd");
     };
@@ -433,6 +435,7 @@ fn clamd_definition_with_every_key() {
         ]
     );
     assert_eq!(*connect_timeout, Duration::from_secs(2));
+    assert_eq!(*fildes, Fildes::Never);
     assert_eq!(definition.timeout, Duration::from_secs(3600));
     assert_eq!(definition.on_error, Policy::Block);
     assert_eq!(definition.on_unscanned, Policy::Tempfail);
@@ -443,10 +446,12 @@ fn clamd_definition_with_every_key() {
 #[test]
 fn clamd_defaults() {
     let definition = EngineDef::parse(CLAMD, "f").expect("usable");
-    let Method::Clamd { connect_timeout, .. } = &definition.method else {
+    let Method::Clamd { connect_timeout, fildes, .. } = &definition.method
+    else {
         panic!("clamd");
     };
     assert_eq!(*connect_timeout, Duration::from_secs(5));
+    assert_eq!(*fildes, Fildes::Auto);
     assert_eq!(definition.timeout, Duration::from_secs(60));
     assert_eq!(definition.on_error, Policy::Tempfail);
     assert_eq!(definition.on_unscanned, Policy::Pass);
@@ -518,7 +523,8 @@ fn command_defaults() {
 
 #[test]
 fn unknown_keys_and_yaml_errors_have_their_line() {
-    let keys = "protocol, endpoints, connect_timeout, command, target, \
+    let keys = "protocol, endpoints, connect_timeout, fildes, command, \
+                target, \
                 clean, infected, virus, timeout, on_error, on_unscanned, \
                 unscanned, version, max_size, user";
     assert_eq!(
@@ -635,6 +641,14 @@ fn bad_values_are_reported_at_their_key() {
             line(3, "endpoints is only for protocol: clamd, spamd or rspamd, not command; remove it"),
             line(4, "connect_timeout is only for protocol: clamd, spamd or rspamd, not command; remove it"),
         ]
+    );
+    assert_eq!(
+        problems_of("protocol: spamd\nendpoints: [unix:/x]\nfildes: auto\n"),
+        [line(3, "fildes is only for protocol: clamd, not spamd; remove it")]
+    );
+    assert_eq!(
+        problems_of(&format!("{CLAMD}fildes: always\n")),
+        [line(3, "unknown fildes \"always\" (expected auto or never)")]
     );
 }
 
@@ -980,7 +994,8 @@ fn shipped_virus_expressions_find_the_documented_lines() {
 
 #[test]
 fn definition_messages_are_our_own_and_name_the_line() {
-    let keys = "protocol, endpoints, connect_timeout, command, target, \
+    let keys = "protocol, endpoints, connect_timeout, fildes, command, \
+                target, \
                 clean, infected, virus, timeout, on_error, on_unscanned, \
                 unscanned, version, max_size, user";
     assert_eq!(
