@@ -264,7 +264,7 @@ const PIPE_FILL_MAX: usize = 1 << 20;
 /// `parts` in a new pipe, written whole and closed, for one of the real
 /// qmail-queue's descriptors; `None` when the pipe cannot hold them
 /// before anyone reads: past its 64 KiB it is grown, up to
-/// [`PIPE_FILL_MAX`] and what the kernel allows (a user over the pipe
+/// 1 MiB (`PIPE_FILL_MAX`) and what the kernel allows (a user over the pipe
 /// quota gets one page).
 pub fn filled_pipe(parts: &[&[u8]]) -> io::Result<Option<io::PipeReader>> {
     let need: usize = parts.iter().map(|p| p.len()).sum();
