@@ -78,15 +78,15 @@ fn write_message(path: &Path, size: usize) -> u64 {
 }
 
 /// What [`measure`] got: the exit code and the peak RSS in KiB.
-struct Measured {
-    code: i32,
-    max_rss_kb: i64,
+pub struct Measured {
+    pub code: i32,
+    pub max_rss_kb: i64,
 }
 
 /// Runs `program` with `args` in `cwd`, `stdin` on descriptor 0 and
 /// `fd1` (read) or `/dev/null` on descriptor 1, the environment `env`,
 /// from a fresh copy of this test binary (see the module documentation).
-fn measure(
+pub fn measure(
     program: &str,
     args: &[&str],
     cwd: &Path,
