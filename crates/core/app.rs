@@ -7,7 +7,6 @@ administrator's tools.
 
 use std::fmt;
 use std::io::Write;
-use std::path::PathBuf;
 use std::time::Instant;
 
 use qmvc_delivery::{
@@ -143,36 +142,7 @@ fn has_status_code(reason: &str) -> bool {
 
 /// The layers named by the command line and the environment.
 fn layers(options: &Options) -> Result<Layers, String> {
-    let system = qmvc_profile::system_home();
-    let user = if options.user {
-        let home = std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .filter(|h| h.is_absolute())
-            .ok_or("-u needs HOME set to an absolute path")?;
-        Some(home.join("qmvc"))
-    } else {
-        None
-    };
-    if let Some(domain) = &options.domain {
-        // A typo in a dot-qmail file must defer, not silently start an
-        // empty profile that passes everything.
-        match std::fs::metadata(domain) {
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => {
-                return Err(format!(
-                    "-c {}: not a directory; check the dot-qmail line",
-                    domain.display()
-                ))
-            }
-            Err(e) => {
-                return Err(format!(
-                    "-c {}: {e}; check the dot-qmail line",
-                    domain.display()
-                ))
-            }
-        }
-    }
-    Ok(Layers::new(system, options.domain.clone(), user))
+    qmvc_profile::command_line_layers(options.domain.as_deref(), options.user)
 }
 
 /// Delivers (or, with `-t`, analyses) the message on standard input.

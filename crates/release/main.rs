@@ -65,22 +65,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
 
 /// The layers of `-u` and `-c`, as qmvc finds them.
 fn layers(options: &Options) -> Result<Layers, String> {
-    let system = qmvc_profile::system_home();
-    let user = if options.user {
-        let home = std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .filter(|h| h.is_absolute())
-            .ok_or("-u needs HOME set to an absolute path")?;
-        Some(home.join("qmvc"))
-    } else {
-        None
-    };
-    if let Some(domain) = &options.domain {
-        if !std::fs::metadata(domain).is_ok_and(|m| m.is_dir()) {
-            return Err(format!("-c {}: not a directory", domain.display()));
-        }
-    }
-    Ok(Layers::new(system, options.domain.clone(), user))
+    qmvc_profile::command_line_layers(options.domain.as_deref(), options.user)
 }
 
 fn main() -> ExitCode {

@@ -29,33 +29,7 @@ pub(crate) fn run(
     message: &[u8],
     timeout: Duration,
 ) -> Result<(), InjectError> {
-    // Each one plain address: no option, no list, nothing a shell or
-    // qmail-inject's address parser could read as more. The sender may
-    // be empty (the null sender of a bounce or notification).
-    if !sender.is_empty() {
-        crate::address::check(sender).map_err(|error| {
-            InjectError::Sender {
-                sender: sender.to_owned(),
-                error: Box::new(error),
-            }
-        })?;
-    }
-    if recipients.is_empty() {
-        return Err(InjectError::Recipient {
-            recipient: String::new(),
-            error: crate::error::AddressError::NotPlain {
-                why: "no recipient".into(),
-            },
-        });
-    }
-    for recipient in recipients {
-        crate::address::check(recipient).map_err(|error| {
-            InjectError::Recipient {
-                recipient: (*recipient).to_owned(),
-                error,
-            }
-        })?;
-    }
+    check_envelope(sender, recipients)?;
     let mut args: Vec<String> =
         ["-a", "-f", sender].into_iter().map(String::from).collect();
     args.extend(recipients.iter().map(|r| (*r).to_owned()));
@@ -86,6 +60,42 @@ pub(crate) fn run(
         }
         Err(Error::Wait(error)) => Err(InjectError::Wait { injector, error }),
     }
+}
+
+/// Checks an envelope as [`crate::inject_as`] hands it to the injector,
+/// without running anything: each address one plain address (no option,
+/// no list, nothing a shell or qmail-inject's address parser could read
+/// as more), at least one recipient; the sender may be empty (the null
+/// sender of a bounce or notification).
+pub fn check_envelope(
+    sender: &str,
+    recipients: &[&str],
+) -> Result<(), InjectError> {
+    if !sender.is_empty() {
+        crate::address::check(sender).map_err(|error| {
+            InjectError::Sender {
+                sender: sender.to_owned(),
+                error: Box::new(error),
+            }
+        })?;
+    }
+    if recipients.is_empty() {
+        return Err(InjectError::Recipient {
+            recipient: String::new(),
+            error: crate::error::AddressError::NotPlain {
+                why: "no recipient".into(),
+            },
+        });
+    }
+    for recipient in recipients {
+        crate::address::check(recipient).map_err(|error| {
+            InjectError::Recipient {
+                recipient: (*recipient).to_owned(),
+                error,
+            }
+        })?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

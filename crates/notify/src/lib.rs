@@ -45,6 +45,7 @@ pub use error::{
 };
 pub use headers::is_breaking;
 pub use host::local_host;
+pub use inject::check_envelope;
 pub use outgoing::{plain_text, AutoSubmitted, Outgoing};
 pub use templates::{built_in, built_in_templates};
 

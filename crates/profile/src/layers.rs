@@ -24,6 +24,46 @@ pub fn system_home() -> PathBuf {
         .map_or_else(|| PathBuf::from(DEFAULT_SYSTEM_HOME), PathBuf::from)
 }
 
+/// The layers of a delivery's command line, the one rule for every
+/// program that takes qmvc's layer options: the system layer
+/// ([`system_home`]), `-c DIR` (`domain`; it must be a directory, since a
+/// typo in a dot-qmail file must defer rather than start an empty
+/// profile that passes everything) and, with `-u` (`user`),
+/// `$HOME/qmvc` (`HOME` absolute). The error says what to fix.
+pub fn command_line_layers(
+    domain: Option<&Path>,
+    user: bool,
+) -> Result<Layers, String> {
+    let system = system_home();
+    let user = if user {
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .filter(|h| h.is_absolute())
+            .ok_or("-u needs HOME set to an absolute path")?;
+        Some(home.join("qmvc"))
+    } else {
+        None
+    };
+    if let Some(domain) = domain {
+        match std::fs::metadata(domain) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(format!(
+                    "-c {}: not a directory; check the dot-qmail line",
+                    domain.display()
+                ))
+            }
+            Err(e) => {
+                return Err(format!(
+                    "-c {}: {e}; check the dot-qmail line",
+                    domain.display()
+                ))
+            }
+        }
+    }
+    Ok(Layers::new(system, domain.map(Path::to_path_buf), user))
+}
+
 /// Which layer something came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Layer {

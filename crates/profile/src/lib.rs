@@ -62,7 +62,10 @@ pub use error::Error;
 pub use filters::{
     Action, Condition, FilterOptions, FilterRule, Reaction, Score, CONDITIONS,
 };
-pub use layers::{system_home, Layer, Layers, Source, DEFAULT_SYSTEM_HOME};
+pub use layers::{
+    command_line_layers, system_home, Layer, Layers, Source,
+    DEFAULT_SYSTEM_HOME,
+};
 pub use limits::Settings;
 pub use mailheaders::{HeaderCheck, MailHeaders, ERRORMAIL_BITS};
 pub use patterns::{

@@ -282,33 +282,15 @@ pub fn release(request: &Request<'_>, id: &str) -> Result<Released, Error> {
     Ok(Released { path: flagged, sender, recipients, log_error })
 }
 
-/// Checks the envelope as the injector would, without running it.
+/// Checks the envelope as the injector would, without running it
+/// ([`qmvc_notify::check_envelope`]).
 fn check_envelope(
     sender: &str,
     recipients: &[String],
 ) -> Result<(), InjectError> {
-    if !sender.is_empty() {
-        qmvc_notify::check_address(sender).map_err(|error| {
-            InjectError::Sender {
-                sender: sender.to_owned(),
-                error: Box::new(error),
-            }
-        })?;
-    }
-    if recipients.is_empty() {
-        return Err(InjectError::Recipient {
-            recipient: String::new(),
-            error: qmvc_notify::AddressError::NotPlain {
-                why: "no recipient".into(),
-            },
-        });
-    }
-    for recipient in recipients {
-        qmvc_notify::check_address(recipient).map_err(|error| {
-            InjectError::Recipient { recipient: recipient.clone(), error }
-        })?;
-    }
-    Ok(())
+    let recipients: Vec<&str> =
+        recipients.iter().map(String::as_str).collect();
+    qmvc_notify::check_envelope(sender, &recipients)
 }
 
 /// The kept copy's bytes, read without following a link.
