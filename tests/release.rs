@@ -165,6 +165,11 @@ qmvctest!(a_forged_or_copied_mark_is_kept_again, |dir: Dir| {
     keep(&dir, &with(&mark, &second));
     // The first message with a mark of another ID and the first's MAC.
     keep(&dir, &with(&format!("X-Qmvc-Released: 1.M1P1Q1.x; {mac}"), &first));
+    // The released message itself, its body changed: the same ID and
+    // Message-ID, other content.
+    let mut tampered = dir.injected()[0].message.clone();
+    tampered.extend_from_slice(b"and a line the sender added\n");
+    keep(&dir, &tampered);
     // A MAC made up.
     let zeros = "0".repeat(64);
     keep(&dir, &with(&format!("X-Qmvc-Released: {id}; {zeros}"), &first));

@@ -136,7 +136,7 @@ fn released(
             return None;
         }
     };
-    mark::check(&key, &message.header)?;
+    mark::check(&key, &message.header, context.raw)?;
     let verdict = Verdict {
         evaluations: Vec::new(),
         hits: Vec::new(),

@@ -237,7 +237,8 @@ pub fn release(request: &Request<'_>, id: &str) -> Result<Released, Error> {
         .map_err(|e| Error::Envelope(Box::new(e)))?;
     let key = Key::read(request.system).map_err(Error::Key)?;
     let (header, _) = Header::parse(&message);
-    let field = key.field(&kept.id, &mark::message_id(&header));
+    let field =
+        key.field(&kept.id, &mark::message_id(&header), mark::body(&message));
     let marked = prepend(&field, &message);
     // Flagged first: a failure after the injector took the message can
     // then never lead to a second release.

@@ -142,8 +142,9 @@ impl Key {
         Key(bytes.to_vec())
     }
 
-    /// The HMAC of `id` and `message_id` under this key.
-    fn hmac(&self, id: &str, message_id: &str) -> Hmac<Sha256> {
+    /// The HMAC of `id`, `message_id` and the message's `body` under
+    /// this key.
+    fn hmac(&self, id: &str, message_id: &str, body: &[u8]) -> Hmac<Sha256> {
         // HMAC takes a key of any length: new_from_slice cannot fail.
         let mut mac = match Hmac::<Sha256>::new_from_slice(&self.0) {
             Ok(mac) => mac,
@@ -152,25 +153,34 @@ impl Key {
         mac.update(id.as_bytes());
         mac.update(&[0]);
         mac.update(message_id.as_bytes());
+        mac.update(&[0]);
+        mac.update(body);
         mac
     }
 
-    /// The MAC of the mark for `id` and `message_id`, in lower-case hex.
-    pub fn mac(&self, id: &str, message_id: &str) -> String {
-        let bytes = self.hmac(id, message_id).finalize().into_bytes();
+    /// The MAC of the mark for `id`, `message_id` and `body`, in
+    /// lower-case hex.
+    pub fn mac(&self, id: &str, message_id: &str, body: &[u8]) -> String {
+        let bytes = self.hmac(id, message_id, body).finalize().into_bytes();
         bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    /// The whole field for `id` and `message_id`, without a line end:
-    /// `X-Qmvc-Released: ID; MAC`.
-    pub fn field(&self, id: &str, message_id: &str) -> String {
-        format!("{FIELD}: {id}; {}", self.mac(id, message_id))
+    /// The whole field for `id`, `message_id` and `body`, without a
+    /// line end: `X-Qmvc-Released: ID; MAC`.
+    pub fn field(&self, id: &str, message_id: &str, body: &[u8]) -> String {
+        format!("{FIELD}: {id}; {}", self.mac(id, message_id, body))
     }
 
-    /// Whether `mac` (hex) is the MAC of `id` and `message_id`.
-    fn verify(&self, id: &str, message_id: &str, mac: &str) -> bool {
+    /// Whether `mac` (hex) is the MAC of `id`, `message_id` and `body`.
+    fn verify(
+        &self,
+        id: &str,
+        message_id: &str,
+        body: &[u8],
+        mac: &str,
+    ) -> bool {
         let Some(bytes) = from_hex(mac) else { return false };
-        self.hmac(id, message_id).verify_slice(&bytes).is_ok()
+        self.hmac(id, message_id, body).verify_slice(&bytes).is_ok()
     }
 }
 
@@ -215,14 +225,31 @@ pub fn is_marked(header: &Header<'_>) -> bool {
     header.get(FIELD).is_some()
 }
 
-/// The ID of a valid mark in `header`, under `key`: the first
-/// `X-Qmvc-Released` field, with the MAC of its ID and the header's
-/// Message-ID. `None` for no mark, or one that does not verify.
-pub fn check(key: &Key, header: &Header<'_>) -> Option<String> {
+/// The ID of a valid mark in `header` of the message `raw`, under `key`:
+/// the first `X-Qmvc-Released` field, with the MAC of its ID, the
+/// header's Message-ID and the message's [`body`]. `None` for no mark,
+/// or one that does not verify (a mark copied onto other content among
+/// them).
+pub fn check(key: &Key, header: &Header<'_>, raw: &[u8]) -> Option<String> {
     let value = header.value(FIELD)?;
     let (id, mac) = split(&value)?;
     let message_id = header.value("message-id").unwrap_or_default();
-    key.verify(id, &message_id, mac).then(|| id.to_owned())
+    key.verify(id, &message_id, body(raw), mac).then(|| id.to_owned())
+}
+
+/// The body of the message `raw`, which the mark covers: everything after
+/// the first empty line (nothing when there is none). It is what reaches
+/// qmvc unchanged after a release: qmail-inject and qmail-queue rewrite
+/// and add header fields, never the body.
+pub fn body(raw: &[u8]) -> &[u8] {
+    let mut at = 0;
+    for line in raw.split_inclusive(|&b| b == b'\n') {
+        at += line.len();
+        if line == b"\n" || line == b"\r\n" {
+            return raw.get(at..).unwrap_or_default();
+        }
+    }
+    &[]
 }
 
 /// The Message-ID the mark of a message with `header` covers.
@@ -245,26 +272,41 @@ mod tests {
 
     #[test]
     fn a_mark_verifies_for_its_id_and_message_id_only() {
-        let field = key().field("1.M2P3Q0.host", "<a@b>");
+        let field = key().field("1.M2P3Q0.host", "<a@b>", b"body\n");
         let raw = marked(&field, "<a@b>");
         let (header, _) = Header::parse(&raw);
-        assert_eq!(check(&key(), &header).as_deref(), Some("1.M2P3Q0.host"));
+        assert_eq!(
+            check(&key(), &header, &raw).as_deref(),
+            Some("1.M2P3Q0.host")
+        );
         // Copied onto another message.
         let raw = marked(&field, "<other@b>");
-        assert_eq!(check(&key(), &Header::parse(&raw).0), None);
+        assert_eq!(check(&key(), &Header::parse(&raw).0, &raw), None);
+        // Onto other content with the same Message-ID.
+        let mut raw = marked(&field, "<a@b>");
+        raw.extend_from_slice(b"more\n");
+        assert_eq!(check(&key(), &Header::parse(&raw).0, &raw), None);
         // Another ID with the same MAC.
-        let mac = key().mac("1.M2P3Q0.host", "<a@b>");
+        let mac = key().mac("1.M2P3Q0.host", "<a@b>", b"body\n");
         let raw = marked(&format!("{FIELD}: 9.M9P9Q9.host; {mac}"), "<a@b>");
-        assert_eq!(check(&key(), &Header::parse(&raw).0), None);
+        assert_eq!(check(&key(), &Header::parse(&raw).0, &raw), None);
         // Another key.
         let other = Key::from_bytes(&[b'z'; 40]);
         let raw = marked(&field, "<a@b>");
-        assert_eq!(check(&other, &Header::parse(&raw).0), None);
+        assert_eq!(check(&other, &Header::parse(&raw).0, &raw), None);
         // Junk.
         for value in ["", ";", "x;", "; ab", "x; zz", "x; abc"] {
             let raw = marked(&format!("{FIELD}: {value}"), "<a@b>");
-            assert_eq!(check(&key(), &Header::parse(&raw).0), None, "{value}");
+            assert_eq!(
+                check(&key(), &Header::parse(&raw).0, &raw),
+                None,
+                "{value}"
+            );
         }
+        // The body is after the first empty line, CRLF or not.
+        assert_eq!(body(b"A: b\n\nx\n\ny\n"), b"x\n\ny\n");
+        assert_eq!(body(b"A: b\r\n\r\nx"), b"x");
+        assert_eq!(body(b"A: b\n"), b"");
     }
 
     #[test]
@@ -279,8 +321,8 @@ mod tests {
         std::fs::write(&path, format!("{}\n", "ab".repeat(32))).unwrap();
         let key = Key::read(system).unwrap();
         assert_eq!(
-            key.mac("i", "m"),
-            Key::from_bytes(&[b'a', b'b'].repeat(32)).mac("i", "m")
+            key.mac("i", "m", b""),
+            Key::from_bytes(&[b'a', b'b'].repeat(32)).mac("i", "m", b"")
         );
         std::fs::remove_file(&path).unwrap();
         let real = system.join("real");
