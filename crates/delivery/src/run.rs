@@ -137,16 +137,7 @@ fn released(
         }
     };
     mark::check(&key, &message.header, context.raw)?;
-    let verdict = Verdict {
-        evaluations: Vec::new(),
-        hits: Vec::new(),
-        errormail: 0,
-        scanners: String::new(),
-        skipped: Vec::new(),
-        warnings: Vec::new(),
-        disposition: Disposition::Continue,
-        spam: Vec::new(),
-    };
+    let verdict = Verdict::passing();
     facts.actions = "release".into();
     facts.seconds = context.started.elapsed().as_secs_f64();
     if context.mode != Mode::DryRun {

@@ -41,16 +41,7 @@ pub fn evaluate(
 ) -> Result<Verdict, Error> {
     let limits = &profile.settings.message;
     let content = Content::new(message, limits);
-    let mut verdict = Verdict {
-        evaluations: Vec::new(),
-        hits: Vec::new(),
-        errormail: 0,
-        scanners: String::new(),
-        skipped: Vec::new(),
-        warnings: Vec::new(),
-        disposition: Disposition::Continue,
-        spam: Vec::new(),
-    };
+    let mut verdict = Verdict::passing();
     if message.too_large {
         verdict.skipped.push(format!(
             "content not inspected: {} bytes is over scansize {}",

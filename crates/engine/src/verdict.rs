@@ -145,6 +145,21 @@ pub struct Verdict {
 pub use qmvc_log::rep::Spam;
 
 impl Verdict {
+    /// A verdict with nothing found and nothing decided: the message goes
+    /// on (the start of an evaluation, or a message released unexamined).
+    pub fn passing() -> Verdict {
+        Verdict {
+            evaluations: Vec::new(),
+            hits: Vec::new(),
+            errormail: 0,
+            scanners: String::new(),
+            skipped: Vec::new(),
+            warnings: Vec::new(),
+            disposition: Disposition::Continue,
+            spam: Vec::new(),
+        }
+    }
+
     /// The log's result field: `clear`, or the met conditions joined
     /// by `+`.
     pub fn result(&self) -> String {
