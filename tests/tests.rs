@@ -83,6 +83,9 @@ mod syslog;
 mod faults;
 // scripts/install into a DESTDIR, and the installed programs.
 mod install;
+// The Debian package (scripts/deb): contents, and a real dpkg install
+// into a private root.
+mod package;
 // qmvc-release(8): -l, a release through the injector, the mark qmvc
 // honours once through the real qmail-local.
 mod release;
