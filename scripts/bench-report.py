@@ -115,6 +115,9 @@ def cmd_report(argv):
             rss[(m, tool)] = int(kb) if kb.strip().isdigit() else None
             rss_rc[(m, tool)] = rc
     loops, codes, per, cpu = read_loops(outdir)
+    global TOOLS
+    if any(tool == "base" for _, tool in loops):
+        TOOLS = TOOLS + ["base"]
 
     def qmvc_ok(m):
         return not problem and m not in failed and (m, "qmvc") in loops
@@ -215,6 +218,8 @@ def cmd_report(argv):
         % (limit / MiB, ": %s MiB" % fmt_mib(kb) if ok is not None else ""),
         ok,
     )
+    if "base" in TOOLS:
+        base_report(loops, cpu, qmvc_ok)
     if problem:
         print("\nqmvc NOT MEASURED: %s" % problem)
     if failed:
@@ -232,6 +237,25 @@ def cmd_report(argv):
         print(
             "non-zero exit during the RSS runs: %s"
             % ", ".join("%s on %s: %s" % (k[1], k[0], v) for k, v in bad)
+        )
+
+
+def base_report(loops, cpu, qmvc_ok):
+    """qmvc against the base binary of the same run (QMVC_BASE): whether a
+    change made qmvc slower, told apart from a change of the machine."""
+    print()
+    print("qmvc against the base (QMVC_BASE), same rounds: median of the")
+    print("ratio in a round; more than 1.05 x counts as worse")
+    for m in MESSAGES:
+        ok = qmvc_ok(m)
+        c = round_ratio(cpu, m, "qmvc", "base") if ok else None
+        w = round_ratio(loops, m, "qmvc", "base") if ok else None
+        if c is None:
+            print("  n/a   qmvc CPU <= 1.05 x base on %s" % LABEL[m])
+            continue
+        print(
+            "  %-5s qmvc CPU <= 1.05 x base on %s: %.2f x (wall %s x)"
+            % ("PASS" if c <= 1.05 else "MISS", LABEL[m], c, fmt_ratio(w))
         )
 
 
