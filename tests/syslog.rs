@@ -191,3 +191,41 @@ qmvctest!(qmvc_queue_sends_its_qmvc_log_lines_too, |dir: Dir| {
         assert!(datagram.ends_with(&format!("]: {text}")), "{datagram}");
     }
 });
+
+qmvctest!(qmvc_release_sends_its_qmvc_log_line_too, |dir: Dir| {
+    dir.filters("badsubject ; keep ; ; ;\n");
+    dir.control(Layer::System, "badsubjects", "spam\n");
+    dir.control(Layer::System, "syslog", "mail\n");
+    let key = dir.control(
+        Layer::System,
+        "releasekey",
+        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n",
+    );
+    std::fs::set_permissions(
+        &key,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    dir.injector();
+    let socket = dir.path("syslog.sock");
+    let server = UnixDatagram::bind(&socket).unwrap();
+    let bytes = Mail::new().subject("spam offer").bytes();
+    run_with_dev_log(&dir, Some(&socket), &[], &bytes).assert_code(99);
+    let new = dir.layer(Layer::System).join("save/policy/new");
+    let kept = crate::util::files_in(&new);
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let id = kept[0].file_name().unwrap().to_str().unwrap().to_owned();
+    received(&server);
+
+    let release = env!("CARGO_BIN_EXE_qmvc-release");
+    let out = run_child(with_dev_log(&dir, Some(&socket), release, &[&id]));
+    out.assert_code(0);
+    assert_eq!(dir.injected().len(), 1, "{}", out.describe());
+    let line = dir.last_log(Layer::System);
+    assert_eq!(line.action(), "release");
+    let got = received(&server);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].starts_with("<22>"), "{got:?}");
+    let text = line.raw.trim_end().replace('\t', " ");
+    assert!(got[0].ends_with(&format!("]: {text}")), "{got:?} {text:?}");
+});

@@ -175,6 +175,7 @@ fn release(layers: &Layers, id: &str, addresses: &[String]) -> Exit {
         state: layers.state_dir(),
         system: &layers.system,
         injector: &profile.reactions.injector,
+        syslog: profile.syslog,
         addresses,
     };
     match qmvc_release::release(&request, id) {
@@ -184,6 +185,9 @@ fn release(layers: &Layers, id: &str, addresses: &[String]) -> Exit {
                     "qmvc-release: warning: released, but no qmvc.log line: \
                      {e}"
                 );
+            }
+            if let Some(e) = &released.syslog_error {
+                qmvc_process::esay!("qmvc-release: warning: {e}");
             }
             qmvc_process::say!(
                 "qmvc-release: {} released to {} (sender <{}>), now {}",

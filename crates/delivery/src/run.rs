@@ -10,7 +10,7 @@ failure after the message was read leaves a qmvc.log line with the action
 
 use qmvc_engine::{evaluate, Disposition, Options, ReactionStatus, Verdict};
 use qmvc_log::error::{Entry, Level};
-use qmvc_log::{syslog, Logs, Stamp};
+use qmvc_log::{Logs, Stamp};
 use qmvc_message::Message;
 use qmvc_profile::{Action, Layers, Profile};
 
@@ -377,16 +377,10 @@ fn append(
     record: &qmvc_log::line::Record<'_>,
     warn: &dyn Fn(&dyn std::fmt::Display),
 ) -> Result<(), qmvc_log::Error> {
-    let written = Logs::of_layer(layers.state_dir()).log(record);
-    if let Some(facility) = profile.syslog {
-        if let Err(e) = syslog::send(facility, &record.to_line()) {
-            warn(&format!(
-                "syslog: cannot send the qmvc.log line to {} ({e}); it is \
-                 in qmvc.log only: start the syslog daemon, or empty the \
-                 control file syslog",
-                syslog::SOCKET
-            ));
-        }
+    let logs = Logs::of_layer(layers.state_dir());
+    let (written, copy) = logs.log_with_copy(record, profile.syslog);
+    if let Some(e) = copy {
+        warn(&e);
     }
     written.map(drop)
 }

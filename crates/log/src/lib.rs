@@ -52,7 +52,7 @@ use qmvc_fault::{Blame, Fault};
 
 pub use rep::Match;
 pub use time::{Day, Stamp};
-pub use write::Logs;
+pub use write::{Logs, SyslogError};
 
 /// The names of the three logs in `LAYER/log/`.
 pub const LOG: &str = "qmvc.log";

@@ -25,6 +25,24 @@ use crate::line::Record;
 use crate::rep::Report;
 use crate::{Error, ERROR, LOG, REP};
 
+/// Why the syslog copy of a qmvc.log line was not sent; its message
+/// says what to do.
+#[derive(Debug)]
+pub struct SyslogError(pub std::io::Error);
+
+impl std::fmt::Display for SyslogError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "syslog: cannot send the qmvc.log line to {} ({}); it is in \
+             qmvc.log only: start the syslog daemon, or empty the control \
+             file syslog",
+            crate::syslog::SOCKET,
+            self.0
+        )
+    }
+}
+
 /// How often a record follows a log that is being archived before the
 /// writer gives up; archiving renames a log once a day, so two tries
 /// suffice.
@@ -51,6 +69,27 @@ impl Logs {
     /// Appends `record` to qmvc.log.
     pub fn log(&self, record: &Record<'_>) -> Result<PathBuf, Error> {
         self.append(LOG, record.to_line().as_bytes())
+    }
+
+    /// Appends `record` to qmvc.log and, when `syslog` names a facility
+    /// (the control file `syslog`), sends the same line to `/dev/log`:
+    /// the one way every program that logs (qmvc, qmvc-queue,
+    /// qmvc-release) writes a qmvc.log line. The copy is sent even when
+    /// the append failed (it may be the only trace then) and never
+    /// waits; the second value is why it could not be sent, which the
+    /// caller only warns about: syslog is a copy for central log hosts,
+    /// not the log.
+    pub fn log_with_copy(
+        &self,
+        record: &Record<'_>,
+        syslog: Option<crate::syslog::Facility>,
+    ) -> (Result<PathBuf, Error>, Option<SyslogError>) {
+        let line = record.to_line();
+        let written = self.append(LOG, line.as_bytes());
+        let copy = syslog.and_then(|facility| {
+            crate::syslog::send(facility, &line).err().map(SyslogError)
+        });
+        (written, copy)
     }
 
     /// Appends `report` to qmvc.rep.

@@ -187,6 +187,9 @@ pub struct Released {
     pub recipients: Vec<String>,
     /// A warning: the qmvc.log line could not be written.
     pub log_error: Option<qmvc_log::Error>,
+    /// A warning: its syslog copy (the control file `syslog`) could not
+    /// be sent.
+    pub syslog_error: Option<qmvc_log::SyslogError>,
 }
 
 /// What a release needs besides the ID.
@@ -198,6 +201,8 @@ pub struct Request<'a> {
     pub system: &'a Path,
     /// The injector (the control file `injector`).
     pub injector: &'a Path,
+    /// Where the qmvc.log line also goes (the control file `syslog`).
+    pub syslog: Option<qmvc_log::syslog::Facility>,
     /// The recipients to use instead of the original one; empty: the
     /// original.
     pub addresses: &'a [String],
@@ -279,8 +284,10 @@ pub fn release(request: &Request<'_>, id: &str) -> Result<Released, Error> {
         client_ip: "-",
         ..Record::new(&stamp)
     };
-    let log_error = Logs::of_layer(request.state).log(&record).err();
-    Ok(Released { path: flagged, sender, recipients, log_error })
+    let (written, syslog_error) =
+        Logs::of_layer(request.state).log_with_copy(&record, request.syslog);
+    let log_error = written.err();
+    Ok(Released { path: flagged, sender, recipients, log_error, syslog_error })
 }
 
 /// Checks the envelope as the injector would, without running it
