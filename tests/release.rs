@@ -286,3 +286,59 @@ qmvctest!(hostile_text_is_escaped_in_the_list, |dir: Dir| {
         "make money fast <U+001B>[2J<U+0009>x <U+202E>fdp.exe"
     );
 });
+
+qmvctest!(a_user_releases_their_own_kept_message_with_u, |dir: Dir| {
+    if !dir.use_real_qmail_local() {
+        return;
+    }
+    // The system layer has rules and the injector but no key: a `-u`
+    // delivery cannot read the system key anyway (the delivery user's).
+    dir.filters("badsubject ; keep ; ; ;\n");
+    dir.control(Layer::System, "badsubjects", "make money fast\n");
+    dir.injector();
+    const DOTQMAIL_U: &str = "|qmvc -u\n./Maildir/\n";
+    let bytes = spam("make money fast");
+    let save = dir.layer(Layer::User).join("save/policy");
+    let delivery = dir.deliver(DOTQMAIL_U, &dir.message(&bytes));
+    assert_eq!(delivery.outcome, Outcome::Stopped, "{delivery:?}");
+    let kept = files_in(&save.join("new"));
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let id = kept[0].file_name().unwrap().to_string_lossy().into_owned();
+
+    // Listed and released with the same layer option; the user's key is
+    // made on the first release, the user's alone.
+    let list = release(&dir, &["-u", "-l"]);
+    assert!(
+        list.assert_code(0).stdout.starts_with(&id),
+        "{}",
+        list.describe()
+    );
+    assert_eq!(release(&dir, &["-l"]).assert_code(0).stdout, "");
+    release(&dir, &["-u", &id]).assert_code(0);
+    let key = dir.layer(Layer::User).join("control/releasekey");
+    assert_eq!(crate::util::mode(&key) & 0o777, 0o600);
+    assert!(!dir.layer(Layer::System).join("control/releasekey").exists());
+    let calls = dir.injected();
+    assert_eq!(calls.len(), 1);
+    assert!(save.join(format!("cur/{id}:2,S")).is_file());
+    assert_eq!(dir.last_log(Layer::User).action(), "release");
+
+    // Through the same dot-qmail line: delivered, not kept again.
+    let delivery = dir.deliver(DOTQMAIL_U, &dir.message(&calls[0].message));
+    let Outcome::Delivered(files) = &delivery.outcome else {
+        panic!("not delivered: {delivery:?}");
+    };
+    assert_eq!(files.len(), 1);
+    assert!(files_in(&save.join("new")).is_empty(), "kept again");
+    assert_eq!(dir.last_log(Layer::User).action(), "release");
+
+    // A mark made with another layer's key does not pass here.
+    let forged = {
+        let mut other = calls[0].message.clone();
+        let at = other.iter().position(|&b| b == b';').unwrap() + 2;
+        other[at] = if other[at] == b'0' { b'1' } else { b'0' };
+        other
+    };
+    let delivery = dir.deliver(DOTQMAIL_U, &dir.message(&forged));
+    assert_eq!(delivery.outcome, Outcome::Stopped, "{delivery:?}");
+});

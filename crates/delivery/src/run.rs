@@ -108,8 +108,9 @@ pub fn deliver_sharing(
 }
 
 /// The outcome of a message that qmvc-release let go (SPEC 11): one
-/// whose first `X-Qmvc-Released` field verifies under the system
-/// layer's `control/releasekey` ([`qmvc_release::mark`]). It passes
+/// whose first `X-Qmvc-Released` field verifies under the
+/// `control/releasekey` of the layer that keeps the copies
+/// ([`qmvc_release::mark::key_layer`]). It passes
 /// unexamined, with a qmvc.log line whose action is `release` (not in
 /// a dry run); a failure to write that line only warns, as for any
 /// message that passes. `None` for any other message, a mark that does
@@ -126,7 +127,7 @@ fn released(
     if !mark::is_marked(&message.header) {
         return None;
     }
-    let key = match mark::Key::read(&context.layers.system) {
+    let key = match mark::Key::read(mark::key_layer(context.layers)) {
         Ok(key) => key,
         Err(e) => {
             (context.warn)(&format!(

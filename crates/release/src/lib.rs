@@ -195,9 +195,12 @@ pub struct Released {
 /// What a release needs besides the ID.
 #[derive(Clone, Copy, Debug)]
 pub struct Request<'a> {
-    /// The state directory of the layer (`Layers::state_dir`).
+    /// The state directory of the layer (`Layers::state_dir`): its
+    /// `save/` holds the copies, its `control/releasekey` signs the
+    /// mark ([`mark::key_layer`]).
     pub state: &'a Path,
-    /// The system layer, whose `control/releasekey` signs the mark.
+    /// The system layer: its `control/releasekey` is the installer's
+    /// to make, never qmvc-release's ([`Key::read_or_make`]).
     pub system: &'a Path,
     /// The injector (the control file `injector`).
     pub injector: &'a Path,
@@ -240,7 +243,10 @@ pub fn release(request: &Request<'_>, id: &str) -> Result<Released, Error> {
     let sender = report.sender.clone();
     check_envelope(&sender, &recipients)
         .map_err(|e| Error::Envelope(Box::new(e)))?;
-    let key = Key::read(request.system).map_err(Error::Key)?;
+    // The key of the layer that keeps the copies (mark::key_layer): the
+    // state layer; a user's is made on their first release.
+    let key = Key::read_or_make(request.state, request.system)
+        .map_err(Error::Key)?;
     let (header, _) = Header::parse(&message);
     let field =
         key.field(&kept.id, &mark::message_id(&header), mark::body(&message));
@@ -336,7 +342,7 @@ pub fn prepend(field: &str, message: &[u8]) -> Vec<u8> {
 /// Renames `from` to `to` (in the same file system) unless `to` exists:
 /// `renameat2(RENAME_NOREPLACE)`, which never follows a link at either
 /// name.
-fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+pub(crate) fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
     let c = |p: &Path| {
         CString::new(p.as_os_str().as_bytes())
             .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))

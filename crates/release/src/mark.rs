@@ -1,13 +1,16 @@
 /*!
 The `X-Qmvc-Released: ID; MAC` mark (SPEC 11): the one owner of how it
 is computed ([`Key::mac`], for qmvc-release) and checked ([`check`], for
-qmvc). MAC is the lower-case hex HMAC-SHA256, under the system layer's
-`control/releasekey`, of the kept copy's ID, a NUL byte, and the
-message's Message-ID (its decoded value, empty when it has none); the
-NUL keeps `ID` + `Message-ID` pairs from running into each other.
+qmvc). MAC is the lower-case hex HMAC-SHA256, under the release key of
+the layer that keeps the copies ([`key_layer`]: the system layer's
+`control/releasekey` for system-layer deliveries, the user's
+`$HOME/qmvc/control/releasekey` with `-u`), of the kept copy's ID, a
+NUL byte, the message's Message-ID (its decoded value, empty when it has
+none), a NUL byte, and the message's [`body`]; the NULs keep the parts
+from running into each other.
 
-A mark passes only with the same key, the same ID and the same
-Message-ID: a forged MAC, or a mark copied onto another message or
+A mark passes only with the same key, the same ID, the same Message-ID
+and the same body: a forged MAC, or a mark copied onto another message or
 given another ID, does not. Only the first `X-Qmvc-Released` field
 counts (qmvc-release prepends it); the comparison takes constant time.
 */
@@ -21,13 +24,23 @@ use std::path::{Path, PathBuf};
 use hmac::{Hmac, Mac};
 use qmvc_fault::{Blame, Fault};
 use qmvc_message::Header;
+use qmvc_profile::Layers;
 use sha2::Sha256;
 
 /// The header field of the mark.
 pub const FIELD: &str = "X-Qmvc-Released";
 
-/// The key file, relative to the system layer.
+/// The key file, relative to its layer ([`key_layer`]).
 pub const KEY_FILE: &str = "control/releasekey";
+
+/// The layer whose `control/releasekey` signs and checks the marks of
+/// the copies kept under `layers`: the layer that keeps them
+/// ([`Layers::state_dir`]), so that qmvc-release with the same layer
+/// options as the delivery finds the same key. A user (`-u`) has a key
+/// of their own: the system key is the delivery user's alone.
+pub fn key_layer(layers: &Layers) -> &Path {
+    layers.state_dir()
+}
 
 /// The shortest key accepted, in bytes (scripts/install writes 64 hex
 /// digits: 32 random bytes).
@@ -51,8 +64,11 @@ impl fmt::Debug for Key {
 /// Why the release key cannot be used.
 #[derive(Debug)]
 pub enum KeyError {
-    /// There is no `control/releasekey` in the system layer.
+    /// There is no `control/releasekey` in the layer.
     Missing(PathBuf),
+    /// A new key could not be made (qmvc-release, outside the system
+    /// layer).
+    Unmade(PathBuf, io::Error),
     /// It cannot be opened or read (permissions, a symbolic link).
     Unreadable(PathBuf, io::Error),
     /// It is not a regular file, is empty, too short or too long.
@@ -74,6 +90,12 @@ impl fmt::Display for KeyError {
                  the delivery user can read (mode 0600)",
                 path.display()
             ),
+            KeyError::Unmade(path, e) => write!(
+                f,
+                "{}: cannot make a new key: {e}; the layer's control/ must \
+                 be writable by you",
+                path.display()
+            ),
             KeyError::Bad(path, why) => write!(
                 f,
                 "{}: {why}; write 64 random hex digits into it \
@@ -89,9 +111,9 @@ impl std::error::Error for KeyError {}
 impl Blame for KeyError {
     fn fault(&self) -> Fault {
         match self {
-            KeyError::Missing(_) | KeyError::Unreadable(..) => {
-                Fault::Environment
-            }
+            KeyError::Missing(_)
+            | KeyError::Unreadable(..)
+            | KeyError::Unmade(..) => Fault::Environment,
             KeyError::Bad(path, _) => {
                 Fault::Config { file: path.display().to_string(), line: 0 }
             }
@@ -100,10 +122,10 @@ impl Blame for KeyError {
 }
 
 impl Key {
-    /// Reads the key of the system layer `system`, never through a
-    /// symbolic link.
-    pub fn read(system: &Path) -> Result<Key, KeyError> {
-        let path = system.join(KEY_FILE);
+    /// Reads the key of the layer `layer` ([`key_layer`]), never
+    /// through a symbolic link.
+    pub fn read(layer: &Path) -> Result<Key, KeyError> {
+        let path = layer.join(KEY_FILE);
         let file = std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
@@ -135,6 +157,27 @@ impl Key {
             return Err(KeyError::Bad(path, "shorter than 32 bytes"));
         }
         Ok(Key(text))
+    }
+
+    /// Reads the key of `layer`, or makes one when it has none and is
+    /// not the system layer `system` (whose key the installer makes and
+    /// gives to the delivery user): 32 random bytes in hex, mode 0600,
+    /// written under a temporary name and renamed into place without
+    /// replacing, so that a reader never sees half a key and a key made
+    /// at the same time by another run wins.
+    pub fn read_or_make(layer: &Path, system: &Path) -> Result<Key, KeyError> {
+        match Key::read(layer) {
+            Err(KeyError::Missing(path)) if layer != system => {
+                match make(&path) {
+                    Ok(()) => Key::read(layer),
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                        Key::read(layer)
+                    }
+                    Err(e) => Err(KeyError::Unmade(path, e)),
+                }
+            }
+            other => other,
+        }
     }
 
     /// A key of these bytes (tests).
@@ -182,6 +225,42 @@ impl Key {
         let Some(bytes) = from_hex(mac) else { return false };
         self.hmac(id, message_id, body).verify_slice(&bytes).is_ok()
     }
+}
+
+/// Writes a new random key at `path` (see [`Key::read_or_make`]).
+fn make(path: &Path) -> io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::DirBuilderExt;
+    if let Some(control) = path.parent() {
+        match std::fs::DirBuilder::new().mode(0o755).create(control) {
+            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
+                return Err(e)
+            }
+            _ => {}
+        }
+    }
+    let mut random = [0u8; 32];
+    File::open("/dev/urandom")?.read_exact(&mut random)?;
+    let mut text: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    text.push('\n');
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".new.{}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&tmp)
+        .and_then(|mut file| {
+            file.write_all(text.as_bytes())?;
+            file.sync_all()
+        })
+        .and_then(|()| crate::rename_noreplace(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 /// `file` limited to one byte more than [`KEY_MAX`], so that a huge
@@ -329,5 +408,46 @@ mod tests {
         std::fs::write(&real, "ab".repeat(32)).unwrap();
         std::os::unix::fs::symlink(&real, &path).unwrap();
         assert!(matches!(Key::read(system), Err(KeyError::Unreadable(..))));
+    }
+
+    #[test]
+    fn a_user_layer_gets_a_key_of_its_own_the_system_layer_never() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let system = dir.path().join("system");
+        let user = dir.path().join("user");
+        std::fs::create_dir_all(&system).unwrap();
+        std::fs::create_dir_all(&user).unwrap();
+        // The installer's to make: never made here.
+        assert!(matches!(
+            Key::read_or_make(&system, &system),
+            Err(KeyError::Missing(_))
+        ));
+        assert!(!system.join(KEY_FILE).exists());
+        // A user's: made once (control/ too), 0600, 64 hex digits, and
+        // the same key read back ever after.
+        let made = Key::read_or_make(&user, &system).unwrap();
+        let path = user.join(KEY_FILE);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.len(), 65, "{text:?}");
+        assert!(text.trim_end().bytes().all(|b| b.is_ascii_hexdigit()));
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let again = Key::read_or_make(&user, &system).unwrap();
+        assert_eq!(made.mac("i", "m", b"b"), again.mac("i", "m", b"b"));
+        assert_eq!(
+            std::fs::read_dir(user.join("control")).unwrap().count(),
+            1
+        );
+        // A link at the key's name is never followed nor replaced.
+        let other = dir.path().join("other");
+        std::fs::create_dir_all(other.join("control")).unwrap();
+        let target = dir.path().join("target");
+        std::os::unix::fs::symlink(&target, other.join(KEY_FILE)).unwrap();
+        assert!(matches!(
+            Key::read_or_make(&other, &system),
+            Err(KeyError::Unreadable(..))
+        ));
+        assert!(!target.exists());
     }
 }
