@@ -976,6 +976,13 @@ fn queuesize_refuses_a_larger_message_after_reading_it_whole() {
     let reply = session(&dir, &smtpd, "alice@example.net", &rcpts, &big, IP);
     assert_eq!(reply, "554 message too large (#5.3.4)");
     assert_eq!(recorded(&records).len(), 1);
+    // Logged, unexamined: field 2 `-`, action block.
+    let line = dir.last_log(Layer::System);
+    assert_eq!(line.result(), "-", "{line:?}");
+    assert_eq!(line.action(), "block", "{line:?}");
+    assert_eq!(line.recipient(), "bob@example.org");
+    assert_eq!(line.subject(), "big");
+    assert_eq!(dir.log(Layer::System).len(), 2);
     // Nothing is left in the spool; without a pipe on fd 6 it is 31.
     let tmp = dir.layer(Layer::System).join("tmp");
     assert_eq!(fs::read_dir(&tmp).unwrap().count(), 0);
@@ -1001,10 +1008,20 @@ fn a_domain_s_smaller_queuesize_drops_its_group_only() {
     let got = recorded(&records);
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].env, b"Falice@example.net\0Tbob@example.org\0\0");
+    // The dropped group's line is its only trace: trash.
+    let log = dir.log(Layer::System);
+    let dropped = log
+        .iter()
+        .find(|l| l.recipient() == "eve@small.example")
+        .unwrap_or_else(|| panic!("no line for the dropped group: {log:?}"));
+    assert_eq!((dropped.result(), dropped.action()), ("-", "trash"));
     let reply =
         relay_session(&dir, &smtpd, &["eve@small.example"], &sized_mail(8000));
     assert_eq!(reply, "554 message too large (#5.3.4)");
     assert_eq!(recorded(&records).len(), 1);
+    let line = dir.last_log(Layer::System);
+    assert_eq!(line.recipient(), "eve@small.example");
+    assert_eq!((line.result(), line.action()), ("-", "block"));
 }
 
 #[test]

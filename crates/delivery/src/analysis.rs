@@ -38,6 +38,30 @@ pub struct Facts {
 }
 
 impl Facts {
+    /// The facts of a message refused without being examined
+    /// (qmvc-queue's `queuesize`): the envelope, and the Message-ID and
+    /// Subject of its header, read (and bounded) as for any message;
+    /// nothing is evaluated. `actions` is field 4.
+    pub fn unexamined(
+        envelope: &crate::Envelope,
+        raw: &[u8],
+        client: Option<&rep::Client>,
+        actions: &str,
+    ) -> Facts {
+        let (header, _) = qmvc_message::Header::parse(raw);
+        Facts {
+            time: Stamp::now(),
+            seconds: 0.0,
+            size: raw.len(),
+            sender: envelope.sender.clone(),
+            recipient: envelope.recipient.clone(),
+            message_id: header.value("message-id").unwrap_or_default(),
+            subject: header.value("subject").unwrap_or_default(),
+            actions: actions.to_owned(),
+            client: client.cloned(),
+        }
+    }
+
     /// The qmvc.log line of these facts with the verdict's fields
     /// (`result`, `errormail`, `scanners`, and `spam`, field 12: the
     /// spam scores, empty when no spam engine judged the message).

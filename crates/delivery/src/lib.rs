@@ -59,7 +59,9 @@ pub use probes::Answers;
 pub use qmvc_engine::Disposition;
 pub use qmvc_notify::AddressVars;
 pub use qmvc_profile::Profile;
-pub use run::{deliver, deliver_sharing, log_line, record_error};
+pub use run::{
+    deliver, deliver_sharing, log_line, log_unexamined, record_error,
+};
 
 /// Who sent the message to whom. Every value here may come from a
 /// remote stranger: it is only ever logged (normalised), compared, or

@@ -406,6 +406,18 @@ pub fn log_line(
     append(profile, layers, &record, warn)
 }
 
+/// The qmvc.log line of a message refused without being examined
+/// ([`Facts::unexamined`]): field 2 `-` (no condition was evaluated),
+/// no errormail, no scanner, no spam score.
+pub fn log_unexamined(
+    profile: &Profile,
+    layers: &Layers,
+    facts: &Facts,
+    warn: &dyn Fn(&dyn std::fmt::Display),
+) -> Result<(), qmvc_log::Error> {
+    append(profile, layers, &facts.record("-", 0, "", ""), warn)
+}
+
 /// Appends a line to the qmvc.error of the most specific layer of
 /// `layers`: `level` (a deferral, or a warning), the envelope and what
 /// went wrong.

@@ -315,6 +315,9 @@ struct Judged {
     /// What the delivery found; `None` when it failed or the message
     /// was too large to judge.
     outcome: Option<qmvc_delivery::Outcome>,
+    /// The facts of a message refused unexamined for `queuesize`, for
+    /// its qmvc.log line.
+    unexamined: Option<qmvc_delivery::analysis::Facts>,
     /// The parts as `-t` shows them (a dry run only).
     parts: Vec<qmvc_engine::PartDetail>,
 }
@@ -345,10 +348,18 @@ fn judge(what: &Judging<'_>) -> Vec<Judged> {
         let message = match message {
             Some(m) if !decision::too_large(what.size.bytes, allowed) => m,
             _ => {
+                let envelope = group_of(what.envelope, &group.members);
+                let facts = qmvc_delivery::analysis::Facts::unexamined(
+                    &envelope,
+                    what.raw,
+                    client.as_ref(),
+                    "block",
+                );
                 judged.push(Judged {
                     fate: Fate::Refuse(decision::TOO_LARGE.into()),
                     stamp: String::new(),
                     outcome: None,
+                    unexamined: Some(facts),
                     parts: Vec::new(),
                 });
                 continue;
@@ -391,6 +402,7 @@ fn judge(what: &Judging<'_>) -> Vec<Judged> {
                     fate,
                     stamp,
                     outcome: Some(outcome),
+                    unexamined: None,
                     parts: Vec::new(),
                 }
             }
@@ -400,6 +412,7 @@ fn judge(what: &Judging<'_>) -> Vec<Judged> {
                     fate: Fate::Defer(qmvc_log::fields::one_line(&why)),
                     stamp: String::new(),
                     outcome: None,
+                    unexamined: None,
                     parts: Vec::new(),
                 }
             }
@@ -431,17 +444,39 @@ fn log_groups(
         qmvc_process::esay!("qmvc-queue: warning: {what}")
     };
     for ((group, profile), one) in groups.iter().zip(profiles).zip(judged) {
-        let Some(mut outcome) = one.outcome else { continue };
-        let (actions, needed) = decision::logged_actions(
-            &one.fate,
-            transaction,
-            &outcome.facts.actions,
-        );
-        outcome.facts.actions = actions;
-        outcome.facts.seconds = started.elapsed().as_secs_f64();
-        if let Err(e) =
-            qmvc_delivery::log_line(profile, &group.layers, &outcome, &warn)
-        {
+        let written = match (one.outcome, one.unexamined) {
+            (Some(mut outcome), _) => {
+                let (actions, needed) = decision::logged_actions(
+                    &one.fate,
+                    transaction,
+                    &outcome.facts.actions,
+                );
+                outcome.facts.actions = actions;
+                outcome.facts.seconds = started.elapsed().as_secs_f64();
+                let layers = &group.layers;
+                let written =
+                    qmvc_delivery::log_line(profile, layers, &outcome, &warn);
+                (written, needed)
+            }
+            // Refused for queuesize, unexamined: `block`, or `trash`
+            // when dropped beside queued groups.
+            (None, Some(mut facts)) => {
+                let (actions, needed) = decision::logged_actions(
+                    &one.fate,
+                    transaction,
+                    &facts.actions,
+                );
+                facts.actions = actions;
+                facts.seconds = started.elapsed().as_secs_f64();
+                let layers = &group.layers;
+                let written = qmvc_delivery::log_unexamined(
+                    profile, layers, &facts, &warn,
+                );
+                (written, needed)
+            }
+            (None, None) => continue,
+        };
+        if let (Err(e), needed) = written {
             if needed {
                 return Err(format!("cannot log a dropped group: {e}"));
             }
