@@ -12,7 +12,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::util::{run_child, Dir, Output, QMVC};
+use crate::util::{run_child, Dir, Output, PROGRAMS, QMVC};
 
 const PREFIX: &str = "/usr";
 
@@ -52,7 +52,7 @@ fn snapshot(root: &Path) -> BTreeMap<PathBuf, (u32, u32, u64, i64, Vec<u8>)> {
 }
 
 #[track_caller]
-fn assert_owned(path: &Path, uid: u32, mode: u32) {
+pub(crate) fn assert_owned(path: &Path, uid: u32, mode: u32) {
     let meta = fs::symlink_metadata(path).unwrap();
     assert_eq!(
         (meta.uid(), meta.mode() & 0o7777),
@@ -62,32 +62,16 @@ fn assert_owned(path: &Path, uid: u32, mode: u32) {
     );
 }
 
-qmvctest!(install_into_destdir_twice, |dir: Dir| {
-    let dest = dir.path("dest");
-    install(&dir, &dest);
-    let bin = dest.join("usr/bin");
-    for p in [
-        "qmvc",
-        "qmvc-queue",
-        "qmvc-release",
-        "plainmail",
-        "qmvclog2html",
-        "virulator",
-        "qmvcmonth",
-        "webcalendar",
-        "qmvcportal",
-        "blockvirussender",
-    ] {
-        assert_owned(&bin.join(p), 0, 0o755);
-    }
-    assert_owned(&dest.join("usr/share/man/man8/qmvc.8"), 0, 0o644);
-    assert_owned(&dest.join("usr/share/man/man5/qmvc-control.5"), 0, 0o644);
-    let layer = dest.join("var/qmvc");
+/// Checks the system layer `layer` as scripts/layer makes it (qmvc(8)
+/// FILES) for the delivery user `nobody`; returns the release key's text.
+#[track_caller]
+pub(crate) fn assert_layer(layer: &Path) -> String {
     for sub in ["", "control", "control/scanners.d", "tpl", "tpl/en"] {
         assert_owned(&layer.join(sub), 0, 0o755);
     }
     assert_owned(&layer.join("control/filters"), 0, 0o644);
     assert_owned(&layer.join("tpl/en/notifysender.hbs"), 0, 0o644);
+    assert_owned(&layer.join("tpl/de/notifysender.hbs"), 0, 0o644);
     for sub in ["log", "tmp", "save", "inspect"] {
         assert_owned(&layer.join(sub), 65534, 0o700);
     }
@@ -98,6 +82,21 @@ qmvctest!(install_into_destdir_twice, |dir: Dir| {
     let hex = text.strip_suffix('\n').unwrap();
     assert_eq!(hex.len(), 64, "{text:?}");
     assert!(hex.bytes().all(|b| b.is_ascii_hexdigit()), "{text:?}");
+    text
+}
+
+qmvctest!(install_into_destdir_twice, |dir: Dir| {
+    let dest = dir.path("dest");
+    install(&dir, &dest);
+    let bin = dest.join("usr/bin");
+    for p in PROGRAMS {
+        assert_owned(&bin.join(p), 0, 0o755);
+    }
+    assert_owned(&dest.join("usr/share/man/man8/qmvc.8"), 0, 0o644);
+    assert_owned(&dest.join("usr/share/man/man5/qmvc-control.5"), 0, 0o644);
+    let layer = dest.join("var/qmvc");
+    let text = assert_layer(&layer);
+    let key = layer.join("control/releasekey");
     assert_eq!(
         fs::read(layer.join("control/filters")).unwrap(),
         fs::read(

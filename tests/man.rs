@@ -167,14 +167,7 @@ fn qmvc_page_documents_every_option() {
 #[test]
 fn aux_pages_document_every_option() {
     let dir = Dir::new("man-aux-options");
-    for program in [
-        "qmvclog2html",
-        "virulator",
-        "qmvcmonth",
-        "webcalendar",
-        "qmvcportal",
-        "blockvirussender",
-    ] {
+    for program in crate::util::AUX {
         let text = page(&format!("man/{program}.8"));
         let help = dir.aux(program, &["-h"]).run();
         help.assert_code(0);

@@ -9,26 +9,13 @@ or purging the package leaves the layer (kept mail and logs).
 */
 
 use std::fs;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::util::{missing, run_child, Dir, Output};
+use crate::install::{assert_layer, assert_owned};
+use crate::util::{missing, run_child, Dir, Output, PROGRAMS};
 
 const MANIFEST: &str = env!("CARGO_MANIFEST_DIR");
-
-const PROGRAMS: [&str; 10] = [
-    "qmvc",
-    "qmvc-queue",
-    "qmvc-release",
-    "plainmail",
-    "qmvclog2html",
-    "virulator",
-    "qmvcmonth",
-    "webcalendar",
-    "qmvcportal",
-    "blockvirussender",
-];
 
 fn have(program: &str, arg: &str) -> bool {
     Command::new(program)
@@ -65,25 +52,7 @@ fn dpkg(root: &Path, args: &[&str]) -> Output {
         .args(["--force-script-chrootless", "--force-depends"])
         .args(args)
         .env("QMVC_USER", "nobody");
-    if !is_root() {
-        cmd.arg("--force-not-root");
-    }
     run_child(cmd)
-}
-
-fn is_root() -> bool {
-    fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
-}
-
-#[track_caller]
-fn assert_owned(path: &Path, uid: u32, mode: u32) {
-    let meta = fs::symlink_metadata(path).unwrap();
-    let got = (meta.uid(), meta.mode() & 0o7777);
-    if is_root() {
-        assert_eq!(got, (uid, mode), "{} (uid, mode)", path.display());
-    } else {
-        assert_eq!(got.1, mode, "{} mode", path.display());
-    }
 }
 
 qmvctest!(debian_package_installs_with_dpkg, |dir: Dir| {
@@ -146,18 +115,8 @@ qmvctest!(debian_package_installs_with_dpkg, |dir: Dir| {
         assert_owned(&root.join("usr/bin").join(p), 0, 0o755);
     }
     let layer = root.join("var/qmvc");
-    for sub in ["", "control", "control/scanners.d", "tpl", "tpl/en"] {
-        assert_owned(&layer.join(sub), 0, 0o755);
-    }
-    assert_owned(&layer.join("control/filters"), 0, 0o644);
-    assert_owned(&layer.join("tpl/de/notifysender.hbs"), 0, 0o644);
-    for sub in ["log", "tmp", "save", "inspect"] {
-        assert_owned(&layer.join(sub), 65534, 0o700);
-    }
+    let secret = assert_layer(&layer);
     let key = layer.join("control/releasekey");
-    assert_owned(&key, 65534, 0o600);
-    let secret = fs::read_to_string(&key).unwrap();
-    assert_eq!(secret.trim_end().len(), 64, "{secret:?}");
 
     // The installed qmvc finds nothing wrong with the installed layer and
     // examines a message with it (the built-in profile's verdict on the

@@ -109,15 +109,7 @@ qmvctest!(qmvc_keeps_its_codes, |dir: Dir| {
 qmvctest!(aux_programs_keep_their_codes, |dir: Dir| {
     let empty = dir.message(b"");
     let bin = Path::new(QMVC).parent().unwrap();
-    for program in [
-        "plainmail",
-        "qmvclog2html",
-        "virulator",
-        "qmvcmonth",
-        "webcalendar",
-        "qmvcportal",
-        "blockvirussender",
-    ] {
+    for program in std::iter::once("plainmail").chain(crate::util::AUX) {
         let path = bin.join(program);
         let code = same_code(&dir, &path, &["-h"], &empty);
         assert!(code != 101, "{program} -h: {code}");

@@ -37,6 +37,31 @@ use std::time::{Duration, Instant};
 /// The qmvc binary under test.
 pub const QMVC: &str = env!("CARGO_BIN_EXE_qmvc");
 
+/// The report programs and blockvirussender (crates/aux).
+pub const AUX: [&str; 6] = [
+    "qmvclog2html",
+    "virulator",
+    "qmvcmonth",
+    "webcalendar",
+    "qmvcportal",
+    "blockvirussender",
+];
+
+/// Every program the installers put in `bin/` (scripts/install, the
+/// Debian package).
+pub const PROGRAMS: [&str; 10] = [
+    "qmvc",
+    "qmvc-queue",
+    "qmvc-release",
+    "plainmail",
+    "qmvclog2html",
+    "virulator",
+    "qmvcmonth",
+    "webcalendar",
+    "qmvcportal",
+    "blockvirussender",
+];
+
 /// The shared message corpus.
 pub const CORPUS: &str =
     concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus");
