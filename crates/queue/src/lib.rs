@@ -444,39 +444,30 @@ fn log_groups(
         qmvc_process::esay!("qmvc-queue: warning: {what}")
     };
     for ((group, profile), one) in groups.iter().zip(profiles).zip(judged) {
-        let written = match (one.outcome, one.unexamined) {
-            (Some(mut outcome), _) => {
-                let (actions, needed) = decision::logged_actions(
-                    &one.fate,
-                    transaction,
-                    &outcome.facts.actions,
-                );
-                outcome.facts.actions = actions;
-                outcome.facts.seconds = started.elapsed().as_secs_f64();
-                let layers = &group.layers;
-                let written =
-                    qmvc_delivery::log_line(profile, layers, &outcome, &warn);
-                (written, needed)
+        // Refused for queuesize, a group was not examined: its facts
+        // alone, with `block` (or `trash` when dropped beside queued
+        // groups) as any refusal.
+        let (mut outcome, mut unexamined) = (one.outcome, one.unexamined);
+        let facts = match (outcome.as_mut(), unexamined.as_mut()) {
+            (Some(outcome), _) => &mut outcome.facts,
+            (None, Some(facts)) => facts,
+            (None, None) => continue,
+        };
+        let (actions, needed) =
+            decision::logged_actions(&one.fate, transaction, &facts.actions);
+        facts.actions = actions;
+        facts.seconds = started.elapsed().as_secs_f64();
+        let layers = &group.layers;
+        let written = match (&outcome, &unexamined) {
+            (Some(outcome), _) => {
+                qmvc_delivery::log_line(profile, layers, outcome, &warn)
             }
-            // Refused for queuesize, unexamined: `block`, or `trash`
-            // when dropped beside queued groups.
-            (None, Some(mut facts)) => {
-                let (actions, needed) = decision::logged_actions(
-                    &one.fate,
-                    transaction,
-                    &facts.actions,
-                );
-                facts.actions = actions;
-                facts.seconds = started.elapsed().as_secs_f64();
-                let layers = &group.layers;
-                let written = qmvc_delivery::log_unexamined(
-                    profile, layers, &facts, &warn,
-                );
-                (written, needed)
+            (None, Some(facts)) => {
+                qmvc_delivery::log_unexamined(profile, layers, facts, &warn)
             }
             (None, None) => continue,
         };
-        if let (Err(e), needed) = written {
+        if let Err(e) = written {
             if needed {
                 return Err(format!("cannot log a dropped group: {e}"));
             }
