@@ -6,24 +6,16 @@ map, an ABRT from the runtime). SIGXFSZ is ignored: a write past the file
 size limit then fails like one on a full disk, and is handled as one.
 */
 
-use std::sync::atomic::Ordering;
-
-use qmvc_process::RUNNING_GROUP;
-
 const REASON: &[u8] =
     b"qmvc: interrupted by a signal; message deferred (#4.3.0)\n";
 
 extern "C" fn defer(_: libc::c_int) {
-    // The process group of the child running now (a badbodytexts
-    // command, a scanner, the injector), 0 when none: it must not
-    // outlive qmvc.
-    let group = RUNNING_GROUP.load(Ordering::SeqCst);
-    // SAFETY: kill(2), write(2) and _exit(2) are async-signal-safe; the
-    // buffer is a static.
+    // The children running now (badbodytexts commands, scanners, the
+    // injector) must not outlive qmvc.
+    qmvc_process::kill_running();
+    // SAFETY: write(2) and _exit(2) are async-signal-safe; the buffer is
+    // a static.
     unsafe {
-        if group > 0 {
-            libc::kill(-group, libc::SIGKILL);
-        }
         libc::write(1, REASON.as_ptr().cast(), REASON.len());
         libc::_exit(111);
     }

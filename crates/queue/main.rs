@@ -7,18 +7,13 @@ never anything qmail-queue does not document.
 */
 
 use std::panic;
-use std::sync::atomic::Ordering;
 
-use qmvc_process::RUNNING_GROUP;
 use qmvc_queue::INTERNAL_BUG;
 
 extern "C" fn internal_bug(_: libc::c_int) {
-    let group = RUNNING_GROUP.load(Ordering::SeqCst);
-    // SAFETY: kill(2) and _exit(2) are async-signal-safe.
+    qmvc_process::kill_running();
+    // SAFETY: _exit(2) is async-signal-safe.
     unsafe {
-        if group > 0 {
-            libc::kill(-group, libc::SIGKILL);
-        }
         libc::_exit(libc::c_int::from(INTERNAL_BUG));
     }
 }

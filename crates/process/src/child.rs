@@ -1,6 +1,6 @@
 /*!
 The child itself: started (tried again while "text file busy"),
-published in [`RUNNING_GROUP`], waited for without being reaped (so that
+published for [`crate::kill_running`], waited for without being reaped (so that
 its pid still names its process group), its group killed, reaped. A
 [`Running`] dropped before it was reaped kills the group and reaps it.
 */
@@ -8,11 +8,8 @@ its pid still names its process group), its group killed, reaped. A
 use std::io;
 use std::process::ExitStatus;
 use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
-use std::sync::atomic::Ordering;
 use std::thread;
 use std::time::{Duration, Instant};
-
-use crate::RUNNING_GROUP;
 
 /// How often "text file busy" is tried again, 20 ms more each time.
 const BUSY_RETRIES: u64 = 5;
@@ -25,6 +22,8 @@ pub(crate) struct Running {
     child: Child,
     /// Its process group (its pid), 0 if that does not fit a pid_t.
     group: libc::pid_t,
+    /// Where the group is published for [`crate::kill_running`].
+    slot: Option<usize>,
     reaped: bool,
 }
 
@@ -34,10 +33,8 @@ impl Running {
     pub(crate) fn spawn(command: &mut Command) -> io::Result<Running> {
         let child = spawn(command)?;
         let group = libc::pid_t::try_from(child.id()).unwrap_or(0);
-        if group > 0 {
-            RUNNING_GROUP.store(group, Ordering::SeqCst);
-        }
-        Ok(Running { child, group, reaped: false })
+        let slot = if group > 0 { crate::publish_group(group) } else { None };
+        Ok(Running { child, group, slot, reaped: false })
     }
 
     /// Our end of its standard input pipe, if there is one left.
@@ -121,17 +118,13 @@ impl Running {
         }
     }
 
-    /// Reaps the child, first withdrawing its group from
-    /// [`RUNNING_GROUP`]: once reaped, the id may name another process.
+    /// Reaps the child, first withdrawing its group from the slots of
+    /// [`crate::kill_running`]: once reaped, the id may name another
+    /// process.
     pub(crate) fn reap(&mut self) -> io::Result<ExitStatus> {
-        // Another child started since then may have replaced it: that
-        // one stays.
-        let _ = RUNNING_GROUP.compare_exchange(
-            self.group,
-            0,
-            Ordering::SeqCst,
-            Ordering::SeqCst,
-        );
+        if let Some(slot) = self.slot.take() {
+            crate::withdraw_group(slot, self.group);
+        }
         let status = self.child.wait();
         self.reaped = true;
         status

@@ -21,8 +21,9 @@ callers map [`Output`] and [`Error`] to their own results and messages.
 - a program that is "text file busy" is tried again a few times. A
   program written just before can be held open for writing for a moment
   by a process that another thread forked and that has not yet run exec;
-- [`RUNNING_GROUP`] names the group while the child runs, for a signal
-  handler that must not let it outlive this process.
+- the group is published while the child runs, so that a signal handler
+  that ends this process can kill it ([`kill_running`]): no child
+  outlives qmvc, however many run at once.
 
 It also owns the one search of a program along `PATH`
 ([`find_program`]), so that what a check finds and what runs agree.
@@ -52,16 +53,64 @@ use std::time::{Duration, Instant};
 use child::Running;
 use pipes::Capture;
 
-/// The process group of the child that [`run`] is running now, 0 when
-/// none (with several at once, from several threads, the one started
-/// last).
-///
-/// A signal handler that ends this process reads it and kills that group
-/// (`kill(-group, SIGKILL)`, async-signal-safe) so that the child does
-/// not outlive it. [`run`] sets it once the child is started and clears
-/// it before reaping the child, after which the id could name another
-/// process.
-pub static RUNNING_GROUP: AtomicI32 = AtomicI32::new(0);
+/// How many children's process groups [`kill_running`] reaches at once:
+/// more than the scanners and commands of one message run side by side
+/// (a child started while every slot is taken runs, but a signal handler
+/// cannot reach it; its own time-out still ends it).
+pub const GROUP_SLOTS: usize = 32;
+
+/// The process groups of the children that [`run`] is running now, from
+/// any thread; 0 is a free slot. [`run`] takes a slot once the child is
+/// started and frees it before reaping the child, after which the id
+/// could name another process.
+static RUNNING_GROUPS: [AtomicI32; GROUP_SLOTS] =
+    [const { AtomicI32::new(0) }; GROUP_SLOTS];
+
+/// Kills (SIGKILL) the process group of every child [`run`] is running
+/// now, so that none outlives this process: for a signal handler that
+/// ends it. Only atomic loads and `kill(2)`: async-signal-safe.
+pub fn kill_running() {
+    for slot in &RUNNING_GROUPS {
+        let group = slot.load(Ordering::SeqCst);
+        if group > 0 {
+            // SAFETY: kill(2) is async-signal-safe; a group id taken
+            // from a slot names a child not yet reaped.
+            unsafe {
+                libc::kill(-group, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+/// The process groups of the children running now (tests, diagnostics).
+pub fn running_groups() -> Vec<i32> {
+    RUNNING_GROUPS
+        .iter()
+        .map(|slot| slot.load(Ordering::SeqCst))
+        .filter(|&group| group > 0)
+        .collect()
+}
+
+/// Publishes `group` in a free slot; the slot, or `None` when every slot
+/// is taken.
+fn publish_group(group: libc::pid_t) -> Option<usize> {
+    RUNNING_GROUPS.iter().position(|slot| {
+        slot.compare_exchange(0, group, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    })
+}
+
+/// Frees `slot`, which [`publish_group`] gave `group`.
+fn withdraw_group(slot: usize, group: libc::pid_t) {
+    if let Some(slot) = RUNNING_GROUPS.get(slot) {
+        let _ = slot.compare_exchange(
+            group,
+            0,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
+    }
+}
 
 /// How long output is still collected after the child ended. Only a
 /// process that left the group and kept a pipe open makes [`run`] wait
