@@ -8,7 +8,7 @@ the profile has problems.
 use std::fs;
 use std::process::Command;
 
-use crate::util::{Dir, Layer};
+use crate::util::{assert_lint, Dir, Layer};
 
 const QMVC_QUEUE: &str = env!("CARGO_BIN_EXE_qmvc-queue");
 
@@ -269,4 +269,67 @@ qmvctest!(queue_profile_without_relay, |dir: Dir| {
     let summary = section(&report, "summary");
     assert!(summary.contains("RELAYCLIENT changes nothing"), "{summary}");
     assert!(summary.contains("domain layers: none"), "{summary}");
+});
+
+qmvctest!(the_release_key_is_shown_never_its_text_and_linted, |dir: Dir| {
+    let secret =
+        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n";
+    let system_key = dir.layer(Layer::System).join("control/releasekey");
+    let last = |args: &[&str]| {
+        let out = dir.qmvc(args).run();
+        out.assert_code(0);
+        assert!(!out.stdout.contains(secret.trim()), "{}", out.describe());
+        out.stdout.lines().last().unwrap_or_default().to_owned()
+    };
+    // Missing: no mark passes; the installer makes it.
+    let line = last(&["-C"]);
+    assert_eq!(
+        line,
+        format!(
+            "release key: {} (system layer): missing: no mark passes (the \
+             installer makes it)",
+            system_key.display()
+        )
+    );
+    dir.qmvc(&["-L"]).run().assert_code(0);
+
+    // Present, 0600: checked; the text is never shown.
+    dir.control(Layer::System, "releasekey", secret);
+    let mode = |m| {
+        std::fs::set_permissions(
+            &system_key,
+            std::os::unix::fs::PermissionsExt::from_mode(m),
+        )
+        .unwrap()
+    };
+    mode(0o600);
+    let line = last(&["-C"]);
+    assert!(line.contains("(system layer): present, mode 0600"), "{line}");
+    assert!(line.ends_with("marks are checked"), "{line}");
+    let lint = dir.qmvc(&["-L"]).run();
+    lint.assert_code(0);
+
+    // Readable by others: a problem, with what to do.
+    mode(0o644);
+    let out = dir.qmvc(&["-L"]).run();
+    assert_lint(&out, &system_key, Some(0), "mode 0644: others can read");
+    assert!(out.stdout.contains("chmod 0600"), "{}", out.describe());
+
+    // Too short: not usable, and a problem.
+    dir.control(Layer::System, "releasekey", "short\n");
+    mode(0o600);
+    assert!(last(&["-C"]).contains("not usable: shorter than 32 bytes"));
+    let out = dir.qmvc(&["-L"]).run();
+    assert_lint(&out, &system_key, Some(0), "shorter than 32 bytes");
+
+    // With -u the user's own key is meant.
+    let line = last(&["-u", "-C"]);
+    let user_key = dir.layer(Layer::User).join("control/releasekey");
+    assert!(
+        line.starts_with(&format!(
+            "release key: {} (user layer): missing",
+            user_key.display()
+        )),
+        "{line}"
+    );
 });

@@ -231,6 +231,7 @@ fn lint(options: &Options) -> u8 {
     let mut report: Vec<String> =
         problems.iter().map(ToString::to_string).collect();
     report.extend(reactions::lint(&profile, &layers));
+    report.extend(qmvc_release::mark::lint(&layers).map(|p| p.to_string()));
     for line in &report {
         qmvc_process::say!("{line}");
     }
@@ -243,10 +244,12 @@ fn lint(options: &Options) -> u8 {
 fn config(options: &Options) -> u8 {
     match layers(options) {
         Ok(layers) => {
-            let text = qmvc_profile::show(
+            let mut text = qmvc_profile::show(
                 &layers,
                 &qmvc_notify::built_in_templates(),
             );
+            text.push('\n');
+            text.push_str(&qmvc_release::mark::describe(&layers));
             qmvc_process::stdio::out(&text);
         }
         Err(why) => qmvc_process::say!("qmvc: {why}"),

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use hmac::{Hmac, Mac};
 use qmvc_fault::{Blame, Fault};
 use qmvc_message::Header;
-use qmvc_profile::Layers;
+use qmvc_profile::{Layers, Origin, Problem};
 use sha2::Sha256;
 
 /// The header field of the mark.
@@ -261,6 +261,84 @@ fn make(path: &Path) -> io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     written
+}
+
+/// What `qmvc -L` finds wrong with the release key of `layers`
+/// ([`key_layer`]): a key others may read or write (they could forge
+/// marks), a symbolic link (never followed), or a file that is no usable
+/// key. A missing key is no problem: no mark passes then, and nothing
+/// was released from that layer.
+pub fn lint(layers: &Layers) -> Option<Problem> {
+    use std::os::unix::fs::PermissionsExt;
+    let layer = key_layer(layers);
+    let path = layer.join(KEY_FILE);
+    let problem = |message: String| Problem {
+        origin: Origin { file: path.display().to_string(), line: 0 },
+        message,
+    };
+    let meta = match std::fs::symlink_metadata(&path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
+        Err(e) => return Some(problem(format!("cannot look at it: {e}"))),
+    };
+    if meta.file_type().is_symlink() {
+        return Some(problem(
+            "a symbolic link, which qmvc never follows: make it a regular \
+             file, mode 0600"
+                .into(),
+        ));
+    }
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Some(problem(format!(
+            "mode {mode:04o}: others can read or change the release key \
+             and forge X-Qmvc-Released marks; chmod 0600 (owned by the \
+             user deliveries run as)"
+        )));
+    }
+    Key::read(layer).err().map(|e| problem(without_path(&e, &path)))
+}
+
+/// `e`'s message without the leading `PATH: ` (the problem names it).
+fn without_path(e: &KeyError, path: &Path) -> String {
+    let text = e.to_string();
+    let prefix = format!("{}: ", path.display());
+    text.strip_prefix(&prefix).map(str::to_owned).unwrap_or(text)
+}
+
+/// What `qmvc -C` shows of the release key of `layers`: where it is,
+/// its layer, and whether marks can be checked (never the key).
+pub fn describe(layers: &Layers) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let layer = key_layer(layers);
+    let path = layer.join(KEY_FILE);
+    let which = if layer == layers.system {
+        "system"
+    } else if layers.user.as_deref() == Some(layer) {
+        "user"
+    } else {
+        "domain"
+    };
+    let state = match (std::fs::symlink_metadata(&path), Key::read(layer)) {
+        (Err(_), Err(KeyError::Missing(_))) if which == "system" => {
+            "missing: no mark passes (the installer makes it)".to_owned()
+        }
+        (Err(_), Err(KeyError::Missing(_))) => {
+            "missing: no mark passes (the first qmvc-release from this \
+             layer makes it)"
+                .to_owned()
+        }
+        (Ok(meta), Ok(_)) => format!(
+            "present, mode {:04o}, owner uid {}: marks are checked",
+            meta.mode() & 0o7777,
+            meta.uid()
+        ),
+        (_, Err(e)) => {
+            format!("not usable: {}; no mark passes", without_path(&e, &path))
+        }
+        (Err(e), Ok(_)) => format!("cannot look at it: {e}"),
+    };
+    format!("release key: {} ({which} layer): {state}\n", path.display())
 }
 
 /// `file` limited to one byte more than [`KEY_MAX`], so that a huge
