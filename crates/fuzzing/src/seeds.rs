@@ -3,8 +3,9 @@ The seeds of every target, from what the repository holds already: the
 test messages and the shared corpus (`../shared/corpus/`, when it is
 there), the built-in control files and engine definitions, qmvc.log
 lines and qmvc.rep documents written by the real writers about those
-messages, and the small hand-made inputs committed under
-`fuzz/seeds/TARGET/` (replies, envelopes, archives).
+messages, the real RAR archives of `tests/data/rar/`, and the small
+hand-made inputs committed under `fuzz/seeds/TARGET/` (replies,
+envelopes, archives).
 
 `scripts/fuzz` writes them into `target/fuzz-corpus/TARGET/`
 (`cargo run -p qmvc-fuzzing --example seeds`) as the fuzzer's starting
@@ -82,6 +83,13 @@ fn rar5(names: &[&str]) -> Vec<u8> {
     out
 }
 
+/// The real RAR archives of the tests (`tests/data/rar/`).
+fn real_rars(repo: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut found = files(&repo.join("tests/data/rar"));
+    found.retain(|(name, _)| name.ends_with(".rar"));
+    found
+}
+
 /// The seeds of `target` (a name of [`crate::TARGETS`]), from the
 /// repository at `repo`, as (name, bytes).
 pub fn seeds(target: &str, repo: &Path) -> Vec<(String, Vec<u8>)> {
@@ -109,8 +117,12 @@ pub fn seeds(target: &str, repo: &Path) -> Vec<(String, Vec<u8>)> {
             }
         }
         "archive_rar" => {
+            // Real archives made by rar (RAR 4 and 5, encrypted members
+            // and headers) and a stored one whose member is read.
+            found.extend(real_rars(repo));
             found.push(("two.rar".into(), rar5(&["a.txt", "bin/b.exe"])));
         }
+        "archive" => found.extend(real_rars(repo)),
         _ => {}
     }
     found

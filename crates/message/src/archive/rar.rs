@@ -104,6 +104,10 @@ fn read4(bytes: &[u8], out: &mut Headers) -> Result<(), &'static str> {
                     0 => super::decode_name(raw),
                     _ => unicode4(raw),
                 };
+                // RAR 4 divides paths with backslashes, whatever system
+                // made the archive (as unrar reads them); patterns and
+                // reports use the slash, as for every other format.
+                let name = name.replace('\\', "/");
                 let encrypted = flags & FILE4_PASSWORD != 0;
                 let data = content(
                     encrypted
@@ -514,6 +518,53 @@ mod tests {
             .iter()
             .map(|e| (e.name.as_str(), e.encrypted))
             .collect()
+    }
+
+    /// Real archives made by the rar program (tests/data/rar/README):
+    /// every name (RAR 4's backslashes as slashes, its Unicode form
+    /// beyond the Basic Multilingual Plane), the encryption, no damage.
+    #[test]
+    fn real_archives() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/rar");
+        let subdirs = [
+            "sub/dir2/file2.txt",
+            "sub/with space/long fn.txt",
+            "sub/üȵĩöḋè/file.txt",
+            "sub/dir1/file1.txt",
+            "sub/dir2",
+            "sub/with space",
+            "sub/empty",
+            "sub/üȵĩöḋè",
+            "sub/dir1",
+            "sub",
+        ];
+        let expected: [(&str, &[&str], bool, bool); 9] = [
+            ("rar3-subdirs.rar", &subdirs, false, false),
+            ("rar5-subdirs.rar", &subdirs, false, false),
+            ("unicode.rar", &["уииоотивл.txt", "𝐀𝐁𝐁𝐂.txt"], false, false),
+            (
+                "rar3-comment-plain.rar",
+                &["file1.txt", "file2.txt"],
+                false,
+                false,
+            ),
+            ("rar3-comment-psw.rar", &["file1.txt", "file2.txt"], true, false),
+            ("rar3-comment-hpsw.rar", &[], false, true),
+            ("rar5-crc.rar", &["stest1.txt", "stest2.txt"], false, false),
+            ("rar5-psw.rar", &["stest1.txt", "stest2.txt"], true, false),
+            ("rar5-hpsw.rar", &[], false, true),
+        ];
+        for (file, members, members_encrypted, headers_encrypted) in expected {
+            let path = format!("{dir}/{file}");
+            let bytes =
+                std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            let headers = read(&bytes);
+            let want: Vec<_> =
+                members.iter().map(|m| (*m, members_encrypted)).collect();
+            assert_eq!(names(&headers), want, "{file}");
+            assert_eq!(headers.encrypted, headers_encrypted, "{file}");
+            assert_eq!(headers.damage, None, "{file}");
+        }
     }
 
     #[test]
