@@ -549,7 +549,8 @@ fn no_qmvc_to_run() {
     assert!(html(&dir, "topvirus_Sender1").exists());
 }
 
-/// 100,000 reports in well under 10 s (release) in flat memory.
+/// 100,000 reports in well under 10 s of CPU (release; CPU time, not
+/// wall time, so a loaded machine does not fail it) in flat memory.
 #[test]
 fn a_hundred_thousand_reports() {
     if cfg!(debug_assertions) {
@@ -576,11 +577,12 @@ fn a_hundred_thousand_reports() {
     }
     assert_eq!(written, 100_000);
     let out = virulator(&dir, &["-c", "-m"]);
+    let cpu = out.cpu.expect("wait4 gives the CPU time");
     note(&format!(
-        "virulator: 100,000 reports in {:?}, peak RSS {} KiB",
+        "virulator: 100,000 reports in {:?} (CPU {cpu:?}), peak RSS {} KiB",
         out.elapsed, out.max_rss_kb
     ));
-    assert!(out.elapsed < Duration::from_secs(10), "{}", out.describe());
+    assert!(cpu < Duration::from_secs(10), "{}", out.describe());
     assert!(out.max_rss_kb < 200_000, "{}", out.describe());
     assert_card(&page(&dir, &today()), "reports in all", 100_000);
 }

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::util::CORPUS;
 
 // The encoders live with the other shared test fixtures.
-pub use qmvc_scanners::testing::{base64, zip};
+pub use qmvc_scanners::testing::{base64, zip, zip_of, ZipMember};
 
 static SEQUENCE: AtomicU64 = AtomicU64::new(0);
 

@@ -159,6 +159,7 @@ fn recorded(spy: &Path, first: usize, rss: i64) -> Vec<CommandRun> {
                 stdout: read("stdout"),
                 stderr: read("stderr"),
                 elapsed: Duration::from_nanos(nanos),
+                cpu: None,
                 max_rss_kb: rss,
             },
         });

@@ -641,6 +641,10 @@ pub struct Output {
     pub stderr: String,
     /// Wall time from spawn to exit.
     pub elapsed: Duration,
+    /// CPU time, user and system (from `wait4(2)`): what the program
+    /// costs, whatever else the machine is doing; `None` where the run
+    /// was recorded by another program (under the real qmail-local).
+    pub cpu: Option<Duration>,
     /// Peak resident set size in KiB (from `wait4(2)`; an upper bound,
     /// see the module documentation).
     pub max_rss_kb: i64,
@@ -650,11 +654,12 @@ impl Output {
     /// Everything about the run, for a panic message.
     pub fn describe(&self) -> String {
         format!(
-            "exit code: {} (signal {:?}), {:?}, peak RSS {} KiB\n\
-             --- stdout ---\n{}\n--- stderr ---\n{}",
+            "exit code: {} (signal {:?}), {:?} (CPU {:?}), peak RSS {} \
+             KiB\n--- stdout ---\n{}\n--- stderr ---\n{}",
             self.code,
             self.signal,
             self.elapsed,
+            self.cpu,
             self.max_rss_kb,
             self.stdout,
             self.stderr
@@ -792,6 +797,7 @@ impl Running {
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
             stderr: String::from_utf8_lossy(&stderr).into_owned(),
             elapsed,
+            cpu: Some(cpu_time(&usage.ru_utime) + cpu_time(&usage.ru_stime)),
             max_rss_kb: usage.ru_maxrss,
         };
         assert!(
@@ -801,6 +807,13 @@ impl Running {
         );
         out
     }
+}
+
+/// A `timeval` of `rusage` as a duration (negative fields as zero).
+fn cpu_time(t: &libc::timeval) -> Duration {
+    let secs = u64::try_from(t.tv_sec).unwrap_or(0);
+    let micros = u64::try_from(t.tv_usec).unwrap_or(0);
+    Duration::from_secs(secs) + Duration::from_micros(micros)
 }
 
 fn spawn_child(mut cmd: Command) -> Running {

@@ -29,7 +29,7 @@ use qmvc_profile::{Endpoint, EngineDef, Fildes, Method, Policy};
 mod encode;
 mod spam;
 
-pub use encode::{base64, zip};
+pub use encode::{base64, zip, zip_of, ZipMember};
 pub use spam::{
     gtube_message, ham_message, rspamd_available, shared_spamd,
     spamd_available, Rspamd, Spamd, GTUBE, RSPAMD, RSPAMD_START_TIMEOUT,

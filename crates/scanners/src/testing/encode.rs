@@ -1,6 +1,6 @@
 /*!
-Encodings the tests' messages need: base64 bodies and stored zip
-archives, written out here so the tests build their attachments byte by
+Encodings the tests' messages need: base64 bodies and zip archives
+(stored, or of members packed by the caller), written out here so the tests build their attachments byte by
 byte instead of trusting the decoders under test.
 */
 
@@ -51,38 +51,69 @@ fn crc32(data: &[u8]) -> u32 {
 
 /// A zip archive of `members` (name, content), stored uncompressed.
 pub fn zip(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let members: Vec<ZipMember> = members
+        .iter()
+        .map(|(name, data)| ZipMember {
+            name,
+            method: 0,
+            crc: crc32(data),
+            size: data.len() as u32,
+            packed: data,
+        })
+        .collect();
+    zip_of(&members)
+}
+
+/// A zip member as it lies in the archive. A caller that packs once
+/// can lay the same member down many times (a bomb) without packing it
+/// again.
+pub struct ZipMember<'a> {
+    /// The member's name.
+    pub name: &'a str,
+    /// The zip method: 0 stored, 8 deflate.
+    pub method: u16,
+    /// The CRC-32 of the unpacked content.
+    pub crc: u32,
+    /// The size of the unpacked content.
+    pub size: u32,
+    /// The data as packed by `method`.
+    pub packed: &'a [u8],
+}
+
+/// A zip archive of `members`, laid out as they are given.
+pub fn zip_of(members: &[ZipMember]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut central = Vec::new();
-    for (name, data) in members {
+    for member in members {
         let offset = out.len() as u32;
-        let crc = crc32(data);
-        let size = data.len() as u32;
+        let (name, method) = (member.name, member.method);
+        let packed = member.packed.len() as u32;
         let name_len = name.len() as u16;
         // Local file header.
         out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
         out.extend_from_slice(&20u16.to_le_bytes()); // version needed
         out.extend_from_slice(&0u16.to_le_bytes()); // flags
-        out.extend_from_slice(&0u16.to_le_bytes()); // stored
+        out.extend_from_slice(&method.to_le_bytes());
         out.extend_from_slice(&0u16.to_le_bytes()); // time
         out.extend_from_slice(&0x0021u16.to_le_bytes()); // 1980-01-01
-        out.extend_from_slice(&crc.to_le_bytes());
-        out.extend_from_slice(&size.to_le_bytes());
-        out.extend_from_slice(&size.to_le_bytes());
+        out.extend_from_slice(&member.crc.to_le_bytes());
+        out.extend_from_slice(&packed.to_le_bytes());
+        out.extend_from_slice(&member.size.to_le_bytes());
         out.extend_from_slice(&name_len.to_le_bytes());
         out.extend_from_slice(&0u16.to_le_bytes()); // extra
         out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(data);
+        out.extend_from_slice(member.packed);
         // Central directory entry.
         central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
         central.extend_from_slice(&20u16.to_le_bytes()); // made by
         central.extend_from_slice(&20u16.to_le_bytes()); // needed
         central.extend_from_slice(&0u16.to_le_bytes()); // flags
-        central.extend_from_slice(&0u16.to_le_bytes()); // stored
+        central.extend_from_slice(&method.to_le_bytes());
         central.extend_from_slice(&0u16.to_le_bytes()); // time
         central.extend_from_slice(&0x0021u16.to_le_bytes()); // date
-        central.extend_from_slice(&crc.to_le_bytes());
-        central.extend_from_slice(&size.to_le_bytes());
-        central.extend_from_slice(&size.to_le_bytes());
+        central.extend_from_slice(&member.crc.to_le_bytes());
+        central.extend_from_slice(&packed.to_le_bytes());
+        central.extend_from_slice(&member.size.to_le_bytes());
         central.extend_from_slice(&name_len.to_le_bytes());
         central.extend_from_slice(&0u16.to_le_bytes()); // extra
         central.extend_from_slice(&0u16.to_le_bytes()); // comment
