@@ -654,12 +654,12 @@ impl Output {
     /// Everything about the run, for a panic message.
     pub fn describe(&self) -> String {
         format!(
-            "exit code: {} (signal {:?}), {:?} (CPU {:?}), peak RSS {} \
-             KiB\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            "exit code: {} (signal {:?}), {:?}{}, peak RSS {} KiB\n\
+             --- stdout ---\n{}\n--- stderr ---\n{}",
             self.code,
             self.signal,
             self.elapsed,
-            self.cpu,
+            self.cpu.map(|cpu| format!(" (CPU {cpu:?})")).unwrap_or_default(),
             self.max_rss_kb,
             self.stdout,
             self.stderr

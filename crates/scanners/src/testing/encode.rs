@@ -1,7 +1,8 @@
 /*!
 Encodings the tests' messages need: base64 bodies and zip archives
-(stored, or of members packed by the caller), written out here so the tests build their attachments byte by
-byte instead of trusting the decoders under test.
+(stored, or of members packed by the caller), written out here so the
+tests build their attachments byte by byte instead of trusting the
+decoders under test.
 */
 
 const ALPHABET: &[u8; 64] =
